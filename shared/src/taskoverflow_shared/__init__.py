@@ -1,0 +1,1 @@
+"""The one library every TaskOverflow service installs: the message contract and its plumbing."""

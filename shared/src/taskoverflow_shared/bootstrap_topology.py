@@ -1,0 +1,146 @@
+"""Create the whole topology in an emulator (moto server or LocalStack). Safe to run twice.
+
+On AWS, Terraform creates the same resources from the same topology.json; this command is for
+`make run`, tests and compose's one-shot bootstrap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+
+import structlog
+from botocore.exceptions import ClientError
+
+from taskoverflow_shared.addresses import topic_arn as resolve_topic_arn
+from taskoverflow_shared.aws_clients import aws_region, make_client
+from taskoverflow_shared.logging_setup import configure_logging
+from taskoverflow_shared.topology import QueueSpec, Topology, load_topology
+
+log = structlog.get_logger("taskoverflow.bootstrap")
+
+
+@dataclass(frozen=True)
+class QueueAddresses:
+    url: str
+    arn: str
+    dlq_url: str
+    dlq_arn: str
+
+
+@dataclass(frozen=True)
+class TopologyAddresses:
+    topic_arn: str
+    queues: dict[str, QueueAddresses]
+    bucket_name: str
+
+
+def bootstrap(topology: Topology | None = None) -> TopologyAddresses:
+    topology = topology or load_topology()
+    sns, sqs, s3, sts = (make_client(name) for name in ("sns", "sqs", "s3", "sts"))
+    topic_arn = sns.create_topic(Name=topology.topic_name)["TopicArn"]
+    assert topic_arn == resolve_topic_arn(sts, topology.topic_name, aws_region()), "topic ARN mismatch"
+    existing = _subscribed_endpoints(sns, topic_arn)
+    queues = {}
+    for spec in topology.queues.values():
+        addresses = _ensure_queue(sqs, spec, topic_arn, topology)
+        _ensure_subscription(sns, topic_arn, addresses.arn, spec, topology, existing)
+        queues[spec.service] = addresses
+    _ensure_bucket(s3, topology.bucket_name)
+    log.info("topology_ready", topic_arn=topic_arn, queues=sorted(queues), bucket=topology.bucket_name)
+    return TopologyAddresses(topic_arn=topic_arn, queues=queues, bucket_name=topology.bucket_name)
+
+
+def _ensure_queue(sqs, spec: QueueSpec, topic_arn: str, topology: Topology) -> QueueAddresses:
+    retention = str(topology.message_retention_seconds)
+    dlq_url = _create_or_update_queue(sqs, spec.dlq_name, {"MessageRetentionSeconds": retention})
+    dlq_arn = _queue_arn(sqs, dlq_url)
+    queue_url = _create_or_update_queue(
+        sqs,
+        spec.name,
+        {
+            "VisibilityTimeout": str(spec.visibility_timeout_seconds),
+            "ReceiveMessageWaitTimeSeconds": str(topology.receive_wait_time_seconds),
+            "MessageRetentionSeconds": retention,
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.max_receive_count}),
+        },
+    )
+    queue_arn = _queue_arn(sqs, queue_url)
+    only_the_topic_may_send = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(only_the_topic_may_send)})
+    return QueueAddresses(url=queue_url, arn=queue_arn, dlq_url=dlq_url, dlq_arn=dlq_arn)
+
+
+def _create_or_update_queue(sqs, name: str, attributes: dict[str, str]) -> str:
+    try:
+        return sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    except ClientError as error:
+        # CreateQueue refuses an existing queue whose attributes differ: update them instead.
+        if error.response["Error"]["Code"] not in ("QueueAlreadyExists", "QueueNameExists"):
+            raise
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        return url
+
+
+def _queue_arn(sqs, url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def _subscribed_endpoints(sns, topic_arn: str) -> dict[str, str]:
+    endpoints = {}
+    for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn):
+        for subscription in page["Subscriptions"]:
+            endpoints[subscription["Endpoint"]] = subscription["SubscriptionArn"]
+    return endpoints
+
+
+def _ensure_subscription(sns, topic_arn, queue_arn, spec: QueueSpec, topology: Topology, existing) -> None:
+    subscription_arn = existing.get(queue_arn)
+    if subscription_arn is None:
+        subscription_arn = sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, ReturnSubscriptionArn=True)[
+            "SubscriptionArn"
+        ]
+    sns.set_subscription_attributes(
+        SubscriptionArn=subscription_arn,
+        AttributeName="RawMessageDelivery",
+        AttributeValue="true" if spec.raw_message_delivery else "false",
+    )
+    policy = spec.filter_policy(topology.message_type_attribute)
+    if policy is not None:
+        sns.set_subscription_attributes(
+            SubscriptionArn=subscription_arn, AttributeName="FilterPolicy", AttributeValue=json.dumps(policy)
+        )
+
+
+def _ensure_bucket(s3, name: str) -> None:
+    try:
+        kwargs = {} if aws_region() == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": aws_region()}}
+        s3.create_bucket(Bucket=name, **kwargs)
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
+    configure_logging("bootstrap")
+    bootstrap()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""Event envelope and event schemas: the message contract, defined once for every service.
+
+The envelope follows CloudEvents' attribute names. Schemas are versioned `MAJOR.MINOR`: a minor
+version only adds optional fields (so consumers ignore fields they do not know), a new major
+version is a breaking change that older consumers refuse (their message goes to the DLQ).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SUPPORTED_MAJOR_VERSION = 1
+
+NonEmptyStr = Annotated[str, Field(min_length=1)]
+
+
+class UnprocessableEvent(Exception):
+    """A message that can never be handled (bad JSON, bad schema, unknown type or version).
+
+    Retrying cannot help, so consumers move it to the dead-letter queue with `reason`.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Envelope(BaseModel):
+    """Metadata every event carries, CloudEvents-style, around the type-specific `data`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    specversion: Literal["1.0"] = "1.0"
+    id: NonEmptyStr = Field(default_factory=lambda: str(uuid.uuid4()))
+    type: NonEmptyStr
+    source: NonEmptyStr
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    subject: str | None = None
+    schema_version: Annotated[str, Field(pattern=r"^\d+\.\d+$")]
+    correlation_id: NonEmptyStr
+    data: dict[str, Any]
+
+    @property
+    def major_version(self) -> int:
+        return int(self.schema_version.split(".", 1)[0])
+
+
+class EventData(BaseModel):
+    """Base of every event's `data`. Unknown fields are ignored: minor versions add fields."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[str] = "1.0"
+
+
+class TodoState(BaseModel):
+    """A todo as it is after a change (for a deletion: as it was)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int
+    title: str
+    description: str | None = None
+    completed: bool
+    deadline_at: str | None = None
+    created_at: str
+    updated_at: str
+
+
+class TodoChanged(EventData):
+    """A todo was created, updated or deleted. `version` grows by one with every change."""
+
+    event_type: ClassVar[str] = "TodoChanged"
+
+    action: Literal["created", "updated", "deleted"]
+    todo: TodoState
+    version: Annotated[int, Field(ge=1)]
+
+
+class S3ObjectRef(BaseModel):
+    """Where a large payload lives: the claim-check half of a message."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    bucket: NonEmptyStr
+    key: NonEmptyStr
+    size_bytes: Annotated[int, Field(ge=0)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class CalendarRequested(EventData):
+    """Someone asked for a calendar of the todos.
+
+    Small todo sets travel inline in `todos`; large ones are stored once in S3 and referenced by
+    `snapshot` (claim check), so a message never approaches SQS's 256 KiB limit.
+    Exactly one of `todos` and `snapshot` is set.
+    """
+
+    event_type: ClassVar[str] = "CalendarRequested"
+
+    job_id: NonEmptyStr
+    todo_count: Annotated[int, Field(ge=0)]
+    todos: list[TodoState] | None = None
+    snapshot: S3ObjectRef | None = None
+    notify_email: str | None = None
+
+    @model_validator(mode="after")
+    def _todos_inline_or_by_reference(self) -> CalendarRequested:
+        if (self.todos is None) == (self.snapshot is None):
+            raise ValueError("exactly one of todos and snapshot must be set")
+        return self
+
+
+class CalendarReady(EventData):
+    """A calendar was rendered and stored; `key` in `bucket` holds the .ics file."""
+
+    event_type: ClassVar[str] = "CalendarReady"
+
+    job_id: NonEmptyStr
+    bucket: NonEmptyStr
+    key: NonEmptyStr
+    size_bytes: Annotated[int, Field(ge=0)]
+    event_count: Annotated[int, Field(ge=0)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    notify_email: str | None = None
+
+
+class CalendarFailed(EventData):
+    """A calendar job ended without a calendar; `reason` says why, for people."""
+
+    event_type: ClassVar[str] = "CalendarFailed"
+
+    job_id: NonEmptyStr
+    reason: NonEmptyStr
+    notify_email: str | None = None
+
+
+EVENT_TYPES: dict[str, type[EventData]] = {
+    model.event_type: model for model in (TodoChanged, CalendarRequested, CalendarReady, CalendarFailed)
+}
+
+
+def new_envelope(
+    data: EventData, *, source: str, correlation_id: str, subject: str | None = None
+) -> Envelope:
+    return Envelope(
+        type=data.event_type,
+        source=source,
+        subject=subject,
+        schema_version=data.schema_version,
+        correlation_id=correlation_id,
+        data=data.model_dump(mode="json"),
+    )
+
+
+def parse_envelope(body: str | bytes) -> Envelope:
+    """Parse a message body, unwrapping an SNS notification if raw delivery was off."""
+    try:
+        envelope = Envelope.model_validate_json(body)
+    except ValidationError as invalid:
+        sns_message = _sns_notification_message(body)
+        if sns_message is None:
+            raise UnprocessableEvent(f"invalid envelope: {_first_error(invalid)}") from invalid
+        return parse_envelope(sns_message)
+    if envelope.major_version != SUPPORTED_MAJOR_VERSION:
+        raise UnprocessableEvent(
+            f"unsupported schema version {envelope.schema_version} of {envelope.type}"
+        )
+    return envelope
+
+
+def parse_data(envelope: Envelope) -> EventData:
+    model = EVENT_TYPES.get(envelope.type)
+    if model is None:
+        raise UnprocessableEvent(f"unknown event type {envelope.type!r}")
+    try:
+        return model.model_validate(envelope.data)
+    except ValidationError as invalid:
+        raise UnprocessableEvent(f"invalid {envelope.type} data: {_first_error(invalid)}") from invalid
+
+
+class _SnsNotification(BaseModel):
+    """The JSON SNS wraps around a message when raw message delivery is off."""
+
+    Type: Literal["Notification"]
+    Message: str
+
+
+def _sns_notification_message(body: str | bytes) -> str | None:
+    try:
+        return _SnsNotification.model_validate_json(body).Message
+    except ValidationError:
+        return None
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"{location}: {first['msg']}"

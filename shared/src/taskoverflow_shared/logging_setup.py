@@ -1,0 +1,75 @@
+"""structlog JSON logging shared by every service: one JSON object per line, on stdout.
+
+Every line carries `service`, `event_id` and `correlation_id` (null outside an event), so a
+reader can follow one event across processes with a single filter.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import structlog
+
+TRACE_KEYS = ("event_id", "correlation_id")
+
+
+def _ensure_trace_keys(_logger: object, _method: str, event_dict: dict) -> dict:
+    for key in TRACE_KEYS:
+        event_dict.setdefault(key, None)
+    return event_dict
+
+
+def configure_logging(service: str, level: str | None = None) -> None:
+    """Route structlog and stdlib logging through one JSON renderer tagged with `service`."""
+    level_name = (level or os.environ.get("LOG_LEVEL", "INFO")).upper()
+    numeric_level = logging.getLevelName(level_name)
+    if not isinstance(numeric_level, int):
+        numeric_level = logging.INFO
+    shared_processors: list = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _ensure_trace_keys,
+    ]
+    structlog.configure(
+        processors=[
+            *shared_processors,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+    # Libraries (gunicorn, botocore, alembic) log through stdlib: render them the same way.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared_processors,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(),
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric_level)
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+@contextmanager
+def bound_trace(event_id: str | None, correlation_id: str | None) -> Iterator[None]:
+    """Tag every log line inside the block with the event being handled."""
+    tokens = structlog.contextvars.bind_contextvars(event_id=event_id, correlation_id=correlation_id)
+    try:
+        yield
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)

@@ -1,0 +1,39 @@
+"""JSON Schema files for every event, generated from the pydantic models into the repository.
+
+`taskoverflow-export-schemas` rewrites them; a test fails when code and files drift.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from taskoverflow_shared.events import EVENT_TYPES, Envelope
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+
+
+def expected_schema_files() -> dict[str, str]:
+    files = {"Envelope.json": Envelope.model_json_schema()}
+    for event_type, model in EVENT_TYPES.items():
+        major = model.schema_version.split(".")[0]
+        schema = model.model_json_schema()
+        schema["$id"] = f"urn:taskoverflow:events:{event_type}:v{major}"
+        schema["x-schema-version"] = model.schema_version
+        files[f"{event_type}.v{major}.json"] = schema
+    return {name: json.dumps(schema, indent=2, sort_keys=True) + "\n" for name, schema in files.items()}
+
+
+def main() -> int:
+    SCHEMA_DIR.mkdir(exist_ok=True)
+    for stale in SCHEMA_DIR.glob("*.json"):
+        stale.unlink()
+    for name, text in expected_schema_files().items():
+        (SCHEMA_DIR / name).write_text(text)
+        print(f"wrote {SCHEMA_DIR / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

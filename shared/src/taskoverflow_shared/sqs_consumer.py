@@ -1,0 +1,258 @@
+"""The one SQS consumer loop every service runs: receive → parse → dispatch → acknowledge.
+
+Delivery is at least once, so handlers must be idempotent. The loop deletes a message only
+after its handler succeeded; a handler that raises leaves the message to come back after the
+visibility timeout (and, after the queue's maxReceiveCount, SQS moves it to the DLQ). A message
+that can never succeed (bad JSON, bad schema, unknown type or major version) is moved to the
+DLQ at once with its reason, so it neither crashes the worker nor blocks the queue.
+"""
+
+from __future__ import annotations
+
+import enum
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from taskoverflow_shared.events import Envelope, EventData, UnprocessableEvent, parse_data, parse_envelope
+from taskoverflow_shared.heartbeat import Heartbeat
+from taskoverflow_shared.logging_setup import bound_trace
+
+Handler = Callable[[Envelope, EventData], None]
+
+DEAD_LETTER_REASON_ATTRIBUTE = "dead_letter_reason"
+
+log = structlog.get_logger("taskoverflow.consumer")
+
+
+class _Settled(enum.Enum):
+    HANDLED = "handled"
+    RETRY_LATER = "retry_later"
+
+
+HANDLED = _Settled.HANDLED
+RETRY_LATER = _Settled.RETRY_LATER
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    reason: str
+
+
+Outcome = _Settled | DeadLetter
+
+
+@dataclass
+class PollResult:
+    """What one receive did, for tests and metrics."""
+
+    handled: int = 0
+    dead_lettered: int = 0
+    failed: int = 0
+    released: int = 0
+
+    @property
+    def received(self) -> int:
+        return self.handled + self.dead_lettered + self.failed + self.released
+
+
+@dataclass
+class SqsConsumer:
+    sqs: Any
+    queue_url: str
+    dead_letter_queue_url: str
+    handlers: Mapping[str, Handler]
+    visibility_timeout_seconds: int
+    wait_time_seconds: int = 20
+    max_messages: int = 10
+    heartbeat: Heartbeat | None = None
+    busy: bool = field(default=False, init=False)
+    _in_flight: dict[str, str] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until `stop` is set; the message in hand is finished, the rest released."""
+        extender = threading.Thread(target=self._extend_visibility_until, args=(stop,), daemon=True)
+        extender.start()
+        log.info("consumer_started", queue_url=self.queue_url)
+        try:
+            while not stop.is_set():
+                try:
+                    self.poll_once(stop)
+                except Exception:
+                    # The broker may be briefly unreachable: back off instead of spinning.
+                    log.exception("receive_failed")
+                    stop.wait(1.0)
+        finally:
+            log.info("consumer_stopped", queue_url=self.queue_url)
+
+    def poll_once(self, stop: threading.Event | None = None) -> PollResult:
+        response = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.max_messages,
+            WaitTimeSeconds=self.wait_time_seconds,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            MessageAttributeNames=["All"],
+        )
+        if self.heartbeat:
+            self.heartbeat.beat()
+        messages = response.get("Messages", [])
+        result = PollResult()
+        if not messages:
+            return result
+        self.busy = True
+        try:
+            with self._lock:
+                self._in_flight.update({m["MessageId"]: m["ReceiptHandle"] for m in messages})
+            acknowledged: list[dict] = []
+            dead: list[tuple[dict, str]] = []
+            for position, message in enumerate(messages):
+                if stop is not None and stop.is_set():
+                    result.released = self._release(messages[position:])
+                    break
+                outcome = self._process(message)
+                if outcome is HANDLED:
+                    acknowledged.append(message)
+                    result.handled += 1
+                elif outcome is RETRY_LATER:
+                    self._forget([message])
+                    result.failed += 1
+                else:
+                    dead.append((message, outcome.reason))
+                    result.dead_lettered += 1
+            self._dead_letter(dead)
+            self._delete(acknowledged + [message for message, _ in dead])
+            return result
+        finally:
+            self.busy = False
+
+    def _process(self, message: dict) -> Outcome:
+        try:
+            envelope = parse_envelope(message["Body"])
+        except UnprocessableEvent as unprocessable:
+            with bound_trace(None, None):
+                log.error("message_dead_lettered", message_id=message["MessageId"], reason=unprocessable.reason)
+            return DeadLetter(unprocessable.reason)
+        with bound_trace(envelope.id, envelope.correlation_id):
+            handler = self.handlers.get(envelope.type)
+            try:
+                if handler is None:
+                    raise UnprocessableEvent(f"no handler for event type {envelope.type!r} on this queue")
+                data = parse_data(envelope)
+                started = time.perf_counter()
+                handler(envelope, data)
+            except UnprocessableEvent as unprocessable:
+                log.error("message_dead_lettered", event_type=envelope.type, reason=unprocessable.reason)
+                return DeadLetter(unprocessable.reason)
+            except Exception:
+                receive_count = message.get("Attributes", {}).get("ApproximateReceiveCount")
+                log.exception("handler_failed", event_type=envelope.type, receive_count=receive_count)
+                return RETRY_LATER
+            log.info(
+                "event_handled",
+                event_type=envelope.type,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+            return HANDLED
+
+    def _dead_letter(self, dead: Sequence[tuple[dict, str]]) -> None:
+        if not dead:
+            return
+        entries = [
+            {
+                "Id": str(index),
+                "MessageBody": message["Body"],
+                "MessageAttributes": {
+                    **message.get("MessageAttributes", {}),
+                    DEAD_LETTER_REASON_ATTRIBUTE: {"DataType": "String", "StringValue": reason[:1000]},
+                },
+            }
+            for index, (message, reason) in enumerate(dead)
+        ]
+        response = self.sqs.send_message_batch(QueueUrl=self.dead_letter_queue_url, Entries=entries)
+        if response.get("Failed"):
+            raise RuntimeError(f"could not dead-letter messages: {response['Failed']}")
+
+    def _delete(self, messages: Sequence[dict]) -> None:
+        if not messages:
+            return
+        self._forget(messages)
+        response = self.sqs.delete_message_batch(
+            QueueUrl=self.queue_url,
+            Entries=[{"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]} for index, m in enumerate(messages)],
+        )
+        for failure in response.get("Failed", []):
+            # Not fatal: the message comes back and the idempotent handler absorbs it.
+            log.warning("delete_failed", failure=failure)
+
+    def _release(self, messages: Sequence[dict]) -> int:
+        """Make unprocessed messages visible again now, for another worker, instead of later."""
+        self._forget(messages)
+        self.sqs.change_message_visibility_batch(
+            QueueUrl=self.queue_url,
+            Entries=[
+                {"Id": str(index), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for index, m in enumerate(messages)
+            ],
+        )
+        log.info("messages_released", count=len(messages))
+        return len(messages)
+
+    def _forget(self, messages: Sequence[dict]) -> None:
+        with self._lock:
+            for message in messages:
+                self._in_flight.pop(message["MessageId"], None)
+
+    def _extend_visibility_until(self, stop: threading.Event) -> None:
+        """Keep long work invisible to other workers: renew at a third of the timeout."""
+        interval = max(self.visibility_timeout_seconds / 3, 1)
+        while not stop.wait(interval):
+            with self._lock:
+                in_flight = list(self._in_flight.items())
+            if not in_flight:
+                continue
+            try:
+                for start in range(0, len(in_flight), 10):
+                    self.sqs.change_message_visibility_batch(
+                        QueueUrl=self.queue_url,
+                        Entries=[
+                            {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": self.visibility_timeout_seconds}
+                            for i, (_, handle) in enumerate(in_flight[start : start + 10])
+                        ],
+                    )
+                log.info("visibility_extended", count=len(in_flight))
+            except Exception:
+                log.exception("visibility_extension_failed")
+
+
+class _StopNow(BaseException):
+    """Raised from the signal handler to leave a long poll when no message is in hand."""
+
+
+def run_until_signalled(consumer: SqsConsumer, stop: threading.Event | None = None) -> None:
+    """Run the loop in this (main) thread; SIGTERM/SIGINT stop it gracefully.
+
+    With a message in hand the loop finishes it and releases the rest of the batch; while only
+    waiting on a long poll it leaves at once (nothing is in hand, so nothing can be lost).
+    """
+    stop = stop or threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("shutdown_requested", signal=signal.Signals(signum).name, busy=consumer.busy)
+        stop.set()
+        if not consumer.busy:
+            raise _StopNow
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        consumer.run(stop)
+    except _StopNow:
+        stop.set()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,85 @@
+import json
+
+import pytest
+
+from taskoverflow_shared.events import (
+    CalendarRequested,
+    S3ObjectRef,
+    TodoChanged,
+    UnprocessableEvent,
+    new_envelope,
+    parse_data,
+    parse_envelope,
+)
+from taskoverflow_shared.schema_files import SCHEMA_DIR, expected_schema_files
+
+TODO = {
+    "id": 7,
+    "title": "Write the report",
+    "description": None,
+    "completed": False,
+    "deadline_at": "2026-12-01T09:00:00",
+    "created_at": "2026-11-27T10:00:00+00:00",
+    "updated_at": "2026-11-27T10:00:00+00:00",
+}
+
+
+def todo_changed_envelope(**overrides):
+    data = TodoChanged(action="created", todo=TODO, version=1)
+    return new_envelope(data, source="todo-api", correlation_id="corr-1", subject="todos/7").model_copy(update=overrides)
+
+
+def test_schema_files_in_the_repository_match_the_models():
+    on_disk = {path.name: path.read_text() for path in SCHEMA_DIR.glob("*.json")}
+    assert on_disk == expected_schema_files(), "run `taskoverflow-export-schemas` and commit the result"
+
+
+def test_envelope_round_trips_through_json():
+    envelope = todo_changed_envelope()
+    parsed = parse_envelope(envelope.model_dump_json())
+    assert parsed == envelope
+    assert parse_data(parsed) == TodoChanged(action="created", todo=TODO, version=1)
+
+
+def test_sns_notification_wrapper_is_unwrapped():
+    envelope = todo_changed_envelope()
+    wrapped = json.dumps({"Type": "Notification", "MessageId": "m-1", "Message": envelope.model_dump_json()})
+    assert parse_envelope(wrapped) == envelope
+
+
+def test_minor_versions_add_fields_that_older_consumers_ignore():
+    envelope = todo_changed_envelope(schema_version="1.4")
+    body = json.loads(envelope.model_dump_json())
+    body["data"]["priority"] = "high"
+    body["tenant"] = "acme"
+    assert parse_data(parse_envelope(json.dumps(body))).version == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("not json", "invalid envelope"),
+        ("{}", "invalid envelope"),
+        (todo_changed_envelope(schema_version="2.0").model_dump_json(), "unsupported schema version 2.0"),
+    ],
+)
+def test_unparseable_messages_are_unprocessable_with_a_reason(body, reason):
+    with pytest.raises(UnprocessableEvent, match=reason):
+        parse_envelope(body)
+
+
+def test_unknown_event_type_and_bad_data_are_unprocessable():
+    with pytest.raises(UnprocessableEvent, match="unknown event type 'TodoArchived'"):
+        parse_data(todo_changed_envelope(type="TodoArchived"))
+    with pytest.raises(UnprocessableEvent, match="invalid TodoChanged data: version"):
+        parse_data(todo_changed_envelope(data={"action": "created", "todo": TODO, "version": 0}))
+
+
+def test_calendar_request_carries_todos_inline_or_by_reference_never_both():
+    reference = S3ObjectRef(bucket="b", key="snapshots/j.json", size_bytes=10, sha256="0" * 64)
+    assert CalendarRequested(job_id="j", todo_count=0, todos=[]).todos == []
+    assert CalendarRequested(job_id="j", todo_count=5, snapshot=reference).snapshot == reference
+    with pytest.raises(ValueError, match="exactly one of todos and snapshot"):
+        CalendarRequested(job_id="j", todo_count=0, todos=[], snapshot=reference)
+    with pytest.raises(ValueError, match="exactly one of todos and snapshot"):
+        CalendarRequested(job_id="j", todo_count=0)

@@ -1,0 +1,125 @@
+"""The shared consumer loop against a real moto server: dispatch, acknowledgement, dead letters."""
+
+import json
+import threading
+
+from taskoverflow_shared.aws_clients import make_client
+from taskoverflow_shared.events import CalendarFailed, TodoChanged, new_envelope
+from taskoverflow_shared.sqs_consumer import DEAD_LETTER_REASON_ATTRIBUTE, SqsConsumer
+from tests.support.moto import wait_until
+
+TODO = {"id": 1, "title": "t", "completed": False, "created_at": "x", "updated_at": "x"}
+
+
+def make_consumer(addresses, handlers, **overrides):
+    queue = addresses.queues["notifier"]
+    settings = {"visibility_timeout_seconds": 30, "wait_time_seconds": 0} | overrides
+    return SqsConsumer(make_client("sqs"), queue.url, queue.dlq_url, handlers, **settings)
+
+
+def send(sqs, url, body):
+    sqs.send_message(QueueUrl=url, MessageBody=body)
+
+
+def dead_letters(sqs, dlq_url, expected):
+    found = []
+
+    def all_arrived():
+        response = sqs.receive_message(
+            QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageAttributeNames=["All"]
+        )
+        for message in response.get("Messages", []):
+            found.append((message["Body"], message["MessageAttributes"].get(DEAD_LETTER_REASON_ATTRIBUTE, {}).get("StringValue")))
+            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+        return len(found) >= expected
+
+    wait_until(all_arrived, timeout=10, message="dead letters")
+    return found
+
+
+def queue_depth(sqs, url):
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def test_poison_messages_go_to_the_dlq_with_a_reason_and_the_valid_one_behind_them_is_handled(topology_addresses):
+    sqs = make_client("sqs")
+    queue = topology_addresses.queues["notifier"]
+    valid = new_envelope(TodoChanged(action="created", todo=TODO, version=1), source="t", correlation_id="c")
+    unknown = new_envelope(TodoChanged(action="created", todo=TODO, version=1), source="t", correlation_id="c")
+    unknown = unknown.model_copy(update={"type": "TodoArchived"})
+    send(sqs, queue.url, "{not json")
+    send(sqs, queue.url, unknown.model_dump_json())
+    send(sqs, queue.url, valid.model_dump_json())
+    handled = []
+    consumer = make_consumer(topology_addresses, {"TodoChanged": lambda envelope, data: handled.append(envelope.id)})
+
+    wait_until(lambda: consumer.poll_once() and handled, timeout=10, message="the valid message")
+
+    assert handled == [valid.id]
+    reasons = sorted(reason for _, reason in dead_letters(sqs, queue.dlq_url, 2))
+    assert reasons[0].startswith("invalid envelope")
+    assert reasons[1] == "no handler for event type 'TodoArchived' on this queue"
+    wait_until(lambda: queue_depth(sqs, queue.url) == 0, timeout=5, message="an empty source queue")
+
+
+def test_a_handler_that_keeps_failing_ends_in_the_dlq_after_the_redrive_count(topology_addresses):
+    sqs = make_client("sqs")
+    queue = topology_addresses.queues["notifier"]
+    # Short visibility and redrive count keep the test quick; the mechanism is SQS's own redrive.
+    sqs.set_queue_attributes(
+        QueueUrl=queue.url,
+        Attributes={
+            "VisibilityTimeout": "1",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": queue.dlq_arn, "maxReceiveCount": 2}),
+        },
+    )
+    failing = new_envelope(CalendarFailed(job_id="j", reason="r"), source="t", correlation_id="c")
+    send(sqs, queue.url, failing.model_dump_json())
+    attempts = []
+
+    def always_fails(envelope, data):
+        attempts.append(envelope.id)
+        raise RuntimeError("downstream is down")
+
+    consumer = make_consumer(topology_addresses, {"CalendarFailed": always_fails}, visibility_timeout_seconds=1)
+
+    def moved_to_dlq():
+        consumer.poll_once()
+        return queue_depth(sqs, queue.dlq_url) == 1
+
+    wait_until(moved_to_dlq, timeout=20, interval=0.2, message="redrive to the DLQ")
+    assert attempts == [failing.id, failing.id]
+    assert queue_depth(sqs, queue.url) == 0
+
+
+def test_long_work_keeps_the_message_invisible_to_other_consumers(topology_addresses):
+    sqs = make_client("sqs")
+    queue = topology_addresses.queues["notifier"]
+    sqs.set_queue_attributes(QueueUrl=queue.url, Attributes={"VisibilityTimeout": "2"})
+    envelope = new_envelope(CalendarFailed(job_id="j", reason="r"), source="t", correlation_id="c")
+    send(sqs, queue.url, envelope.model_dump_json())
+    release = threading.Event()
+    stop = threading.Event()
+    seen_by_other = []
+
+    def slow_handler(envelope, data):
+        # Hold the message for more than twice its visibility timeout while another consumer polls.
+        other = make_consumer(topology_addresses, {"CalendarFailed": lambda e, d: seen_by_other.append(e.id)})
+        for _ in range(5):
+            other.wait_time_seconds = 1
+            other.poll_once()
+        release.set()
+
+    consumer = make_consumer(topology_addresses, {"CalendarFailed": slow_handler}, visibility_timeout_seconds=2)
+    worker = threading.Thread(target=consumer.run, args=(stop,))
+    worker.start()
+    try:
+        wait_until(release.is_set, timeout=30, message="the slow handler")
+    finally:
+        stop.set()
+        worker.join(30)
+    assert seen_by_other == []
+    wait_until(lambda: queue_depth(sqs, queue.url) == 0, timeout=5, message="the message deleted")
