@@ -1,0 +1,45 @@
+# TaskOverflow events — the commands a newcomer can guess. Everything runs offline.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := shared $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
+STAMP := $(VENV)/.installed
+PYTEST := $(BIN)/pytest
+
+.PHONY: install run test test-unit test-e2e lint bench infra-check replay redrive clean
+
+install: $(STAMP)
+
+$(STAMP): requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt $(addprefix -e ./,$(PACKAGES))
+	touch $@
+
+## run: the whole system in the foreground (moto server, API, relay, consumers, workers); Ctrl-C stops all
+run: install
+	$(BIN)/honcho --procfile Procfile --env dev.env start
+
+## test: every suite, unit to end-to-end, plus the offline infrastructure checks
+test: install
+	bash scripts/install_system_deps.sh
+	$(PYTEST)
+	$(MAKE) infra-check
+
+test-unit: install
+	$(PYTEST) -m "not e2e and not slow"
+
+test-e2e: install
+	$(PYTEST) -m e2e
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python -m bench
+
+infra-check:
+	bash scripts/infra_check.sh
+
+clean:
+	rm -rf $(VENV) .venv-infra .venv-checkov data artifacts .pytest_cache
