@@ -26,7 +26,9 @@ TODO = {
 
 def todo_changed_envelope(**overrides):
     data = TodoChanged(action="created", todo=TODO, version=1)
-    return new_envelope(data, source="todo-api", correlation_id="corr-1", subject="todos/7").model_copy(update=overrides)
+    return new_envelope(data, source="todo-api", correlation_id="corr-1", subject="todos/7").model_copy(
+        update=overrides
+    )
 
 
 def test_schema_files_in_the_repository_match_the_models():

@@ -29,7 +29,9 @@ def dead_letters(sqs, dlq_url, expected):
             QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageAttributeNames=["All"]
         )
         for message in response.get("Messages", []):
-            found.append((message["Body"], message["MessageAttributes"].get(DEAD_LETTER_REASON_ATTRIBUTE, {}).get("StringValue")))
+            found.append(
+                (message["Body"], message["MessageAttributes"].get(DEAD_LETTER_REASON_ATTRIBUTE, {}).get("StringValue"))
+            )
             sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
         return len(found) >= expected
 

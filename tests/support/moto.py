@@ -40,10 +40,13 @@ class MotoServer:
 
     def start(self) -> MotoServer:
         executable = shutil.which("moto_server", path=os.path.dirname(sys.executable)) or "moto_server"
-        output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [executable, "-H", "127.0.0.1", "-p", str(self.port)], stdout=output, stderr=subprocess.STDOUT
-        )
+        command = [executable, "-H", "127.0.0.1", "-p", str(self.port)]
+        if self.log_path:
+            # The child keeps its own copy of the descriptor: closing ours is safe.
+            with open(self.log_path, "ab") as output:
+                self.process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        else:
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         wait_until(self._answers, timeout=30, message=f"moto server on {self.url}")
         return self
 

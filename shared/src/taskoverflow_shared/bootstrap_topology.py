@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from dataclasses import dataclass
 
 import structlog
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
 from taskoverflow_shared.addresses import topic_arn as resolve_topic_arn
 from taskoverflow_shared.aws_clients import aws_region, make_client
@@ -111,9 +112,9 @@ def _subscribed_endpoints(sns, topic_arn: str) -> dict[str, str]:
 def _ensure_subscription(sns, topic_arn, queue_arn, spec: QueueSpec, topology: Topology, existing) -> None:
     subscription_arn = existing.get(queue_arn)
     if subscription_arn is None:
-        subscription_arn = sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, ReturnSubscriptionArn=True)[
-            "SubscriptionArn"
-        ]
+        subscription_arn = sns.subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, ReturnSubscriptionArn=True
+        )["SubscriptionArn"]
     sns.set_subscription_attributes(
         SubscriptionArn=subscription_arn,
         AttributeName="RawMessageDelivery",
@@ -128,7 +129,9 @@ def _ensure_subscription(sns, topic_arn, queue_arn, spec: QueueSpec, topology: T
 
 def _ensure_bucket(s3, name: str) -> None:
     try:
-        kwargs = {} if aws_region() == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": aws_region()}}
+        kwargs = (
+            {} if aws_region() == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": aws_region()}}
+        )
         s3.create_bucket(Bucket=name, **kwargs)
     except ClientError as error:
         if error.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
@@ -136,10 +139,25 @@ def _ensure_bucket(s3, name: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--wait-seconds",
+        type=float,
+        default=0.0,
+        help="keep retrying while the emulator is not reachable yet (it may be starting beside us)",
+    )
+    args = parser.parse_args(argv)
     configure_logging("bootstrap")
-    bootstrap()
-    return 0
+    deadline = time.monotonic() + args.wait_seconds
+    while True:
+        try:
+            bootstrap()
+            return 0
+        except (EndpointConnectionError, ConnectionClosedError) as unreachable:
+            if time.monotonic() > deadline:
+                log.error("emulator_unreachable", error=str(unreachable))
+                return 1
+            time.sleep(0.5)
 
 
 if __name__ == "__main__":

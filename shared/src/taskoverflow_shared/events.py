@@ -145,9 +145,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
 }
 
 
-def new_envelope(
-    data: EventData, *, source: str, correlation_id: str, subject: str | None = None
-) -> Envelope:
+def new_envelope(data: EventData, *, source: str, correlation_id: str, subject: str | None = None) -> Envelope:
     return Envelope(
         type=data.event_type,
         source=source,
@@ -168,9 +166,7 @@ def parse_envelope(body: str | bytes) -> Envelope:
             raise UnprocessableEvent(f"invalid envelope: {_first_error(invalid)}") from invalid
         return parse_envelope(sns_message)
     if envelope.major_version != SUPPORTED_MAJOR_VERSION:
-        raise UnprocessableEvent(
-            f"unsupported schema version {envelope.schema_version} of {envelope.type}"
-        )
+        raise UnprocessableEvent(f"unsupported schema version {envelope.schema_version} of {envelope.type}")
     return envelope
 
 

@@ -221,7 +221,11 @@ class SqsConsumer:
                     self.sqs.change_message_visibility_batch(
                         QueueUrl=self.queue_url,
                         Entries=[
-                            {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": self.visibility_timeout_seconds}
+                            {
+                                "Id": str(i),
+                                "ReceiptHandle": handle,
+                                "VisibilityTimeout": self.visibility_timeout_seconds,
+                            }
                             for i, (_, handle) in enumerate(in_flight[start : start + 10])
                         ],
                     )
