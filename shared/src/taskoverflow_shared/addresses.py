@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
+
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
 
 def topic_arn(sts: Any, topic_name: str, region: str) -> str:
@@ -15,5 +18,20 @@ def topic_arn(sts: Any, topic_name: str, region: str) -> str:
     return f"arn:aws:sns:{region}:{account}:{topic_name}"
 
 
-def queue_url(sqs: Any, queue_name: str) -> str:
-    return sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+def queue_url(sqs: Any, queue_name: str, wait_seconds: float = 60.0) -> str:
+    """The queue's URL, waiting while the emulator or the bootstrap is still starting.
+
+    Services start beside the bootstrap (in `make run` and compose), so the queue may not exist
+    for a few seconds; on AWS it exists before any task starts and the first call answers.
+    """
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        except (EndpointConnectionError, ConnectionClosedError, ClientError) as error:
+            missing = isinstance(error, ClientError) and "NonExistentQueue" in error.response["Error"]["Code"]
+            if isinstance(error, ClientError) and not missing:
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
