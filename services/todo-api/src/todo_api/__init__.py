@@ -1,0 +1,1 @@
+"""TaskOverflow's todo API: REST over todos and calendar jobs, events out through an outbox."""

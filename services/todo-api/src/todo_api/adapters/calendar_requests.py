@@ -1,0 +1,51 @@
+"""Completes a CalendarRequested event at publish time, off the request path.
+
+POST /todos/ical only records the job and a bare event (O(1) whatever the number of todos).
+The relay calls `complete` just before publishing: it reads the todos once, inlines them when
+small, or stores them as an NDJSON snapshot in S3 and sends the reference (claim check), so no
+message ever approaches SQS's 256 KiB limit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from taskoverflow_shared.events import CalendarRequested, Envelope, TodoState
+from todo_api.adapters.calendar_storage import CalendarFiles
+from todo_api.adapters.orm import TodoRow
+from todo_api.adapters.todo_records import todo_record
+
+
+@dataclass
+class CalendarRequestCompleter:
+    files: CalendarFiles
+    inline_max_bytes: int
+
+    def __call__(self, session: Session, envelope: Envelope) -> Envelope:
+        job_id = envelope.data["job_id"]
+        notify_email = envelope.data.get("notify_email")
+        # Plain rows, not ORM objects: a 100k-todo snapshot should not build 100k identity-mapped objects.
+        rows = session.execute(select(*TodoRow.__table__.columns).order_by(TodoRow.id))
+        records = [todo_record(row) for row in rows]
+        lines = [json.dumps(record, separators=(",", ":")) for record in records]
+        snapshot_bytes = sum(len(line) + 1 for line in lines)
+        if snapshot_bytes <= self.inline_max_bytes:
+            data = CalendarRequested(
+                job_id=job_id,
+                todo_count=len(records),
+                todos=[TodoState.model_validate(record) for record in records],
+                notify_email=notify_email,
+            )
+        else:
+            body = ("\n".join(lines) + "\n").encode()
+            data = CalendarRequested(
+                job_id=job_id,
+                todo_count=len(records),
+                snapshot=self.files.put_snapshot(job_id, body),
+                notify_email=notify_email,
+            )
+        return envelope.model_copy(update={"data": data.model_dump(mode="json")})

@@ -1,0 +1,44 @@
+"""S3 for calendars: todo snapshots out (claim check), finished .ics files in (streamed)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from taskoverflow_shared.events import S3ObjectRef
+
+STREAM_CHUNK_BYTES = 64 * 1024
+
+
+class CalendarFiles(Protocol):
+    """Port: where todo snapshots are stored and finished calendars are read."""
+
+    def put_snapshot(self, job_id: str, body: bytes) -> S3ObjectRef: ...
+
+    def open_calendar(self, bucket: str, key: str) -> Iterator[bytes]: ...
+
+
+@dataclass
+class S3CalendarFiles:
+    s3: Any
+    bucket: str
+    snapshot_prefix: str
+
+    def put_snapshot(self, job_id: str, body: bytes) -> S3ObjectRef:
+        key = f"{self.snapshot_prefix}{job_id}.ndjson"
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/x-ndjson")
+        return S3ObjectRef(bucket=self.bucket, key=key, size_bytes=len(body), sha256=hashlib.sha256(body).hexdigest())
+
+    def open_calendar(self, bucket: str, key: str) -> Iterator[bytes]:
+        """Chunks of the stored calendar; the GET happens now, so a missing object raises here."""
+        body = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
+        return _closing_chunks(body)
+
+
+def _closing_chunks(body: Any) -> Iterator[bytes]:
+    try:
+        yield from body.iter_chunks(STREAM_CHUNK_BYTES)
+    finally:
+        body.close()

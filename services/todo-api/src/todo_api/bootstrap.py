@@ -1,0 +1,58 @@
+"""Wires the todo API's parts to real adapters (or to the fakes tests hand in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from taskoverflow_shared.addresses import topic_arn
+from taskoverflow_shared.aws_clients import aws_region, make_client
+from taskoverflow_shared.sns_publisher import EventPublisher, SnsPublisher
+from taskoverflow_shared.topology import load_topology
+from todo_api.adapters.calendar_requests import CalendarRequestCompleter
+from todo_api.adapters.calendar_storage import CalendarFiles, S3CalendarFiles
+from todo_api.adapters.database import make_engine, make_session_factory
+from todo_api.adapters.outbox import OutboxRelay
+from todo_api.config import Settings
+from todo_api.handlers import TodoService
+
+
+@dataclass
+class TodoApi:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    service: TodoService
+    calendar_files: CalendarFiles
+
+
+def bootstrap(settings: Settings | None = None, *, calendar_files: CalendarFiles | None = None) -> TodoApi:
+    settings = settings or Settings.from_environment()
+    engine = make_engine(settings.database_url)
+    session_factory = make_session_factory(engine)
+    if calendar_files is None:
+        topology = load_topology()
+        calendar_files = S3CalendarFiles(make_client("s3"), topology.bucket_name, topology.snapshot_prefix)
+    return TodoApi(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        service=TodoService(session_factory, settings.calendar_job_deadline_seconds),
+        calendar_files=calendar_files,
+    )
+
+
+def build_relay(api: TodoApi, publisher: EventPublisher | None = None) -> OutboxRelay:
+    if publisher is None:
+        topology = load_topology()
+        publisher = SnsPublisher(
+            make_client("sns"),
+            topic_arn(make_client("sts"), topology.topic_name, aws_region()),
+            topology.message_type_attribute,
+        )
+    completer = CalendarRequestCompleter(api.calendar_files, api.settings.inline_todos_max_bytes)
+    return OutboxRelay(
+        api.session_factory, publisher, {"CalendarRequested": completer}, batch_size=api.settings.relay_batch_size
+    )

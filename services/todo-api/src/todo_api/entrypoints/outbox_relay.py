@@ -1,0 +1,55 @@
+"""`todo-api-relay`: publish outbox rows to the SNS topic until SIGTERM.
+
+While the broker is down the relay backs off (up to a few seconds) and keeps the rows; they go
+out, in order, once it is back.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+import structlog
+
+from taskoverflow_shared.logging_setup import configure_logging
+from todo_api.adapters.outbox import OutboxRelay
+from todo_api.bootstrap import bootstrap, build_relay
+
+MAX_BACKOFF_SECONDS = 5.0
+
+log = structlog.get_logger("todo_api.relay")
+
+
+def run_relay(relay: OutboxRelay, stop: threading.Event, idle_wait_seconds: float) -> None:
+    backoff = idle_wait_seconds
+    while not stop.is_set():
+        try:
+            published = relay.relay_once()
+        except Exception as error:
+            log.warning("relay_publish_failed", error=str(error), retry_in_seconds=round(backoff, 2))
+            stop.wait(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            continue
+        backoff = idle_wait_seconds
+        if published:
+            log.info("outbox_published", count=published)
+        else:
+            stop.wait(idle_wait_seconds)
+
+
+def main() -> int:
+    configure_logging("todo-api-relay")
+    api = bootstrap()
+    relay = build_relay(api)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    log.info("relay_started", poll_seconds=api.settings.relay_poll_interval_seconds)
+    run_relay(relay, stop, api.settings.relay_poll_interval_seconds)
+    log.info("relay_stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

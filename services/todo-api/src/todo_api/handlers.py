@@ -1,0 +1,162 @@
+"""Use cases of the todo API, each one transaction: the change and its event commit together."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from taskoverflow_shared.events import CalendarFailed, CalendarReady, Envelope, TodoChanged, new_envelope
+from todo_api.adapters import outbox
+from todo_api.adapters.orm import CalendarJobRow, TodoRow
+from todo_api.adapters.todo_records import as_utc, todo_record
+from todo_api.domain.calendar_jobs import JobStatus, is_overdue, overdue_reason
+from todo_api.domain.todos import TodoFilters, TodoInput
+
+SOURCE = "todo-api"
+MAX_ID = 2**63 - 1
+
+log = structlog.get_logger("todo_api.handlers")
+
+
+class NotFound(Exception):
+    pass
+
+
+@dataclass
+class TodoService:
+    session_factory: sessionmaker[Session]
+    calendar_job_deadline_seconds: float
+
+    # --- todos -------------------------------------------------------------------------------
+
+    def list_todos(self, filters: TodoFilters) -> list[dict[str, Any]]:
+        query = select(TodoRow).order_by(TodoRow.id)
+        if filters.completed is not None:
+            query = query.where(TodoRow.completed.is_(filters.completed))
+        if filters.deadline_before is not None:
+            query = query.where(TodoRow.deadline_at.is_not(None), TodoRow.deadline_at <= filters.deadline_before)
+        with self.session_factory() as session:
+            return [todo_record(todo) for todo in session.scalars(query)]
+
+    def get_todo(self, todo_id: int) -> dict[str, Any]:
+        with self.session_factory() as session:
+            return todo_record(self._todo(session, todo_id))
+
+    def create_todo(self, todo_input: TodoInput, correlation_id: str) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        with self.session_factory() as session, session.begin():
+            todo = TodoRow(**todo_input.fields, created_at=now, updated_at=now, version=1)
+            session.add(todo)
+            session.flush()
+            return self._changed(session, todo, "created", correlation_id)
+
+    def update_todo(self, todo_id: int, todo_input: TodoInput, correlation_id: str) -> dict[str, Any]:
+        with self.session_factory() as session, session.begin():
+            todo = self._todo(session, todo_id, for_update=True)
+            for name, value in todo_input.fields.items():
+                setattr(todo, name, value)
+            todo.updated_at = datetime.now(UTC)
+            todo.version += 1
+            return self._changed(session, todo, "updated", correlation_id)
+
+    def delete_todo(self, todo_id: int, correlation_id: str) -> dict[str, Any]:
+        with self.session_factory() as session, session.begin():
+            todo = self._todo(session, todo_id, for_update=True)
+            todo.version += 1
+            record = self._changed(session, todo, "deleted", correlation_id)
+            session.delete(todo)
+            return record
+
+    def _changed(self, session: Session, todo: TodoRow, action: str, correlation_id: str) -> dict[str, Any]:
+        record = todo_record(todo)
+        event = TodoChanged(action=action, todo=record, version=todo.version)
+        envelope = new_envelope(event, source=SOURCE, correlation_id=correlation_id, subject=f"todos/{todo.id}")
+        outbox.record(session, envelope)
+        log.info("todo_changed", todo_id=todo.id, action=action, version=todo.version, emitted_event_id=envelope.id)
+        return record
+
+    @staticmethod
+    def _todo(session: Session, todo_id: int, for_update: bool = False) -> TodoRow:
+        if not 0 < todo_id <= MAX_ID:
+            raise NotFound(f"todo {todo_id} not found")
+        todo = session.get(TodoRow, todo_id, with_for_update=for_update)
+        if todo is None:
+            raise NotFound(f"todo {todo_id} not found")
+        return todo
+
+    # --- calendar jobs -----------------------------------------------------------------------
+
+    def request_calendar(self, correlation_id: str, notify_email: str | None = None) -> str:
+        """Record the job and a bare CalendarRequested; the relay adds the todos (O(1) here)."""
+        job_id = str(uuid.uuid4())
+        with self.session_factory() as session, session.begin():
+            session.add(
+                CalendarJobRow(
+                    id=job_id, status=JobStatus.PENDING, requested_at=datetime.now(UTC), notify_email=notify_email
+                )
+            )
+            envelope = Envelope(
+                type="CalendarRequested",
+                source=SOURCE,
+                subject=f"calendars/{job_id}",
+                schema_version="1.0",
+                correlation_id=correlation_id,
+                data={"job_id": job_id, "notify_email": notify_email},
+            )
+            outbox.record(session, envelope)
+        log.info("calendar_requested", job_id=job_id, emitted_event_id=envelope.id)
+        return job_id
+
+    def calendar_job(self, job_id: str) -> CalendarJobRow:
+        """The job as clients see it; past its deadline an unfinished job becomes FAILURE."""
+        with self.session_factory() as session, session.begin():
+            job = session.get(CalendarJobRow, job_id)
+            if job is None:
+                raise NotFound(f"task {job_id} not found")
+            status = JobStatus(job.status)
+            now = datetime.now(UTC)
+            if is_overdue(status, as_utc(job.requested_at), now, self.calendar_job_deadline_seconds):
+                job.status = JobStatus.FAILURE
+                job.error = overdue_reason(self.calendar_job_deadline_seconds)
+                job.finished_at = now
+                log.warning("calendar_job_overdue", job_id=job_id)
+            return job
+
+    # --- events from the calendar worker (idempotent: a finished job stays as it is) ---------
+
+    def on_calendar_ready(self, envelope: Envelope, event: CalendarReady) -> None:
+        with self.session_factory() as session, session.begin():
+            job = self._unfinished_job(session, event.job_id)
+            if job is None:
+                return
+            job.status = JobStatus.SUCCESS
+            job.finished_at = datetime.now(UTC)
+            job.result_bucket, job.result_key = event.bucket, event.key
+            job.result_size_bytes, job.result_sha256 = event.size_bytes, event.sha256
+            job.event_count = event.event_count
+
+    def on_calendar_failed(self, envelope: Envelope, event: CalendarFailed) -> None:
+        with self.session_factory() as session, session.begin():
+            job = self._unfinished_job(session, event.job_id)
+            if job is None:
+                return
+            job.status = JobStatus.FAILURE
+            job.finished_at = datetime.now(UTC)
+            job.error = event.reason
+
+    @staticmethod
+    def _unfinished_job(session: Session, job_id: str) -> CalendarJobRow | None:
+        job = session.get(CalendarJobRow, job_id, with_for_update=True)
+        if job is None:
+            log.warning("calendar_job_unknown", job_id=job_id)
+            return None
+        if JobStatus(job.status).finished:
+            log.info("calendar_job_already_finished", job_id=job_id, status=job.status)
+            return None
+        return job
