@@ -1,0 +1,129 @@
+# TaskOverflow events on AWS: the shared platform (network, event bus, storage, registry,
+# database, roles, cluster, load balancer). The three services are wired up in services.tf.
+
+locals {
+  # The single declaration of topic, queues, filters and bucket, shared with the services and
+  # the local bootstrap. Edit names there, never here.
+  topology = jsondecode(file("${path.module}/../../../../shared/src/taskoverflow_shared/topology.json"))
+
+  availability_zones = coalesce(var.availability_zones, ["${var.region}a", "${var.region}b"])
+
+  network = var.existing_network != null ? var.existing_network : {
+    vpc_id             = module.network[0].vpc_id
+    vpc_cidr_block     = module.network[0].vpc_cidr_block
+    public_subnet_ids  = module.network[0].public_subnet_ids
+    private_subnet_ids = module.network[0].private_subnet_ids
+  }
+
+  # Service images; each is an ECR repository and an ECS service.
+  images = toset(["todo-api", "ical-worker", "notifier"])
+}
+
+module "network" {
+  source = "../../modules/network"
+  count  = var.existing_network == null ? 1 : 0
+
+  name                 = var.name
+  region               = var.region
+  availability_zones   = local.availability_zones
+  nat_gateway_per_zone = var.nat_gateway_per_zone
+}
+
+module "messaging" {
+  source = "../../modules/messaging"
+
+  topic_name                = local.topology.topic.name
+  message_type_attribute    = local.topology.message_type_attribute
+  message_retention_seconds = local.topology.message_retention_seconds
+  receive_wait_time_seconds = local.topology.receive_wait_time_seconds
+  queues = {
+    for service, queue in local.topology.queues : service => {
+      name                       = queue.name
+      dlq_name                   = queue.dlq_name
+      event_types                = queue.event_types
+      visibility_timeout_seconds = queue.visibility_timeout_seconds
+      max_receive_count          = queue.max_receive_count
+      raw_message_delivery       = queue.raw_message_delivery
+    }
+  }
+}
+
+module "storage" {
+  source = "../../modules/storage"
+
+  bucket_name     = local.topology.bucket.name
+  calendar_prefix = local.topology.bucket.calendar_prefix
+  snapshot_prefix = local.topology.bucket.snapshot_prefix
+  force_destroy   = !var.deletion_protection
+}
+
+module "registry" {
+  source = "../../modules/registry"
+
+  name_prefix      = var.name
+  repository_names = local.images
+  force_delete     = !var.deletion_protection
+}
+
+module "database" {
+  source = "../../modules/database"
+
+  name                      = var.name
+  vpc_id                    = local.network.vpc_id
+  subnet_ids                = local.network.private_subnet_ids
+  client_security_group_ids = { todo-api = module.todo_api.security_group_id }
+  instance_class            = var.database_instance_class
+  multi_az                  = var.database_multi_az
+  deletion_protection       = var.deletion_protection
+}
+
+module "iam" {
+  source = "../../modules/iam"
+
+  name_prefix = var.name
+  topic_arn   = module.messaging.topic_arn
+  bucket_arn  = module.storage.bucket_arn
+  services = {
+    # Serves finished calendars, writes the todo snapshot a calendar is rendered from.
+    todo-api = {
+      queue_arn             = module.messaging.queues["todo-api"].arn
+      dead_letter_queue_arn = module.messaging.queues["todo-api"].dead_letter_queue_arn
+      publishes_events      = true
+      reads_prefixes        = [local.topology.bucket.calendar_prefix]
+      writes_prefixes       = [local.topology.bucket.snapshot_prefix]
+    }
+    # Reads the snapshot, writes the calendar, announces CalendarReady or CalendarFailed.
+    ical-worker = {
+      queue_arn             = module.messaging.queues["ical-worker"].arn
+      dead_letter_queue_arn = module.messaging.queues["ical-worker"].dead_letter_queue_arn
+      publishes_events      = true
+      reads_prefixes        = [local.topology.bucket.snapshot_prefix]
+      writes_prefixes       = [local.topology.bucket.calendar_prefix]
+    }
+    # Only talks to the outside world (webhooks, e-mail): no bucket, no publishing.
+    notifier = {
+      queue_arn             = module.messaging.queues["notifier"].arn
+      dead_letter_queue_arn = module.messaging.queues["notifier"].dead_letter_queue_arn
+      publishes_events      = false
+      reads_prefixes        = []
+      writes_prefixes       = []
+    }
+  }
+}
+
+module "cluster" {
+  source = "../../modules/ecs-cluster"
+
+  name = var.name
+}
+
+module "load_balancer" {
+  source = "../../modules/load-balancer"
+
+  name                = "${var.name}-api"
+  vpc_id              = local.network.vpc_id
+  vpc_cidr_block      = local.network.vpc_cidr_block
+  subnet_ids          = local.network.public_subnet_ids
+  certificate_arn     = var.certificate_arn
+  deletion_protection = var.deletion_protection
+}

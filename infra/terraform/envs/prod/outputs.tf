@@ -1,0 +1,58 @@
+output "api_url" {
+  description = "Where clients reach the API (var.public_base_url); point its DNS name at load_balancer_dns_name."
+  value       = var.public_base_url
+}
+
+output "load_balancer_dns_name" {
+  description = "DNS name of the load balancer: the CNAME (or Route 53 alias) target of the API's host name."
+  value       = module.load_balancer.dns_name
+}
+
+output "load_balancer_zone_id" {
+  description = "Hosted zone of the load balancer, for a Route 53 alias record."
+  value       = module.load_balancer.zone_id
+}
+
+output "ecr_repository_urls" {
+  description = "Per service: where to push its image (docker push <url>:<image_tag>)."
+  value       = module.registry.repository_urls
+}
+
+output "ecs_cluster_name" {
+  description = "ECS cluster of the services (aws ecs update-service --cluster <name> ...)."
+  value       = module.cluster.name
+}
+
+output "ecs_services" {
+  description = "Per service: its ECS service name and CloudWatch log group (aws logs tail <group> --follow)."
+  value = {
+    for service in [module.todo_api, module.ical_worker, module.notifier] : service.service_name => {
+      log_group = service.log_group_name
+    }
+  }
+}
+
+output "topic_arn" {
+  description = "The events topic; the replay scripts publish here."
+  value       = module.messaging.topic_arn
+}
+
+output "queues" {
+  description = "Per consumer: its queue and dead-letter queue URLs, for the replay and DLQ-redrive scripts."
+  value       = module.messaging.queues
+}
+
+output "calendars_bucket" {
+  description = "Bucket holding snapshots/ and calendars/."
+  value       = module.storage.bucket_name
+}
+
+output "database_endpoint" {
+  description = "host:port of PostgreSQL (private; reachable from the tasks only)."
+  value       = "${module.database.address}:${module.database.port}"
+}
+
+output "database_secret_arn" {
+  description = "Secrets Manager secret with the master credentials, rotated by RDS (aws secretsmanager get-secret-value --secret-id <arn>)."
+  value       = module.database.master_user_secret_arn
+}

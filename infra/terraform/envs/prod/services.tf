@@ -1,0 +1,176 @@
+# The three services. Each task runs one image; what differs is the command, the health check,
+# the configuration and who may talk to it.
+
+locals {
+  # Configuration every service reads. On AWS, AWS_ENDPOINT_URL stays unset so boto3 talks to
+  # the real endpoints; the topic ARN is handed over so services skip an STS look-up.
+  common_environment = {
+    AWS_REGION             = var.region
+    LOG_LEVEL              = var.log_level
+    TASKOVERFLOW_TOPIC_ARN = module.messaging.topic_arn
+  }
+
+  https_to_aws = {
+    "HTTPS to AWS APIs" = { cidr_ipv4 = "0.0.0.0/0", from_port = 443, to_port = 443 }
+  }
+
+  # Fargate's stop timeout is 120 s at most; workers and gunicorn finish what they hold within it.
+  heartbeat_max_age_seconds = "60"
+  api_health_check          = ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:6400/api/v1/health', timeout=3)"]
+}
+
+module "todo_api" {
+  source = "../../modules/ecs-service"
+
+  name             = "todo-api"
+  name_prefix      = var.name
+  region           = var.region
+  cluster_arn      = module.cluster.arn
+  cluster_name     = module.cluster.name
+  image            = "${module.registry.repository_urls["todo-api"]}:${var.image_tag}"
+  repository_arn   = module.registry.repository_arns["todo-api"]
+  task_role_arn    = module.iam.task_role_arns["todo-api"]
+  cpu_architecture = var.cpu_architecture
+  cpu              = 512
+  memory           = 1024
+
+  # One task = the API plus its two loops, so the relay and the consumer scale with it and share
+  # its database and role. Migrations run first, once per task start (Alembic is a no-op when
+  # the schema is current); nothing else starts unless they succeed.
+  containers = {
+    migrate = {
+      command   = ["todo-api-migrate"]
+      essential = false
+    }
+    api = {
+      port               = 6400
+      health_check       = local.api_health_check
+      depends_on_success = ["migrate"]
+    }
+    relay = {
+      command            = ["todo-api-relay"]
+      health_check       = ["taskoverflow-healthcheck", "--heartbeat-file", "/tmp/relay.heartbeat", "--max-age-seconds", local.heartbeat_max_age_seconds]
+      depends_on_success = ["migrate"]
+      environment        = { HEARTBEAT_FILE = "/tmp/relay.heartbeat" }
+    }
+    consumer = {
+      command            = ["todo-api-consumer"]
+      health_check       = ["taskoverflow-healthcheck", "--heartbeat-file", "/tmp/consumer.heartbeat", "--max-age-seconds", local.heartbeat_max_age_seconds]
+      depends_on_success = ["migrate"]
+      environment        = { HEARTBEAT_FILE = "/tmp/consumer.heartbeat" }
+    }
+  }
+
+  # The image's entrypoint assembles DATABASE_URL from these parts: ECS can inject the
+  # RDS-managed password only as a whole variable, and RDS rotates it.
+  environment = merge(local.common_environment, {
+    PUBLIC_BASE_URL = var.public_base_url
+    DB_HOST         = module.database.address
+    DB_PORT         = tostring(module.database.port)
+    DB_NAME         = module.database.database_name
+  })
+  secrets = {
+    DB_USERNAME = { arn = module.database.master_user_secret_arn, json_key = "username" }
+    DB_PASSWORD = { arn = module.database.master_user_secret_arn, json_key = "password" }
+  }
+
+  vpc_id     = local.network.vpc_id
+  subnet_ids = local.network.private_subnet_ids
+  ingress = {
+    "API from the load balancer" = { security_group_id = module.load_balancer.security_group_id, port = 6400 }
+  }
+  egress = merge(local.https_to_aws, {
+    "PostgreSQL" = { security_group_id = module.database.security_group_id, from_port = 5432, to_port = 5432 }
+  })
+  load_balancer = {
+    target_group_arn = module.load_balancer.target_group_arn
+    container_name   = "api"
+    container_port   = 6400
+  }
+
+  scaling            = var.todo_api_scaling
+  cpu_target_percent = 60
+  log_retention_days = var.log_retention_days
+}
+
+module "ical_worker" {
+  source = "../../modules/ecs-service"
+
+  name             = "ical-worker"
+  name_prefix      = var.name
+  region           = var.region
+  cluster_arn      = module.cluster.arn
+  cluster_name     = module.cluster.name
+  image            = "${module.registry.repository_urls["ical-worker"]}:${var.image_tag}"
+  repository_arn   = module.registry.repository_arns["ical-worker"]
+  task_role_arn    = module.iam.task_role_arns["ical-worker"]
+  cpu_architecture = var.cpu_architecture
+
+  containers = {
+    worker = {
+      health_check = ["taskoverflow-healthcheck", "--heartbeat-file", "/tmp/ical-worker.heartbeat", "--max-age-seconds", local.heartbeat_max_age_seconds]
+    }
+  }
+  environment = merge(local.common_environment, {
+    HEARTBEAT_FILE = "/tmp/ical-worker.heartbeat"
+  })
+
+  vpc_id     = local.network.vpc_id
+  subnet_ids = local.network.private_subnet_ids
+  egress     = local.https_to_aws
+
+  scaling = var.ical_worker_scaling
+  queue_depth_scaling = {
+    queue_name        = local.topology.queues["ical-worker"].name
+    scale_out_at      = 10
+    scale_out_fast_at = 100
+  }
+  log_retention_days = var.log_retention_days
+}
+
+module "notifier" {
+  source = "../../modules/ecs-service"
+
+  name             = "notifier"
+  name_prefix      = var.name
+  region           = var.region
+  cluster_arn      = module.cluster.arn
+  cluster_name     = module.cluster.name
+  image            = "${module.registry.repository_urls["notifier"]}:${var.image_tag}"
+  repository_arn   = module.registry.repository_arns["notifier"]
+  task_role_arn    = module.iam.task_role_arns["notifier"]
+  cpu_architecture = var.cpu_architecture
+
+  containers = {
+    worker = {
+      health_check = ["taskoverflow-healthcheck", "--heartbeat-file", "/tmp/notifier.heartbeat", "--max-age-seconds", local.heartbeat_max_age_seconds]
+    }
+  }
+  environment = merge(local.common_environment, {
+    HEARTBEAT_FILE        = "/tmp/notifier.heartbeat"
+    PUBLIC_BASE_URL       = var.public_base_url
+    NOTIFIER_WEBHOOK_URLS = var.notifier_webhook_urls
+    # Webhook targets inside the VPC (the database, the metadata endpoint) are refused.
+    NOTIFIER_ALLOW_PRIVATE_TARGETS = "false"
+  })
+  secrets = merge(
+    var.notifier_webhook_secret_arn == null ? {} : { NOTIFIER_WEBHOOK_SECRET = { arn = var.notifier_webhook_secret_arn } },
+    var.notifier_smtp_url_secret_arn == null ? {} : { NOTIFIER_SMTP_URL = { arn = var.notifier_smtp_url_secret_arn } },
+  )
+
+  vpc_id     = local.network.vpc_id
+  subnet_ids = local.network.private_subnet_ids
+  egress = merge(local.https_to_aws, {
+    "Webhooks over HTTP"     = { cidr_ipv4 = "0.0.0.0/0", from_port = 80, to_port = 80 }
+    "SMTP submission"        = { cidr_ipv4 = "0.0.0.0/0", from_port = 587, to_port = 587 }
+    "SMTP over implicit TLS" = { cidr_ipv4 = "0.0.0.0/0", from_port = 465, to_port = 465 }
+  })
+
+  scaling = var.notifier_scaling
+  queue_depth_scaling = {
+    queue_name        = local.topology.queues["notifier"].name
+    scale_out_at      = 50
+    scale_out_fast_at = 500
+  }
+  log_retention_days = var.log_retention_days
+}

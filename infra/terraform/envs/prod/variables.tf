@@ -1,0 +1,145 @@
+# --- Where and what -----------------------------------------------------------------------
+
+variable "region" {
+  description = "AWS region to deploy to."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "environment" {
+  description = "Environment name, used in tags."
+  type        = string
+  default     = "prod"
+}
+
+variable "name" {
+  description = "Prefix of every resource name that is not fixed by topology.json (cluster, roles, load balancer, database, repositories)."
+  type        = string
+  default     = "taskoverflow"
+}
+
+variable "image_tag" {
+  description = "Image tag to deploy for all three services, e.g. the git commit (tags are immutable in ECR)."
+  type        = string
+}
+
+variable "cpu_architecture" {
+  description = "X86_64 or ARM64: the platform the images were built for (docker build --platform linux/amd64 or linux/arm64)."
+  type        = string
+  default     = "X86_64"
+}
+
+# --- Public entry point --------------------------------------------------------------------
+
+variable "certificate_arn" {
+  description = "ACM certificate (same region) for the API's host name; the load balancer serves HTTPS only."
+  type        = string
+}
+
+variable "public_base_url" {
+  description = "URL clients reach the API at, e.g. https://todo.example.com; todo-api builds task_url and result_url from it."
+  type        = string
+}
+
+# --- Network -------------------------------------------------------------------------------
+
+variable "availability_zones" {
+  description = "Zones for subnets; null means the region's zones a and b."
+  type        = list(string)
+  default     = null
+}
+
+variable "nat_gateway_per_zone" {
+  description = "One NAT gateway per zone (survives a zone outage) instead of one shared."
+  type        = bool
+  default     = false
+}
+
+variable "existing_network" {
+  description = "Deploy into an existing VPC instead of creating one: its id and CIDR, public subnets (load balancer) and private subnets with outbound internet access (tasks, database)."
+  type = object({
+    vpc_id             = string
+    vpc_cidr_block     = string
+    public_subnet_ids  = list(string)
+    private_subnet_ids = list(string)
+  })
+  default = null
+}
+
+# --- Database ------------------------------------------------------------------------------
+
+variable "database_instance_class" {
+  description = "RDS instance size."
+  type        = string
+  default     = "db.t4g.small"
+}
+
+variable "database_multi_az" {
+  description = "Keep a standby in a second zone for automatic failover."
+  type        = bool
+  default     = true
+}
+
+# --- Services ------------------------------------------------------------------------------
+
+variable "todo_api_scaling" {
+  description = "Task count bounds of todo-api (API, outbox relay and calendar consumer run in each task); scales on CPU."
+  type        = object({ min = number, max = number })
+  default     = { min = 2, max = 6 }
+}
+
+variable "ical_worker_scaling" {
+  description = "Task count bounds of ical-worker; scales on the depth of its queue."
+  type        = object({ min = number, max = number })
+  default     = { min = 1, max = 10 }
+}
+
+variable "notifier_scaling" {
+  description = "Task count bounds of notifier; scales on the depth of its queue."
+  type        = object({ min = number, max = number })
+  default     = { min = 1, max = 4 }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of every service."
+  type        = string
+  default     = "INFO"
+}
+
+variable "log_retention_days" {
+  description = "Retention of the services' CloudWatch logs."
+  type        = number
+  default     = 30
+}
+
+variable "notifier_webhook_urls" {
+  description = "NOTIFIER_WEBHOOK_URLS: where notifier posts events (comma-separated URLs, empty for none)."
+  type        = string
+  default     = ""
+}
+
+variable "notifier_webhook_secret_arn" {
+  description = "Secrets Manager secret holding NOTIFIER_WEBHOOK_SECRET (the key that signs webhook bodies); null to send unsigned. Create it outside Terraform so the value never enters state."
+  type        = string
+  default     = null
+}
+
+variable "notifier_smtp_url_secret_arn" {
+  description = "Secrets Manager secret holding NOTIFIER_SMTP_URL (it carries SMTP credentials); null disables e-mail."
+  type        = string
+  default     = null
+}
+
+# --- Safety --------------------------------------------------------------------------------
+
+variable "deletion_protection" {
+  description = "Protect the database and load balancer from deletion and refuse to delete a non-empty bucket or repository. Set false and apply before `terraform destroy`."
+  type        = bool
+  default     = true
+}
+
+variable "offline_plan" {
+  description = "CI only: skip the provider's credential, account and region look-ups so `terraform plan` runs with dummy credentials and no network. Never set for a real deployment."
+  type        = bool
+  default     = false
+}

@@ -1,0 +1,19 @@
+output "service_name" {
+  description = "Name of the ECS service."
+  value       = aws_ecs_service.service.name
+}
+
+output "security_group_id" {
+  description = "Security group of the service's tasks, for peers to allow."
+  value       = aws_security_group.service.id
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the service (aws logs tail <name> --follow)."
+  value       = aws_cloudwatch_log_group.service.name
+}
+
+output "task_definition_arn" {
+  description = "Task definition revision the service runs."
+  value       = aws_ecs_task_definition.service.arn
+}

@@ -1,0 +1,100 @@
+# Task roles: what each service's own code may do in AWS, and nothing more. A service touches
+# only its own queue and DLQ, publishes only to the events topic, and reads and writes only its
+# S3 prefixes. (What ECS itself needs to start a task lives in the ecs-service module.)
+
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "task" {
+  for_each = var.services
+
+  name_prefix        = "${var.name_prefix}-${each.key}-task-"
+  description        = "What the ${each.key} service may do in AWS"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+data "aws_iam_policy_document" "task" {
+  for_each = var.services
+
+  statement {
+    sid = "ConsumeOwnQueue"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueUrl",
+      "sqs:GetQueueAttributes",
+    ]
+    resources = [each.value.queue_arn]
+  }
+
+  # The shared consumer sends a message it can never process (unknown schema version, bad data)
+  # straight to the DLQ with its reason instead of letting it fail max_receive_count times.
+  statement {
+    sid = "DeadLetterOwnMessages"
+    actions = [
+      "sqs:SendMessage",
+      "sqs:GetQueueUrl",
+      "sqs:GetQueueAttributes",
+    ]
+    resources = [each.value.dead_letter_queue_arn]
+  }
+
+  dynamic "statement" {
+    for_each = each.value.publishes_events ? [var.topic_arn] : []
+
+    content {
+      sid       = "PublishEvents"
+      actions   = ["sns:Publish"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(each.value.reads_prefixes) > 0 ? [each.value.reads_prefixes] : []
+
+    content {
+      sid       = "ReadOwnPrefixes"
+      actions   = ["s3:GetObject"]
+      resources = [for prefix in statement.value : "${var.bucket_arn}/${prefix}*"]
+    }
+  }
+
+  # Without ListBucket, S3 answers 403 instead of 404 for a missing key (an expired calendar,
+  # say) and the service cannot tell "gone" from "forbidden". Keys are job ids, nothing secret.
+  dynamic "statement" {
+    for_each = length(each.value.reads_prefixes) > 0 ? [var.bucket_arn] : []
+
+    content {
+      sid       = "TellMissingFromForbidden"
+      actions   = ["s3:ListBucket"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(each.value.writes_prefixes) > 0 ? [each.value.writes_prefixes] : []
+
+    content {
+      sid       = "WriteOwnPrefixes"
+      actions   = ["s3:PutObject"]
+      resources = [for prefix in statement.value : "${var.bucket_arn}/${prefix}*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "task" {
+  for_each = var.services
+
+  name   = "least-privilege"
+  role   = aws_iam_role.task[each.key].id
+  policy = data.aws_iam_policy_document.task[each.key].json
+}

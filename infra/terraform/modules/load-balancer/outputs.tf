@@ -1,0 +1,19 @@
+output "dns_name" {
+  description = "DNS name of the load balancer; point the API's host name (CNAME or alias) at it."
+  value       = aws_lb.this.dns_name
+}
+
+output "zone_id" {
+  description = "Hosted zone of the load balancer, for a Route 53 alias record."
+  value       = aws_lb.this.zone_id
+}
+
+output "target_group_arn" {
+  description = "Target group the todo-api service registers its tasks in."
+  value       = aws_lb_target_group.api.arn
+}
+
+output "security_group_id" {
+  description = "Security group of the load balancer; the API tasks accept traffic from it only."
+  value       = aws_security_group.alb.id
+}

@@ -1,0 +1,112 @@
+# The event bus: one SNS topic fanning out to one SQS queue per consumer.
+# Every name and filter comes from topology.json (passed in by the environment), so the local
+# bootstrap, the services and this module cannot disagree about where an event goes.
+
+resource "aws_sns_topic" "events" {
+  name              = var.topic_name
+  kms_master_key_id = var.topic_kms_key_id
+}
+
+# Messages a consumer failed max_receive_count times land here instead of blocking the queue;
+# the replay tooling redrives them once the cause is fixed.
+resource "aws_sqs_queue" "dead_letter" {
+  for_each = var.queues
+
+  name                      = each.value.dlq_name
+  message_retention_seconds = var.dead_letter_retention_seconds
+  # SSE-SQS rather than a KMS key: SNS can deliver to it without being granted a key policy.
+  sqs_managed_sse_enabled = true
+}
+
+resource "aws_sqs_queue" "service" {
+  for_each = var.queues
+
+  name                       = each.value.name
+  visibility_timeout_seconds = each.value.visibility_timeout_seconds
+  message_retention_seconds  = var.message_retention_seconds
+  receive_wait_time_seconds  = var.receive_wait_time_seconds
+  sqs_managed_sse_enabled    = true
+
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dead_letter[each.key].arn
+    maxReceiveCount     = each.value.max_receive_count
+  })
+}
+
+# Only the service's own queue may use its DLQ as a dead-letter target (and be redriven from it).
+resource "aws_sqs_queue_redrive_allow_policy" "dead_letter" {
+  for_each = var.queues
+
+  queue_url = aws_sqs_queue.dead_letter[each.key].id
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [aws_sqs_queue.service[each.key].arn]
+  })
+}
+
+data "aws_iam_policy_document" "only_topic_may_send" {
+  for_each = var.queues
+
+  statement {
+    sid       = "OnlyTheEventsTopicMaySend"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.service[each.key].arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["sns.amazonaws.com"]
+    }
+
+    # Without this condition any SNS topic, in any account, could write into the queue.
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_sns_topic.events.arn]
+    }
+  }
+
+  statement {
+    sid       = "DenyUnencryptedTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.service[each.key].arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "only_topic_may_send" {
+  for_each = var.queues
+
+  queue_url = aws_sqs_queue.service[each.key].id
+  policy    = data.aws_iam_policy_document.only_topic_may_send[each.key].json
+}
+
+resource "aws_sns_topic_subscription" "service" {
+  for_each = var.queues
+
+  topic_arn = aws_sns_topic.events.arn
+  protocol  = "sqs"
+  endpoint  = aws_sqs_queue.service[each.key].arn
+  # Raw delivery hands consumers the event body itself, with the SNS message attributes mapped to
+  # SQS attributes, instead of an SNS envelope they would have to unwrap.
+  raw_message_delivery = each.value.raw_message_delivery
+
+  # No filter policy at all (not an empty one) means "every event": that is how the archive
+  # receives everything for replay.
+  filter_policy       = each.value.event_types == null ? null : jsonencode({ (var.message_type_attribute) = each.value.event_types })
+  filter_policy_scope = each.value.event_types == null ? null : "MessageAttributes"
+
+  # SNS starts delivering as soon as the subscription exists; a message sent before the queue
+  # policy allowed it would be dropped.
+  depends_on = [aws_sqs_queue_policy.only_topic_may_send]
+}

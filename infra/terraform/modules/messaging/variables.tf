@@ -1,0 +1,46 @@
+variable "topic_name" {
+  description = "Name of the SNS topic every service publishes its events to (topology.json: topic.name)."
+  type        = string
+}
+
+variable "message_type_attribute" {
+  description = "Message attribute that carries the event type; subscription filter policies match on it (topology.json: message_type_attribute)."
+  type        = string
+}
+
+variable "queues" {
+  description = <<-EOT
+    One entry per consuming service, keyed by service name (topology.json: queues).
+    event_types = null subscribes the queue to every event (no filter policy), e.g. the archive.
+  EOT
+  type = map(object({
+    name                       = string
+    dlq_name                   = string
+    event_types                = list(string)
+    visibility_timeout_seconds = number
+    max_receive_count          = number
+    raw_message_delivery       = bool
+  }))
+}
+
+variable "message_retention_seconds" {
+  description = "How long an unconsumed message stays in a service queue (topology.json)."
+  type        = number
+}
+
+variable "receive_wait_time_seconds" {
+  description = "Long-polling wait for ReceiveMessage; 20 (the maximum) keeps idle workers from paying for empty receives (topology.json)."
+  type        = number
+}
+
+variable "dead_letter_retention_seconds" {
+  description = "Retention of dead-lettered messages. SQS keeps a message's original enqueue time when it moves to a DLQ, so this should be the maximum to leave time for a redrive."
+  type        = number
+  default     = 1209600
+}
+
+variable "topic_kms_key_id" {
+  description = "KMS key for SNS server-side encryption. The AWS-managed key needs no key policy and still lets SNS deliver to the SSE-SQS queues."
+  type        = string
+  default     = "alias/aws/sns"
+}

@@ -1,0 +1,9 @@
+output "bucket_name" {
+  description = "Name of the calendars bucket."
+  value       = aws_s3_bucket.calendars.bucket
+}
+
+output "bucket_arn" {
+  description = "ARN of the calendars bucket, for IAM policies."
+  value       = aws_s3_bucket.calendars.arn
+}
