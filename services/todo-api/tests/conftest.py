@@ -1,0 +1,83 @@
+"""Fixtures for the todo API's tests: a migrated database on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import psycopg2
+import pytest
+from sqlalchemy.engine import make_url
+
+from taskoverflow_shared.events import S3ObjectRef
+from todo_api.adapters.database import upgrade_to_latest
+from todo_api.bootstrap import TodoApi, bootstrap
+from todo_api.config import Settings
+from todo_api.entrypoints.flask_app import create_app
+
+
+@dataclass
+class FakeCalendarFiles:
+    """In-memory stand-in for S3: snapshots written, calendars served."""
+
+    snapshots: dict[str, bytes] = field(default_factory=dict)
+    calendars: dict[tuple[str, str], bytes] = field(default_factory=dict)
+
+    def put_snapshot(self, job_id: str, body: bytes) -> S3ObjectRef:
+        self.snapshots[job_id] = body
+        return S3ObjectRef(
+            bucket="fake",
+            key=f"snapshots/{job_id}.ndjson",
+            size_bytes=len(body),
+            sha256=hashlib.sha256(body).hexdigest(),
+        )
+
+    def open_calendar(self, bucket: str, key: str) -> Iterator[bytes]:
+        return iter([self.calendars[(bucket, key)]])
+
+
+def settings_for(database_url: str, **overrides) -> Settings:
+    values = {
+        "database_url": database_url,
+        "public_base_url": None,
+        "calendar_job_deadline_seconds": 300.0,
+        "inline_todos_max_bytes": 128 * 1024,
+        "relay_poll_interval_seconds": 0.05,
+        "relay_batch_size": 100,
+    } | overrides
+    return Settings(**values)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'todos.sqlite3'}"
+    cluster = request.getfixturevalue("postgres_cluster")
+    name = f"todos_{uuid.uuid4().hex[:12]}"
+    admin = make_url(cluster.url)
+    connection = psycopg2.connect(host=admin.host, port=admin.port, user=admin.username, dbname="postgres")
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    connection.close()
+    return str(admin.set(database=name).render_as_string(hide_password=False))
+
+
+@pytest.fixture
+def calendar_files() -> FakeCalendarFiles:
+    return FakeCalendarFiles()
+
+
+@pytest.fixture
+def todo_api(database_url, calendar_files) -> Iterator[TodoApi]:
+    api = bootstrap(settings_for(database_url), calendar_files=calendar_files)
+    upgrade_to_latest(api.engine)
+    yield api
+    api.engine.dispose()
+
+
+@pytest.fixture
+def client(todo_api):
+    return create_app(todo_api).test_client()
