@@ -1,0 +1,53 @@
+"""Wire the handlers to real adapters (AWS through boto3) or to whatever fakes a test passes in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from ical_worker.adapters.s3_calendars import S3CalendarStore
+from ical_worker.adapters.s3_snapshots import S3SnapshotReader
+from ical_worker.adapters.sns_events import SnsEventPublisher
+from ical_worker.config import Settings
+from ical_worker.domain import CalendarRenderer
+from ical_worker.handlers import on_calendar_requested
+from ical_worker.ports import CalendarStore, Publish, SnapshotReader
+from taskoverflow_shared.addresses import topic_arn
+from taskoverflow_shared.aws_clients import aws_region, make_client
+from taskoverflow_shared.events import Envelope, EventData
+from taskoverflow_shared.sns_publisher import SnsPublisher
+
+Handler = Callable[[Envelope, EventData], None]
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    snapshots: SnapshotReader | None = None,
+    calendars: CalendarStore | None = None,
+    publish: Publish | None = None,
+    renderer: CalendarRenderer | None = None,
+) -> dict[str, Handler]:
+    """The handler table `{event type: handler}` the shared SqsConsumer dispatches on.
+
+    Every dependency left out is built for real; the renderer (and its block cache) lives as
+    long as the process, so consecutive jobs share it.
+    """
+    if snapshots is None or calendars is None:
+        s3 = make_client("s3")
+        snapshots = snapshots or S3SnapshotReader(s3)
+        calendars = calendars or S3CalendarStore(s3)
+    if publish is None:
+        arn = topic_arn(make_client("sts"), settings.topic_name, aws_region())
+        publish = SnsEventPublisher(
+            SnsPublisher(make_client("sns"), arn, type_attribute=settings.message_type_attribute)
+        )
+    handle_calendar_requested = partial(
+        on_calendar_requested,
+        snapshots=snapshots,
+        calendars=calendars,
+        publish=publish,
+        renderer=renderer or CalendarRenderer(settings.render_cache_size),
+        layout=settings.layout,
+    )
+    return {"CalendarRequested": handle_calendar_requested}

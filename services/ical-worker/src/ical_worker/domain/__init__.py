@@ -1,0 +1,19 @@
+"""The ical-worker's pure core: todos in, calendar bytes out. Imports no adapter, no boto3."""
+
+from ical_worker.domain.calendar import CalendarRenderer, RenderedCalendar, TodoFields, event_uid, render_event
+from ical_worker.domain.errors import BadCalendarData, InvalidSnapshot, InvalidTodo
+from ical_worker.domain.snapshot import decode_snapshot
+from ical_worker.domain.storage_layout import StorageLayout
+
+__all__ = [
+    "BadCalendarData",
+    "CalendarRenderer",
+    "InvalidSnapshot",
+    "InvalidTodo",
+    "RenderedCalendar",
+    "StorageLayout",
+    "TodoFields",
+    "decode_snapshot",
+    "event_uid",
+    "render_event",
+]

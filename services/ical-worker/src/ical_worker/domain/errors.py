@@ -1,0 +1,23 @@
+"""Why a calendar job cannot succeed, however often it is retried."""
+
+from __future__ import annotations
+
+
+class BadCalendarData(Exception):
+    """The request's data can never become a calendar: the job ends with CalendarFailed(reason).
+
+    `reason` is written for people (it reaches the todo-api's status endpoint), so it names the
+    todo, line or object at fault.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InvalidTodo(BadCalendarData):
+    """One todo cannot be rendered (e.g. a deadline that is not YYYY-MM-DDTHH:MM:SS)."""
+
+
+class InvalidSnapshot(BadCalendarData):
+    """The claim-checked snapshot is missing, altered, or not one TodoState per line."""

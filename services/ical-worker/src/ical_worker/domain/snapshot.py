@@ -1,0 +1,43 @@
+"""The claim-check snapshot format: NDJSON, one TodoState JSON object per line, UTF-8.
+
+The todo-api writes it and puts its size and SHA-256 into the CalendarRequested event; here the
+bytes are checked against both before one line is trusted. The shape of a line is the message
+contract's TodoState, so it is validated by that one schema from shared/ (pure: no I/O).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from pydantic import ValidationError
+
+from ical_worker.domain.errors import InvalidSnapshot
+from taskoverflow_shared.events import S3ObjectRef, TodoState
+
+
+def decode_snapshot(body: bytes, ref: S3ObjectRef) -> list[TodoState]:
+    """The todos in a snapshot, after checking its size and SHA-256 against the reference.
+
+    Raises InvalidSnapshot naming the first thing wrong: size, checksum, or the line number of
+    a line that is not a TodoState (a blank line included; only a final newline is allowed).
+    """
+    if len(body) != ref.size_bytes:
+        raise InvalidSnapshot(f"snapshot {ref.key} is {len(body)} bytes, the request says {ref.size_bytes}")
+    digest = hashlib.sha256(body).hexdigest()
+    if digest != ref.sha256:
+        raise InvalidSnapshot(f"snapshot {ref.key} has sha256 {digest}, the request says {ref.sha256}")
+    if not body:
+        return []
+    lines = body.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    todos = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            todos.append(TodoState.model_validate_json(line))
+        except ValidationError as invalid:
+            problem = invalid.errors()[0]
+            where = ".".join(str(part) for part in problem["loc"])
+            detail = f"{where}: {problem['msg']}" if where else problem["msg"]
+            raise InvalidSnapshot(f"snapshot {ref.key} line {number} is not a todo ({detail})") from invalid
+    return todos
