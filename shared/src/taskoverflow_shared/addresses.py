@@ -8,6 +8,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
+# The query protocol says the first, the JSON protocol (botocore >= 1.31) the second.
+_MISSING_QUEUE_CODES = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+
 
 def topic_arn(sts: Any, topic_name: str, region: str) -> str:
     """The topic's ARN; TASKOVERFLOW_TOPIC_ARN wins so a deployment can skip the STS call."""
@@ -29,7 +32,7 @@ def queue_url(sqs: Any, queue_name: str, wait_seconds: float = 60.0) -> str:
         try:
             return sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
         except (EndpointConnectionError, ConnectionClosedError, ClientError) as error:
-            missing = isinstance(error, ClientError) and "NonExistentQueue" in error.response["Error"]["Code"]
+            missing = isinstance(error, ClientError) and error.response["Error"]["Code"] in _MISSING_QUEUE_CODES
             if isinstance(error, ClientError) and not missing:
                 raise
             if time.monotonic() > deadline:

@@ -80,6 +80,8 @@ class SqsConsumer:
         extender = threading.Thread(target=self._extend_visibility_until, args=(stop,), daemon=True)
         extender.start()
         log.info("consumer_started", queue_url=self.queue_url)
+        if self.heartbeat:
+            self.heartbeat.beat()  # alive before the first long poll returns
         try:
             while not stop.is_set():
                 try:
