@@ -1,0 +1,140 @@
+"""The whole system as real processes: moto server, API (gunicorn), relay, consumers, workers.
+
+End-to-end tests and benchmarks start it the way `make run` does, on free ports, with each
+process's log in artifacts/<run>/<process>.log and its AWS call count in <process>.aws-calls.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from tests.support.moto import MotoServer, free_port, wait_until
+
+BIN = Path(sys.executable).parent
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+WORKERS = {
+    "relay": ["todo-api-relay"],
+    "api-consumer": ["todo-api-consumer"],
+    "ical-worker": ["ical-worker"],
+    "notifier": ["notifier"],
+}
+
+
+@dataclass
+class RunningSystem:
+    name: str
+    with_relay: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+    api_workers: int = 2
+    directory: Path = field(init=False)
+    moto: MotoServer = field(init=False)
+    api_url: str = field(init=False)
+    env: dict[str, str] = field(init=False)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
+
+    def start(self) -> RunningSystem:
+        self.directory = ARTIFACTS / self.name
+        shutil.rmtree(self.directory, ignore_errors=True)
+        self.directory.mkdir(parents=True)
+        self.moto = MotoServer(log_path=self.directory / "moto.log").start()
+        port = free_port()
+        self.api_url = f"http://127.0.0.1:{port}"
+        self.env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": self.moto.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "DATABASE_URL": f"sqlite:///{self.directory / 'todo-api.sqlite3'}",
+            "PUBLIC_BASE_URL": self.api_url,
+            "NOTIFIER_DELIVERY_DB": str(self.directory / "notifier-deliveries.sqlite3"),
+            "LOG_LEVEL": "INFO",
+            **self.extra_env,
+        }
+        self.env.pop("AWS_SESSION_TOKEN", None)
+        self._run_once("taskoverflow-bootstrap")
+        self._run_once("todo-api-migrate")
+        gunicorn = [
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(self.api_workers),
+            "--threads",
+            "4",
+            "todo_api.entrypoints.flask_app:create_app()",
+        ]
+        self._spawn("api", gunicorn)
+        for process_name, command in WORKERS.items():
+            if process_name == "relay" and not self.with_relay:
+                continue
+            if shutil.which(command[0], path=str(BIN)):
+                self._spawn(process_name, command, heartbeat=True)
+        wait_until(self._healthy, timeout=60, interval=0.1, message="the system to be healthy")
+        return self
+
+    def stop(self) -> dict[str, int]:
+        """SIGTERM every process, as honcho does on Ctrl-C; return their exit codes."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        codes = {}
+        for name, process in self.processes.items():
+            try:
+                codes[name] = process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                codes[name] = process.wait()
+        self.moto.stop()
+        return codes
+
+    def restart(self, process_name: str) -> None:
+        process = self.processes[process_name]
+        process.kill()
+        process.wait()
+        self._spawn(process_name, WORKERS[process_name], heartbeat=True)
+
+    def aws_calls(self) -> dict[str, dict[str, int]]:
+        """Per process, the AWS calls it made (written when it exits: call after stop())."""
+        counts = {}
+        for path in self.directory.glob("*.aws-calls.json"):
+            counts[path.name.removesuffix(".aws-calls.json")] = json.loads(path.read_text())
+        return counts
+
+    def log(self, process_name: str) -> str:
+        return (self.directory / f"{process_name}.log").read_text()
+
+    def _spawn(self, name: str, command: list[str], heartbeat: bool = False) -> None:
+        env = dict(self.env, AWS_CALL_STATS_FILE=str(self.directory / f"{name}.aws-calls.json"))
+        if heartbeat:
+            env["HEARTBEAT_FILE"] = str(self.directory / f"{name}.heartbeat")
+        with open(self.directory / f"{name}.log", "ab") as log:
+            self.processes[name] = subprocess.Popen(
+                [str(BIN / command[0]), *command[1:]], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.directory
+            )
+
+    def _run_once(self, command: str) -> None:
+        with open(self.directory / f"{command}.log", "ab") as log:
+            subprocess.run([str(BIN / command)], env=self.env, stdout=log, stderr=subprocess.STDOUT, check=True)
+
+    def _healthy(self) -> bool:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log(name)[-3000:]}")
+        heartbeats = [n for n in self.processes if n != "api"]
+        if not all((self.directory / f"{n}.heartbeat").exists() for n in heartbeats):
+            return False
+        try:
+            return requests.get(f"{self.api_url}/api/v1/health", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
