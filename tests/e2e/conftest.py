@@ -10,3 +10,9 @@ def running_system():
     yield system
     codes = system.stop()
     assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
