@@ -1,0 +1,1 @@
+"""TaskOverflow notifier: tells people what happened, by signed webhook and by e-mail."""

@@ -1,0 +1,91 @@
+"""The e-mails the notifier sends about calendar jobs: who gets them and what they say."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from taskoverflow_shared.events import CalendarFailed, CalendarReady, Envelope
+
+# Deliberately strict: one plain addr-spec, no display name, no list, no whitespace or CR/LF
+# (a recipient comes from event data, and a newline in it would inject mail headers).
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_MESSAGE_ID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    sender: str
+    default_recipient: str | None
+    public_base_url: str
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A plain-text message to one recipient, ready for any mailer."""
+
+    sender: str
+    recipient: str
+    subject: str
+    body: str
+    # The same event always yields the same Message-ID, so if a crash makes us send a mail
+    # twice, mail clients that deduplicate on it show one.
+    message_id: str
+    headers: dict[str, str]
+
+    @property
+    def target(self) -> str:
+        """The key the delivery log records this mail under."""
+        return f"mailto:{self.recipient}"
+
+
+def is_valid_address(address: str) -> bool:
+    return len(address) <= 254 and _ADDRESS.match(address) is not None
+
+
+def recipient_for(notify_email: str | None, settings: MailSettings) -> str | None:
+    """The event's own address wins; otherwise the configured default; None means no mail."""
+    return (notify_email or "").strip() or settings.default_recipient
+
+
+def calendar_download_url(public_base_url: str, job_id: str) -> str:
+    return f"{public_base_url.rstrip('/')}/api/v1/todos/ical/{quote(job_id, safe='')}/result"
+
+
+def calendar_ready_mail(envelope: Envelope, data: CalendarReady, recipient: str, settings: MailSettings) -> Mail:
+    url = calendar_download_url(settings.public_base_url, data.job_id)
+    events = "1 event" if data.event_count == 1 else f"{data.event_count} events"
+    body = (
+        f"Your TaskOverflow calendar is ready ({events}).\n"
+        f"\n"
+        f"Download it here:\n"
+        f"{url}\n"
+        f"\n"
+        f"Job: {data.job_id}\n"
+        f"Size: {data.size_bytes} bytes, SHA-256 {data.sha256}\n"
+    )
+    return _mail(envelope, recipient, settings, "Your TaskOverflow calendar is ready", body)
+
+
+def calendar_failed_mail(envelope: Envelope, data: CalendarFailed, recipient: str, settings: MailSettings) -> Mail:
+    body = (
+        f"Sorry, your TaskOverflow calendar could not be created.\n"
+        f"\n"
+        f"Reason: {data.reason}\n"
+        f"Job: {data.job_id}\n"
+        f"\n"
+        f"You can request a new calendar at any time.\n"
+    )
+    return _mail(envelope, recipient, settings, "Your TaskOverflow calendar could not be created", body)
+
+
+def _mail(envelope: Envelope, recipient: str, settings: MailSettings, subject: str, body: str) -> Mail:
+    return Mail(
+        sender=settings.sender,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        message_id=f"<{_MESSAGE_ID_UNSAFE.sub('-', envelope.id)}@notifier.taskoverflow>",
+        headers={"X-TaskOverflow-Event": envelope.type, "X-TaskOverflow-Delivery": envelope.id},
+    )

@@ -1,0 +1,1 @@
+"""Processes: the queue worker and a local webhook sink for development."""

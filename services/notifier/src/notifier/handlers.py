@@ -1,0 +1,152 @@
+"""One handler per event the notifier consumes: decide who is told, then tell each of them once.
+
+Every handler follows the same rules (see `_deliver`):
+- a target already in the delivery log for this event is skipped, so a redelivered message
+  reaches only the targets that did not get it the first time;
+- transient failures (after the adapter's retries) raise, so SQS redelivers the message after
+  its visibility timeout and, after maxReceiveCount receives, moves it to the DLQ;
+- permanent failures (a 3xx/4xx answer, an address the SSRF guard refuses, an invalid e-mail
+  recipient, an SMTP 5xx) raise UnprocessableEvent: the consumer dead-letters the message at
+  once with the reason. Retrying cannot help, but nothing is dropped: once the receiver or the
+  configuration is fixed, redriving the DLQ delivers to exactly the targets still missing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import structlog
+
+from notifier.adapters.delivery_log import DeliveryLog
+from notifier.adapters.smtp_mailer import Mailer
+from notifier.adapters.webhook_sender import WebhookSender
+from notifier.domain.deliveries import DeliveryResult, Outcome, redact_target
+from notifier.domain.mail import (
+    Mail,
+    MailSettings,
+    calendar_failed_mail,
+    calendar_ready_mail,
+    is_valid_address,
+    recipient_for,
+)
+from notifier.domain.signing import signed_request
+from notifier.domain.subscriptions import Subscription, subscribers_of
+from taskoverflow_shared.events import CalendarFailed, CalendarReady, Envelope, TodoChanged, UnprocessableEvent
+
+log = structlog.get_logger("notifier.handlers")
+
+
+class DeliveryIncomplete(Exception):
+    """Some target failed transiently; the message must come back for another try."""
+
+
+@dataclass(frozen=True)
+class Channels:
+    """What the handlers deliver through, wired by `bootstrap()` with real or fake adapters."""
+
+    subscriptions: tuple[Subscription, ...]
+    webhook_secret: str
+    webhooks: WebhookSender
+    delivery_log: DeliveryLog
+    # Time for all retries of one event, shared by its targets; well under the visibility timeout.
+    retry_budget_seconds: float
+    mailer: Mailer | None = None
+    mail_settings: MailSettings | None = None
+    clock: Callable[[], float] = time.monotonic
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    target: str
+    channel: str
+    send: Callable[[float], DeliveryResult]
+
+
+def on_todo_changed(envelope: Envelope, data: TodoChanged, *, channels: Channels) -> None:
+    """A todo was created, updated or deleted: POST the event to every webhook that wants it."""
+    _deliver(envelope, _webhook_deliveries(envelope, channels), channels)
+
+
+def on_calendar_ready(envelope: Envelope, data: CalendarReady, *, channels: Channels) -> None:
+    """A calendar is ready: POST to subscribed webhooks, and mail the download link.
+
+    The mail goes to the event's `notify_email`, or else to the configured default recipient.
+    """
+    mail = _mail_delivery(envelope, data.notify_email, channels, partial(calendar_ready_mail, envelope, data))
+    _deliver(envelope, [*_webhook_deliveries(envelope, channels), *mail], channels)
+
+
+def on_calendar_failed(envelope: Envelope, data: CalendarFailed, *, channels: Channels) -> None:
+    """A calendar job failed: POST to subscribed webhooks, and mail the reason like a ready calendar."""
+    mail = _mail_delivery(envelope, data.notify_email, channels, partial(calendar_failed_mail, envelope, data))
+    _deliver(envelope, [*_webhook_deliveries(envelope, channels), *mail], channels)
+
+
+def _webhook_deliveries(envelope: Envelope, channels: Channels) -> list[_Delivery]:
+    deliveries = []
+    for subscription in subscribers_of(channels.subscriptions, envelope.type):
+        request = signed_request(envelope, subscription.url, channels.webhook_secret)
+        deliveries.append(
+            _Delivery(
+                target=subscription.url,
+                channel="webhook",
+                send=lambda deadline, request=request: channels.webhooks.send(request, deadline=deadline),
+            )
+        )
+    return deliveries
+
+
+def _mail_delivery(
+    envelope: Envelope,
+    notify_email: str | None,
+    channels: Channels,
+    compose: Callable[[str, MailSettings], Mail],
+) -> list[_Delivery]:
+    if channels.mailer is None or channels.mail_settings is None:
+        return []
+    recipient = recipient_for(notify_email, channels.mail_settings)
+    if recipient is None:
+        log.info("mail_skipped_no_recipient", event_type=envelope.type)
+        return []
+    if not is_valid_address(recipient):
+        return [
+            _Delivery(
+                target=f"mailto:{recipient}",
+                channel="email",
+                send=lambda _deadline: DeliveryResult.permanent("invalid recipient address", 0),
+            )
+        ]
+    mail = compose(recipient, channels.mail_settings)
+    mailer = channels.mailer
+    return [_Delivery(target=mail.target, channel="email", send=lambda deadline: mailer.send(mail, deadline=deadline))]
+
+
+def _deliver(envelope: Envelope, deliveries: list[_Delivery], channels: Channels) -> None:
+    deadline = channels.clock() + channels.retry_budget_seconds
+    transient: list[str] = []
+    permanent: list[str] = []
+    for delivery in deliveries:
+        target = redact_target(delivery.target)
+        if channels.delivery_log.was_delivered(envelope.id, delivery.target):
+            log.info("delivery_skipped_already_delivered", channel=delivery.channel, target=target)
+            continue
+        result = delivery.send(deadline)
+        fields = {"channel": delivery.channel, "target": target, "attempts": result.attempts, "detail": result.detail}
+        if result.outcome is Outcome.DELIVERED:
+            channels.delivery_log.record_delivered(envelope.id, delivery.target)
+            log.info("delivery_succeeded", **fields)
+        elif result.outcome is Outcome.TRANSIENT_FAILURE:
+            transient.append(f"{target}: {result.detail}")
+            log.warning("delivery_failed_will_retry", **fields)
+        else:
+            permanent.append(f"{target}: {result.detail}")
+            log.error("delivery_failed_permanently", **fields)
+    # Transient first: the message has to come back for those targets anyway, and the
+    # permanent ones get one more (cheap, bounded by maxReceiveCount) try on the way.
+    if transient:
+        raise DeliveryIncomplete(f"{len(transient)} target(s) to retry: {'; '.join(transient)}")
+    if permanent:
+        raise UnprocessableEvent(f"permanent delivery failure: {'; '.join(permanent)}")
