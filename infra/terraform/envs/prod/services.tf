@@ -47,11 +47,11 @@ module "todo_api" {
       health_check       = local.api_health_check
       depends_on_success = ["migrate"]
     }
+    # The relay writes no heartbeat yet, so it has no health check: if it dies, the task (it is
+    # essential) is replaced.
     relay = {
       command            = ["todo-api-relay"]
-      health_check       = ["taskoverflow-healthcheck", "--heartbeat-file", "/tmp/relay.heartbeat", "--max-age-seconds", local.heartbeat_max_age_seconds]
       depends_on_success = ["migrate"]
-      environment        = { HEARTBEAT_FILE = "/tmp/relay.heartbeat" }
     }
     consumer = {
       command            = ["todo-api-consumer"]
@@ -146,7 +146,11 @@ module "notifier" {
       health_check = ["taskoverflow-healthcheck", "--heartbeat-file", "/tmp/notifier.heartbeat", "--max-age-seconds", local.heartbeat_max_age_seconds]
     }
   }
+  # Its delivery log (which webhook already got which event) lives on task-local storage: it
+  # deduplicates redeliveries to this task, not across tasks or restarts.
+  writable_paths = ["/tmp", "/var/lib/notifier"]
   environment = merge(local.common_environment, {
+    NOTIFIER_DELIVERY_DB  = "/var/lib/notifier/deliveries.sqlite3"
     HEARTBEAT_FILE        = "/tmp/notifier.heartbeat"
     PUBLIC_BASE_URL       = var.public_base_url
     NOTIFIER_WEBHOOK_URLS = var.notifier_webhook_urls

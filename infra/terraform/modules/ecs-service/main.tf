@@ -4,6 +4,9 @@
 locals {
   family = "${var.name_prefix}-${var.name}"
 
+  # Volume name => container path, e.g. "var-lib-notifier" => "/var/lib/notifier".
+  scratch_volumes = { for path in var.writable_paths : replace(trim(path, "/"), "/", "-") => path }
+
   secrets = [
     for variable_name, secret in var.secrets : {
       name      = variable_name
@@ -38,10 +41,12 @@ locals {
           for dependency in container.depends_on_success : { containerName = dependency, condition = "SUCCESS" }
         ]
         stopTimeout = var.stop_timeout_seconds
-        # The image's root file system is read-only; /tmp (heartbeats, gunicorn's worker files)
-        # is a task-local scratch volume.
+        # The image's root file system is read-only; only the writable paths (heartbeats,
+        # gunicorn's worker files, notifier's delivery log) are task-local scratch volumes.
         readonlyRootFilesystem = true
-        mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
+        mountPoints = [
+          for volume, path in local.scratch_volumes : { sourceVolume = volume, containerPath = path, readOnly = false }
+        ]
         # A tiny init as PID 1 forwards SIGTERM and reaps zombies.
         linuxParameters = { initProcessEnabled = true }
         logConfiguration = {
@@ -79,10 +84,15 @@ resource "aws_ecs_task_definition" "service" {
     cpu_architecture        = var.cpu_architecture
   }
 
-  # A bind mount without a host path: scratch space on the task's ephemeral storage. The image
-  # declares /tmp as a VOLUME owned by its user, so the non-root process can write to it.
-  volume {
-    name = "tmp"
+  # Bind mounts without a host path: scratch space on the task's ephemeral storage, shared by
+  # the task's containers and gone with the task. The image declares each path as a VOLUME, so
+  # the mount starts with the image's ownership and the non-root user can write to it.
+  dynamic "volume" {
+    for_each = local.scratch_volumes
+
+    content {
+      name = volume.key
+    }
   }
 }
 

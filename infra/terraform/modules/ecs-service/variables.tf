@@ -73,6 +73,12 @@ variable "secrets" {
   default = {}
 }
 
+variable "writable_paths" {
+  description = "The only writable paths of the otherwise read-only container file system, each a task-local scratch volume. The image must declare them as VOLUMEs owned by its user."
+  type        = list(string)
+  default     = ["/tmp"]
+}
+
 variable "cpu" {
   description = "Task CPU units (1024 = one vCPU), shared by its containers."
   type        = number

@@ -82,8 +82,6 @@ resource "aws_lb_listener" "https" {
 }
 
 resource "aws_lb_listener" "http_redirect" {
-  #checkov:skip=CKV_AWS_2:This listener only redirects to HTTPS.
-  #checkov:skip=CKV_AWS_103:This listener only redirects to HTTPS; TLS is enforced on the HTTPS listener.
   load_balancer_arn = aws_lb.this.arn
   port              = 80
   protocol          = "HTTP"
