@@ -66,6 +66,7 @@ class Settings:
         if subscriptions and not secret:
             reader.problems.append("NOTIFIER_WEBHOOK_SECRET is required when NOTIFIER_WEBHOOK_URLS is set")
 
+        allow_private_targets = reader.flag("NOTIFIER_ALLOW_PRIVATE_TARGETS")
         timeout = reader.number("NOTIFIER_TIMEOUT_SECONDS", 5.0, float, minimum=0.1)
         retry = RetryPolicy(
             max_attempts=reader.number("NOTIFIER_RETRY_MAX_ATTEMPTS", 4, int, minimum=1),
@@ -95,7 +96,7 @@ class Settings:
         return cls(
             subscriptions=subscriptions,
             webhook_secret=secret,
-            allow_private_targets=reader.flag("NOTIFIER_ALLOW_PRIVATE_TARGETS"),
+            allow_private_targets=allow_private_targets,
             timeout_seconds=timeout,
             retry=retry,
             retry_budget_seconds=budget,

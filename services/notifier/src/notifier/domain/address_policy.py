@@ -45,7 +45,8 @@ class AddressPolicy:
     def refusal(self, address: str) -> str | None:
         """Why `address` is refused, or None when a connection to it is allowed."""
         ip = ipaddress.ip_address(address)
-        for candidate in (ip, *_embedded_ipv4(ip)):
+        # The embedded IPv4 first: it is where the packets would really go, so the better reason.
+        for candidate in (*_embedded_ipv4(ip), ip):
             reason = self._refusal(candidate)
             if reason:
                 return f"{address} is {reason}" if candidate == ip else f"{address} embeds {candidate}, {reason}"
@@ -78,10 +79,10 @@ class AddressPolicy:
             return None
         if ip.is_loopback:
             return "a loopback address"
-        if ip.is_private:
-            return "a private address"
         if ip.is_reserved:
             return "a reserved address"
+        if ip.is_private:
+            return "a private address"
         if not ip.is_global:
             return "not a globally routable address"
         return None

@@ -54,7 +54,10 @@ class WebhookSink:
         self._lock = threading.Lock()
         self._received: list[ReceivedWebhook] = []
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-sink", daemon=True)
+        # A short poll interval makes stop() quick: shutdown() waits for the loop to notice.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="webhook-sink", daemon=True
+        )
 
     @property
     def url(self) -> str:
