@@ -65,6 +65,9 @@ def _warn_about(settings: Settings) -> None:
             log.warning("webhook_target_not_https", target=subscription.display)
     log.info(
         "notifier_configured",
-        webhooks=[subscription.display for subscription in settings.subscriptions],
+        webhooks={
+            subscription.display: sorted(subscription.event_types) if subscription.event_types else "all"
+            for subscription in settings.subscriptions
+        },
         email=settings.smtp is not None,
     )

@@ -78,5 +78,5 @@ def test_every_problem_is_reported_together_naming_its_variable():
 
 
 def test_a_bad_subscription_list_is_a_configuration_error():
-    with pytest.raises(ConfigError, match="NOTIFIER_WEBHOOK_URLS: .*CalendarRequested"):
+    with pytest.raises(ConfigError, match=r"NOTIFIER_WEBHOOK_URLS: .*CalendarRequested"):
         Settings.from_environment({"NOTIFIER_WEBHOOK_URLS": "https://a.example|CalendarRequested"})

@@ -67,7 +67,7 @@ def test_when_one_of_two_targets_fails_the_redelivery_retries_only_that_one(make
     channels = make_channels(subscriptions=subscriptions("https://a.example,https://b.example"))
     envelope, data = todo_changed()
 
-    with pytest.raises(DeliveryIncomplete, match="b.example: HTTP 503"):
+    with pytest.raises(DeliveryIncomplete, match=r"b\.example: HTTP 503"):
         on_todo_changed(envelope, data, channels=channels)
     on_todo_changed(envelope, data, channels=channels)
 
