@@ -1,6 +1,7 @@
-"""The REST API (`/api/v1/...`) and the web page, over the TodoService use cases.
+"""The REST API (`/api/v1/...`), its OpenAPI description and docs, and the web page.
 
 Every client mistake answers 4xx `{"error": "..."}`; nothing a client sends should reach a 5xx.
+Each API route carries its `Operation`, from which `/api/v1/openapi.json` is built.
 """
 
 from __future__ import annotations
@@ -14,22 +15,58 @@ from typing import Any
 
 import structlog
 from flask import Flask, Response, g, jsonify, request, send_from_directory, stream_with_context
+from flask_swagger_ui import get_swaggerui_blueprint
 from sqlalchemy import text
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from taskoverflow_shared.logging_setup import bound_trace, configure_logging
 from todo_api.adapters.outbox import oldest_pending_age_seconds
 from todo_api.bootstrap import TodoApi, bootstrap
 from todo_api.domain.calendar_jobs import JobStatus
 from todo_api.domain.todos import InvalidInput, parse_filters, validate_new_todo, validate_todo_changes
+from todo_api.entrypoints.openapi import (
+    COMPLETED_FILTER,
+    CORRELATION_HEADER,
+    CORRELATION_ID_PATTERN,
+    NOTIFY_EMAIL_PATTERN,
+    WINDOW_FILTER,
+    CalendarJobAccepted,
+    CalendarJobStatus,
+    CalendarRequest,
+    Error,
+    Health,
+    NewTodo,
+    Operation,
+    Reply,
+    Todo,
+    TodoChanges,
+    documented,
+    openapi_document,
+)
 from todo_api.handlers import NotFound
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 MAX_BODY_BYTES = 64 * 1024
 MAX_TASK_ID_LENGTH = 64
-CORRELATION_HEADER = "X-Correlation-ID"
-_CORRELATION_SHAPE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_EMAIL_SHAPE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
+OPENAPI_PATH = "/api/v1/openapi.json"
+DOCS_PATH = "/api/v1/docs"
+_CORRELATION_SHAPE = re.compile(CORRELATION_ID_PATTERN)
+_EMAIL_SHAPE = re.compile(NOTIFY_EMAIL_PATTERN)
+
+_TODO = Reply("The todo.", Todo)
+_JSON_OBJECT = {"type": "object"}
+_CALENDAR_FILE = Reply(
+    "The calendar: one VEVENT per todo with a deadline.",
+    {"type": "string"},
+    media_type="text/calendar",
+    headers={
+        "Content-Disposition": {
+            "required": True,
+            "schema": {"type": "string", "pattern": r'^inline; filename="todos-[^"]+\.ics"$'},
+        },
+    },
+)
 
 log = structlog.get_logger("todo_api.http")
 
@@ -85,7 +122,12 @@ def create_app(api: TodoApi | None = None) -> Flask:
             405: f"method {request.method} not allowed here",
             413: f"request body too large (limit {MAX_BODY_BYTES} bytes)",
         }
-        return jsonify(error=messages.get(error.code, error.description)), error.code
+        response = jsonify(error=messages.get(error.code, error.description))
+        response.status_code = error.code or 500
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            # RFC 9110 requires a 405 to say which methods the resource does allow.
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
@@ -101,39 +143,104 @@ def create_app(api: TodoApi | None = None) -> Flask:
         return send_from_directory(STATIC_DIR, name)
 
     @app.get("/api/v1/health")
+    @documented(
+        Operation(
+            "Is the API up, and is its database reachable?",
+            "service",
+            {200: Reply("Up.", Health), 503: Reply("The database is unreachable.", Error)},
+        )
+    )
     def health():
-        with api.session_factory() as session:
-            session.execute(text("SELECT 1"))
-            lag = oldest_pending_age_seconds(session)
+        try:
+            with api.session_factory() as session:
+                session.execute(text("SELECT 1"))
+                lag = oldest_pending_age_seconds(session)
+        except SQLAlchemyError:
+            log.exception("health_check_failed")
+            return jsonify(error="database unreachable"), 503
         return jsonify(status="ok", database="ok", outbox_lag_seconds=round(lag, 3))
 
+    @app.get(OPENAPI_PATH)
+    @documented(Operation("This document", "service", {200: Reply("OpenAPI 3.1.", _JSON_OBJECT)}))
+    def openapi():
+        return jsonify(document)
+
     @app.get("/api/v1/todos")
+    @documented(
+        Operation(
+            "List todos, oldest first",
+            "todos",
+            {200: Reply("The todos that pass every filter given.", list[Todo]), 400: "BadRequest"},
+            query=(COMPLETED_FILTER, WINDOW_FILTER),
+        )
+    )
     def list_todos():
         return jsonify(service.list_todos(parse_filters(request.args.to_dict())))
 
     @app.post("/api/v1/todos")
+    @documented(
+        Operation(
+            "Create a todo",
+            "todos",
+            {201: Reply("Created.", Todo), 400: "BadRequest", 413: "PayloadTooLarge"},
+            body=NewTodo,
+        )
+    )
     def create_todo():
         todo = service.create_todo(validate_new_todo(_json_body()), g.correlation_id)
         return jsonify(todo), 201
 
     @app.get("/api/v1/todos/<int:todo_id>")
+    @documented(Operation("Get a todo", "todos", {200: _TODO, 404: "NotFound"}))
     def get_todo(todo_id: int):
         return jsonify(service.get_todo(todo_id))
 
     @app.put("/api/v1/todos/<int:todo_id>")
+    @documented(
+        Operation(
+            "Change some fields of a todo",
+            "todos",
+            {200: Reply("The todo as changed.", Todo), 400: "BadRequest", 404: "NotFound", 413: "PayloadTooLarge"},
+            description="Partial: fields left out keep their value. The body is checked before the id is.",
+            body=TodoChanges,
+        )
+    )
     def update_todo(todo_id: int):
         return jsonify(service.update_todo(todo_id, validate_todo_changes(_json_body()), g.correlation_id))
 
     @app.delete("/api/v1/todos/<int:todo_id>")
+    @documented(Operation("Delete a todo", "todos", {200: Reply("The todo as it was.", Todo), 404: "NotFound"}))
     def delete_todo(todo_id: int):
         return jsonify(service.delete_todo(todo_id, g.correlation_id))
 
     @app.post("/api/v1/todos/ical")
+    @documented(
+        Operation(
+            "Export the todos as an iCalendar file",
+            "calendar",
+            {
+                202: Reply("Accepted: poll `task_url` until the job is SUCCESS or FAILURE.", CalendarJobAccepted),
+                400: "BadRequest",
+                413: "PayloadTooLarge",
+            },
+            description="Answers at once, whatever the number of todos; a worker renders the calendar.",
+            body=CalendarRequest,
+            body_required=False,
+        )
+    )
     def request_calendar():
         job_id = service.request_calendar(g.correlation_id, _notify_email(_optional_json_body()))
         return jsonify(task_id=job_id, task_url=_absolute(f"/api/v1/todos/ical/{job_id}/status")), 202
 
     @app.get("/api/v1/todos/ical/<task_id>/status")
+    @documented(
+        Operation(
+            "Where a calendar job is",
+            "calendar",
+            {200: Reply("PENDING or STARTED, then SUCCESS or FAILURE for good.", CalendarJobStatus), 404: "NotFound"},
+            description="A job unfinished past its deadline is FAILURE, never PENDING forever.",
+        )
+    )
     def calendar_status(task_id: str):
         job = service.calendar_job(_task_id(task_id))
         body: dict[str, Any] = {
@@ -146,6 +253,14 @@ def create_app(api: TodoApi | None = None) -> Flask:
         return jsonify(body)
 
     @app.get("/api/v1/todos/ical/<task_id>/result")
+    @documented(
+        Operation(
+            "Download the calendar",
+            "calendar",
+            {200: _CALENDAR_FILE, 404: "NotFound"},
+            description="404 with the reason while the job is not SUCCESS, or if the id is unknown.",
+        )
+    )
     def calendar_result(task_id: str):
         job = service.calendar_job(_task_id(task_id))
         if job.status == JobStatus.FAILURE:
@@ -166,6 +281,16 @@ def create_app(api: TodoApi | None = None) -> Flask:
         base = api.settings.public_base_url or request.host_url.rstrip("/")
         return f"{base}{path}"
 
+    # Swagger UI from the flask-swagger-ui wheel: no CDN, so the docs work offline.
+    app.register_blueprint(
+        get_swaggerui_blueprint(
+            DOCS_PATH,
+            OPENAPI_PATH,
+            # validatorUrl: the default badge would fetch from the internet.
+            config={"app_name": "TaskOverflow API", "validatorUrl": None},
+        )
+    )
+    document = openapi_document(app)
     return app
 
 
@@ -190,7 +315,8 @@ def _notify_email(body: Any) -> str | None:
     email = body.get("notify_email")
     if email is None:
         return None
-    if not isinstance(email, str) or not _EMAIL_SHAPE.match(email):
+    # fullmatch: `$` alone would let a trailing newline into an address used in mail headers.
+    if not isinstance(email, str) or not _EMAIL_SHAPE.fullmatch(email):
         raise InvalidInput("notify_email must be an e-mail address")
     return email
 

@@ -1,0 +1,349 @@
+"""The OpenAPI 3.1 description of the REST API, built from the Flask routes themselves.
+
+Each API view declares its `Operation` (summary, query parameters, body, responses) right under
+its route, and `openapi_document(app)` walks Flask's URL map: paths, path parameters and methods
+come from the routes, so a route cannot drift from its description (a unit test holds the other
+end: every `/api/v1` route is documented). Body schemas are pydantic models built from the
+domain's own limits. They only *describe*: the domain still validates, so its messages and
+status codes stay exactly what the REST contract tests pin.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from flask import Flask
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema
+
+from todo_api.domain.calendar_jobs import JobStatus
+from todo_api.domain.todos import _DEADLINE_SHAPE, DESCRIPTION_MAX_LENGTH, MAX_WINDOW_DAYS, TITLE_MAX_LENGTH
+from todo_api.handlers import MAX_ID
+
+OPENAPI_VERSION = "3.1.0"
+API_VERSION = "1.0.0"
+# The domain's own pattern, so the document cannot disagree with the check.
+DEADLINE_PATTERN = _DEADLINE_SHAPE.pattern
+NOTIFY_EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$"
+CORRELATION_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
+CORRELATION_HEADER = "X-Correlation-ID"
+
+_OPERATION_ATTRIBUTE = "openapi_operation"
+_RULE_ARGUMENT = re.compile(r"<(?:(?P<converter>[^:<>]+):)?(?P<name>[^<>]+)>")
+_SCHEMAS = "#/components/schemas/{model}"
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+# --- bodies ------------------------------------------------------------------------------------
+
+Deadline = Annotated[str, Field(pattern=DEADLINE_PATTERN, examples=["2030-01-02T09:30:00"])]
+Title = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=TITLE_MAX_LENGTH,
+        pattern=r"\S",
+        description="Not blank.",
+        examples=["Buy milk"],
+    ),
+]
+Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH)]
+_CLIENT_FIELDS = ConfigDict(extra="forbid")
+_DEADLINE_NOTE = "Naive local date and time, `YYYY-MM-DDTHH:MM:SS`; it must exist on the calendar."
+
+
+class NewTodo(BaseModel):
+    """A todo to create. `id`, `created_at` and `updated_at` are the server's: sending them is a 400."""
+
+    model_config = _CLIENT_FIELDS
+    title: Title
+    description: Description | None = None
+    completed: bool = False
+    deadline_at: Deadline | None = Field(None, description=_DEADLINE_NOTE)
+
+
+def _at_least_one_field_and_no_defaults(schema: dict[str, Any]) -> None:
+    # A change has no defaults: a field it leaves out keeps its value.
+    schema["minProperties"] = 1
+    for property_schema in schema["properties"].values():
+        property_schema.pop("default", None)
+
+
+class TodoChanges(BaseModel):
+    """A partial update: at least one field; `title` and `completed` cannot be null."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_at_least_one_field_and_no_defaults)
+    title: Title = None  # type: ignore[assignment]  # optional in a change, yet never null
+    description: Description | None = None
+    completed: bool = None  # type: ignore[assignment]
+    deadline_at: Deadline | None = Field(None, description=_DEADLINE_NOTE)
+
+
+class Todo(BaseModel):
+    model_config = _CLIENT_FIELDS
+    id: int = Field(ge=1, le=MAX_ID)
+    title: str = Field(max_length=TITLE_MAX_LENGTH)
+    description: str | None = Field(max_length=DESCRIPTION_MAX_LENGTH)
+    completed: bool
+    deadline_at: Deadline | None
+    created_at: datetime = Field(description="Set by the server, UTC.")
+    updated_at: datetime = Field(description="Set by the server, UTC; changes with every update.")
+
+
+class CalendarRequest(BaseModel):
+    """Optional body of a calendar export: who to tell when it is ready."""
+
+    model_config = _CLIENT_FIELDS
+    notify_email: Annotated[str, Field(pattern=NOTIFY_EMAIL_PATTERN)] | None = None
+
+
+class CalendarJobAccepted(BaseModel):
+    model_config = _CLIENT_FIELDS
+    task_id: str
+    task_url: str = Field(description="Absolute URL of the job's status.")
+
+
+class CalendarJobRunningOrDone(BaseModel):
+    model_config = _CLIENT_FIELDS
+    task_id: str
+    task_status: Literal[JobStatus.PENDING, JobStatus.STARTED, JobStatus.SUCCESS]
+    result_url: str = Field(description="Absolute URL of the calendar; 404 until the job succeeds.")
+
+
+class CalendarJobFailed(BaseModel):
+    model_config = _CLIENT_FIELDS
+    task_id: str
+    task_status: Literal[JobStatus.FAILURE]
+    result_url: str
+    error: str = Field(description="Why the job failed, e.g. it was not finished within its deadline.")
+
+
+CalendarJobStatus = Annotated[CalendarJobRunningOrDone | CalendarJobFailed, Field(discriminator="task_status")]
+
+
+class Health(BaseModel):
+    model_config = _CLIENT_FIELDS
+    status: Literal["ok"]
+    database: Literal["ok"]
+    outbox_lag_seconds: float = Field(ge=0, description="Age of the oldest event not yet published.")
+
+
+class Error(BaseModel):
+    """Every 4xx: what the client should fix."""
+
+    model_config = _CLIENT_FIELDS
+    error: str
+
+
+# --- operations --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One response of an operation; `schema` is a pydantic type, or a JSON schema for other media."""
+
+    description: str
+    schema: Any = None
+    media_type: str = "application/json"
+    headers: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QueryParameter:
+    name: str
+    schema: dict[str, Any]
+    description: str
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What a route answers; `responses` maps a status to a `Reply` or a shared response's name."""
+
+    summary: str
+    tag: str
+    responses: dict[int, Reply | str]
+    description: str = ""
+    query: tuple[QueryParameter, ...] = ()
+    body: type[BaseModel] | None = None
+    body_required: bool = True
+
+
+COMPLETED_FILTER = QueryParameter("completed", {"type": "boolean"}, "Only completed (true) or open (false) todos.")
+WINDOW_FILTER = QueryParameter(
+    "window",
+    {"type": "integer", "minimum": 0, "maximum": MAX_WINDOW_DAYS},
+    "Only todos with a deadline within this many days from now, past deadlines included.",
+)
+
+
+def documented(operation: Operation) -> Callable[[View], View]:
+    """Attach `operation` to a view; the document picks it up from Flask's URL map."""
+
+    def attach(view: View) -> View:
+        setattr(view, _OPERATION_ATTRIBUTE, operation)
+        return view
+
+    return attach
+
+
+def documented_endpoints(app: Flask) -> set[str]:
+    return {name for name, view in app.view_functions.items() if hasattr(view, _OPERATION_ATTRIBUTE)}
+
+
+# --- the document ------------------------------------------------------------------------------
+
+
+class _Schemas(GenerateJsonSchema):
+    # Field titles ("Deadline At") add noise to every property and say nothing the name does not.
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+
+def _shared_responses(max_body_bytes: int) -> dict[str, Reply]:
+    return {
+        "BadRequest": Reply("The request is invalid: the error says what to fix.", Error),
+        "NotFound": Reply("No such resource (or the path does not match a route).", Error),
+        "PayloadTooLarge": Reply(f"The body is larger than {max_body_bytes} bytes.", Error),
+        "MethodNotAllowed": Reply(
+            "Any method a path does not list. `Allow` names the ones it does.",
+            Error,
+            headers={"Allow": {"required": True, "schema": {"type": "string"}}},
+        ),
+    }
+
+
+class _DocumentBuilder:
+    def __init__(self) -> None:
+        self.schemas: dict[str, Any] = {}
+
+    def schema_of(self, type_: Any, mode: Literal["validation", "serialization"]) -> dict[str, Any]:
+        """A JSON schema for `type_`; models become `$ref`s into components/schemas."""
+        if isinstance(type_, dict):
+            return type_
+        generated = TypeAdapter(type_).json_schema(ref_template=_SCHEMAS, schema_generator=_Schemas, mode=mode)
+        self.schemas.update(generated.pop("$defs", {}))
+        if isinstance(type_, type) and issubclass(type_, BaseModel):
+            self.schemas[type_.__name__] = generated
+            return {"$ref": _SCHEMAS.format(model=type_.__name__)}
+        return generated
+
+    def response(self, reply: Reply) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "description": reply.description,
+            "headers": {
+                CORRELATION_HEADER: {"$ref": "#/components/headers/CorrelationId"},
+                **reply.headers,
+            },
+        }
+        if reply.schema is not None:
+            document["content"] = {reply.media_type: {"schema": self.schema_of(reply.schema, "serialization")}}
+        return document
+
+    def operation(self, endpoint: str, operation: Operation, path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "operationId": endpoint,
+            "summary": operation.summary,
+            "tags": [operation.tag],
+            "parameters": [
+                *path_parameters,
+                *(
+                    {"name": q.name, "in": "query", "schema": q.schema, "description": q.description}
+                    for q in operation.query
+                ),
+                {"$ref": "#/components/parameters/CorrelationId"},
+            ],
+            "responses": {
+                str(status): (
+                    {"$ref": f"#/components/responses/{reply}"} if isinstance(reply, str) else self.response(reply)
+                )
+                for status, reply in sorted(operation.responses.items())
+            },
+        }
+        if operation.description:
+            document["description"] = operation.description
+        if operation.body is not None:
+            document["requestBody"] = {
+                "required": operation.body_required,
+                "content": {"application/json": {"schema": self.schema_of(operation.body, "validation")}},
+            }
+        return document
+
+
+# Flask converters as JSON schemas; a value that does not fit the converter answers 404.
+_CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    "default": {"type": "string", "minLength": 1, "pattern": "^[^/]+$"},
+}
+
+
+def _path_and_parameters(rule: str) -> tuple[str, list[dict[str, Any]]]:
+    parameters = [
+        {
+            "name": match["name"],
+            "in": "path",
+            "required": True,
+            "schema": _CONVERTER_SCHEMAS[match["converter"] or "default"],
+        }
+        for match in _RULE_ARGUMENT.finditer(rule)
+    ]
+    return _RULE_ARGUMENT.sub(lambda match: "{" + match["name"] + "}", rule), parameters
+
+
+def openapi_document(app: Flask) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every documented route of `app`."""
+    max_body_bytes = app.config["MAX_CONTENT_LENGTH"]
+    builder = _DocumentBuilder()
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
+        operation = getattr(app.view_functions[rule.endpoint], _OPERATION_ATTRIBUTE, None)
+        if operation is None:
+            continue
+        path, path_parameters = _path_and_parameters(rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = builder.operation(rule.endpoint, operation, path_parameters)
+    responses = {name: builder.response(reply) for name, reply in _shared_responses(max_body_bytes).items()}
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "TaskOverflow API",
+            "version": API_VERSION,
+            "description": (
+                "Todos with deadlines, and their export as an iCalendar file by an asynchronous job.\n\n"
+                'Every error is `{"error": "..."}`. A method that a path does not list answers 405 '
+                "(`#/components/responses/MethodNotAllowed`); a path that matches no route answers 404. "
+                f"Bodies over {max_body_bytes} bytes answer 413. Send `{CORRELATION_HEADER}` to follow a "
+                "request through the events it causes; every response carries it."
+            ),
+        },
+        "tags": [
+            {"name": "todos", "description": "Create, read, update and delete todos."},
+            {"name": "calendar", "description": "Export the todos with a deadline as an iCalendar file."},
+            {"name": "service", "description": "Health and this description."},
+        ],
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(builder.schemas.items())),
+            "responses": responses,
+            "parameters": {
+                "CorrelationId": {
+                    "name": CORRELATION_HEADER,
+                    "in": "header",
+                    "required": False,
+                    "description": "Your id for this request; one that does not fit the pattern is replaced.",
+                    "schema": {"type": "string", "pattern": CORRELATION_ID_PATTERN},
+                }
+            },
+            "headers": {
+                "CorrelationId": {
+                    "description": "The request's correlation id: yours if it fit the pattern, else a new one.",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": CORRELATION_ID_PATTERN},
+                }
+            },
+        },
+    }
