@@ -9,21 +9,30 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 
 import structlog
 
+from taskoverflow_shared.heartbeat import Heartbeat
 from taskoverflow_shared.logging_setup import configure_logging
 from todo_api.adapters.outbox import OutboxRelay
 from todo_api.bootstrap import bootstrap, build_relay
 
 MAX_BACKOFF_SECONDS = 5.0
+HEARTBEAT_INTERVAL_SECONDS = 1.0
 
 log = structlog.get_logger("todo_api.relay")
 
 
-def run_relay(relay: OutboxRelay, stop: threading.Event, idle_wait_seconds: float) -> None:
+def run_relay(
+    relay: OutboxRelay, stop: threading.Event, idle_wait_seconds: float, heartbeat: Heartbeat | None = None
+) -> None:
     backoff = idle_wait_seconds
+    last_beat = 0.0
     while not stop.is_set():
+        if heartbeat and time.monotonic() - last_beat > HEARTBEAT_INTERVAL_SECONDS:
+            heartbeat.beat()
+            last_beat = time.monotonic()
         try:
             published = relay.relay_once()
         except Exception as error:
@@ -46,7 +55,7 @@ def main() -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     log.info("relay_started", poll_seconds=api.settings.relay_poll_interval_seconds)
-    run_relay(relay, stop, api.settings.relay_poll_interval_seconds)
+    run_relay(relay, stop, api.settings.relay_poll_interval_seconds, Heartbeat.from_environment())
     log.info("relay_stopped")
     return 0
 
