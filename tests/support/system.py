@@ -135,6 +135,6 @@ class RunningSystem:
         if not all((self.directory / f"{n}.heartbeat").exists() for n in heartbeats):
             return False
         try:
-            return requests.get(f"{self.api_url}/api/v1/health", timeout=1).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(f"{self.api_url}/api/v1/health", timeout=5).status_code == 200
+        except requests.RequestException:
             return False
