@@ -9,8 +9,8 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -121,8 +121,9 @@ class RecordingSmtpHandler:
     """aiosmtpd handler keeping every accepted message; can refuse recipients with a given reply."""
 
     def __init__(self) -> None:
-        self.messages: list[Message] = []
+        self.messages: list[EmailMessage] = []
         self.envelope_recipients: list[list[str]] = []
+        self.raw: list[bytes] = []
         self.rcpt_replies: list[str] = []
         self._lock = threading.Lock()
 
@@ -136,8 +137,9 @@ class RecordingSmtpHandler:
 
     async def handle_DATA(self, server, session, envelope):
         with self._lock:
-            self.messages.append(message_from_bytes(envelope.content))
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
             self.envelope_recipients.append(list(envelope.rcpt_tos))
+            self.raw.append(envelope.content)
         return "250 Message accepted for delivery"
 
 
@@ -151,7 +153,7 @@ class SmtpSink:
         return f"smtp://127.0.0.1:{self.port}"
 
     @property
-    def messages(self) -> list[Message]:
+    def messages(self) -> list[EmailMessage]:
         return list(self.handler.messages)
 
 

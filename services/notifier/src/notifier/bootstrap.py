@@ -65,9 +65,11 @@ def _warn_about(settings: Settings) -> None:
             log.warning("webhook_target_not_https", target=subscription.display)
     log.info(
         "notifier_configured",
-        webhooks={
-            subscription.display: sorted(subscription.event_types) if subscription.event_types else "all"
+        webhooks=[
+            f"{subscription.display}|{','.join(sorted(subscription.event_types))}"
+            if subscription.event_types
+            else subscription.display
             for subscription in settings.subscriptions
-        },
+        ],
         email=settings.smtp is not None,
     )

@@ -82,7 +82,7 @@ def test_a_finished_calendar_is_mailed_with_its_download_link(
     [mail] = smtp_sink.messages
     assert mail["To"] == "ann@example.com"
     assert "ready" in mail["Subject"]
-    assert "http://localhost:6400/api/v1/todos/ical/job-77/result" in mail.get_payload()
+    assert "http://localhost:6400/api/v1/todos/ical/job-77/result" in mail.get_content()
     # That webhook subscribed to TodoChanged only.
     assert todo_only.received == []
 

@@ -1,5 +1,6 @@
 """The SMTP mailer against a real SMTP server (aiosmtpd in this process)."""
 
+import dataclasses
 import time
 
 from notifier.adapters.retry import RetryPolicy
@@ -33,8 +34,19 @@ def test_a_mail_reaches_the_smtp_server_with_its_headers(smtp_sink):
     assert message["Subject"] == "Your TaskOverflow calendar is ready"
     assert message["Message-ID"] == "<event-1@notifier.taskoverflow>"
     assert message["X-TaskOverflow-Delivery"] == "event-1"
-    assert "http://localhost:6400/api/v1/todos/ical/job-1/result" in message.get_payload()
+    assert "http://localhost:6400/api/v1/todos/ical/job-1/result" in message.get_content()
     assert smtp_sink.handler.envelope_recipients == [["ann@example.com"]]
+
+
+def test_a_long_link_stays_on_one_raw_line_and_non_ascii_text_survives(smtp_sink):
+    link = "http://localhost:6400/api/v1/todos/ical/" + "0123456789abcdef" * 5 + "/result"
+    for body in (f"Download it here:\n{link}\n", "Raison : délai dépassé\n"):
+        mailer(smtp_sink.url).send(dataclasses.replace(MAIL, body=body), deadline=time.monotonic() + 10)
+
+    long_link, accented = smtp_sink.messages
+    assert link.encode() in smtp_sink.handler.raw[0]  # readable as-is in the dev sink's output
+    assert link in long_link.get_content()
+    assert accented.get_content().rstrip() == "Raison : délai dépassé"
 
 
 def test_a_recipient_refused_with_5xx_is_a_permanent_failure_without_retry(smtp_sink):

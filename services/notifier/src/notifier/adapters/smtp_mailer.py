@@ -20,6 +20,8 @@ _SCHEMES: dict[str, tuple[Security, int]] = {
     "smtp+starttls": ("starttls", 587),
     "smtps": ("tls", 465),
 }
+# RFC 5321 limits a line to 1000 octets including CRLF.
+_SMTP_MAX_LINE = 998
 
 
 class Mailer(Protocol):
@@ -127,5 +129,8 @@ def _email_message(mail: Mail) -> EmailMessage:
     message["Message-ID"] = mail.message_id
     for name, value in mail.headers.items():
         message[name] = value
-    message.set_content(mail.body)
+    # Plain 7bit keeps the download link on one unbroken line, for people reading the raw mail
+    # (the dev SMTP sink prints it); quoted-printable only when the text needs it.
+    plain = mail.body.isascii() and all(len(line) <= _SMTP_MAX_LINE for line in mail.body.splitlines())
+    message.set_content(mail.body, cte="7bit" if plain else None)
     return message
