@@ -9,7 +9,7 @@ from ical_worker.adapters.s3_calendars import S3CalendarStore
 from ical_worker.adapters.s3_snapshots import S3SnapshotReader
 from ical_worker.adapters.sns_events import SnsEventPublisher
 from ical_worker.config import Settings
-from ical_worker.domain import CalendarRenderer
+from ical_worker.domain import CalendarRenderer, SnapshotDecoder
 from ical_worker.handlers import on_calendar_requested
 from ical_worker.ports import CalendarStore, Publish, SnapshotReader
 from taskoverflow_shared.addresses import topic_arn
@@ -27,11 +27,12 @@ def bootstrap(
     calendars: CalendarStore | None = None,
     publish: Publish | None = None,
     renderer: CalendarRenderer | None = None,
+    decoder: SnapshotDecoder | None = None,
 ) -> dict[str, Handler]:
     """The handler table `{event type: handler}` the shared SqsConsumer dispatches on.
 
-    Every dependency left out is built for real; the renderer (and its block cache) lives as
-    long as the process, so consecutive jobs share it.
+    Every dependency left out is built for real. The renderer and the decoder (and their
+    caches) live as long as the process, so consecutive jobs share them.
     """
     if snapshots is None or calendars is None:
         s3 = make_client("s3")
@@ -47,7 +48,8 @@ def bootstrap(
         snapshots=snapshots,
         calendars=calendars,
         publish=publish,
-        renderer=renderer or CalendarRenderer(settings.render_cache_size),
+        renderer=renderer or CalendarRenderer(settings.cache_size),
+        decoder=decoder or SnapshotDecoder(settings.cache_size),
         layout=settings.layout,
     )
     return {"CalendarRequested": handle_calendar_requested}

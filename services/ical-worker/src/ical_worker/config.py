@@ -31,7 +31,8 @@ class Settings:
     # One message at a time by default: a big calendar should not hold nine other jobs hostage
     # while idle workers could take them.
     max_messages: int = 1
-    render_cache_size: int = DEFAULT_CACHE_SIZE
+    # Entries in each of the two caches (rendered VEVENT blocks, parsed snapshot lines).
+    cache_size: int = DEFAULT_CACHE_SIZE
     # How long to wait at start for the queue to exist (`make run` bootstraps beside us).
     startup_wait_seconds: float = 60.0
 
@@ -52,7 +53,7 @@ class Settings:
                 environ, "ICAL_WORKER_RECEIVE_WAIT_SECONDS", topology.receive_wait_time_seconds, low=0, high=20
             ),
             max_messages=_integer(environ, "ICAL_WORKER_MAX_MESSAGES", 1, low=1, high=10),
-            render_cache_size=_integer(environ, "ICAL_WORKER_RENDER_CACHE_SIZE", DEFAULT_CACHE_SIZE, low=0),
+            cache_size=_integer(environ, "ICAL_WORKER_CACHE_SIZE", DEFAULT_CACHE_SIZE, low=0),
             startup_wait_seconds=_integer(environ, "ICAL_WORKER_STARTUP_WAIT_SECONDS", 60, low=0),
         )
 

@@ -6,7 +6,7 @@ import time
 
 import structlog
 
-from ical_worker.domain import BadCalendarData, CalendarRenderer, StorageLayout, decode_snapshot
+from ical_worker.domain import BadCalendarData, CalendarRenderer, SnapshotDecoder, StorageLayout
 from ical_worker.ports import CalendarStore, Publish, SnapshotReader
 from taskoverflow_shared.events import (
     CalendarFailed,
@@ -30,6 +30,7 @@ def on_calendar_requested(
     calendars: CalendarStore,
     publish: Publish,
     renderer: CalendarRenderer,
+    decoder: SnapshotDecoder,
     layout: StorageLayout,
 ) -> None:
     """Render the requested calendar to `<calendar_prefix><job_id>.ics`, then announce CalendarReady.
@@ -50,7 +51,7 @@ def on_calendar_requested(
     )
     try:
         key = layout.calendar_key(event.job_id)
-        todos = _todos_of(event, snapshots=snapshots, layout=layout)
+        todos = _todos_of(event, snapshots=snapshots, decoder=decoder, layout=layout)
         calendar = renderer.render(todos)
     except BadCalendarData as bad:
         log.warning("calendar_job_failed", job_id=event.job_id, reason=bad.reason)
@@ -87,12 +88,14 @@ def on_calendar_requested(
     )
 
 
-def _todos_of(event: CalendarRequested, *, snapshots: SnapshotReader, layout: StorageLayout) -> list[TodoState]:
+def _todos_of(
+    event: CalendarRequested, *, snapshots: SnapshotReader, decoder: SnapshotDecoder, layout: StorageLayout
+) -> list[TodoState]:
     if event.todos is not None:
         return event.todos
     assert event.snapshot is not None  # the schema guarantees exactly one of todos and snapshot
     layout.check_snapshot(event.snapshot)
-    return decode_snapshot(snapshots.read(event.snapshot), event.snapshot)
+    return decoder.decode(snapshots.read(event.snapshot), event.snapshot)
 
 
 def _announce(request: Envelope, outcome: CalendarReady | CalendarFailed, *, publish: Publish) -> None:

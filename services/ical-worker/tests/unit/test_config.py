@@ -23,13 +23,13 @@ def test_knobs_are_read_from_the_environment() -> None:
     settings = Settings.from_environment(
         environ={
             "ICAL_WORKER_MAX_MESSAGES": "10",
-            "ICAL_WORKER_RENDER_CACHE_SIZE": "0",
+            "ICAL_WORKER_CACHE_SIZE": "0",
             "ICAL_WORKER_RECEIVE_WAIT_SECONDS": "1",
             "ICAL_WORKER_STARTUP_WAIT_SECONDS": "5",
         }
     )
 
-    assert (settings.max_messages, settings.render_cache_size) == (10, 0)
+    assert (settings.max_messages, settings.cache_size) == (10, 0)
     assert (settings.receive_wait_seconds, settings.startup_wait_seconds) == (1, 5)
 
 
@@ -38,7 +38,7 @@ def test_knobs_are_read_from_the_environment() -> None:
     [
         ("ICAL_WORKER_MAX_MESSAGES", "11", "between 1 and 10"),
         ("ICAL_WORKER_MAX_MESSAGES", "many", "is not an integer"),
-        ("ICAL_WORKER_RENDER_CACHE_SIZE", "-1", "at least 0"),
+        ("ICAL_WORKER_CACHE_SIZE", "-1", "at least 0"),
         ("ICAL_WORKER_RECEIVE_WAIT_SECONDS", "21", "between 0 and 20"),
     ],
 )

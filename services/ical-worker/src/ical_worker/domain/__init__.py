@@ -2,7 +2,7 @@
 
 from ical_worker.domain.calendar import CalendarRenderer, RenderedCalendar, TodoFields, event_uid, render_event
 from ical_worker.domain.errors import BadCalendarData, InvalidSnapshot, InvalidTodo
-from ical_worker.domain.snapshot import decode_snapshot
+from ical_worker.domain.snapshot import SnapshotDecoder
 from ical_worker.domain.storage_layout import StorageLayout
 
 __all__ = [
@@ -11,9 +11,9 @@ __all__ = [
     "InvalidSnapshot",
     "InvalidTodo",
     "RenderedCalendar",
+    "SnapshotDecoder",
     "StorageLayout",
     "TodoFields",
-    "decode_snapshot",
     "event_uid",
     "render_event",
 ]
