@@ -89,10 +89,12 @@ def test_a_20k_todo_snapshot_is_read_once_and_rendered(topology_addresses, worke
     }
 
 
-def test_sigterm_while_idle_exits_within_seconds_with_code_0(workers) -> None:
+def test_sigterm_while_idle_exits_within_seconds_with_code_0(workers, tmp_path) -> None:
     # The default 20 s long poll: leaving promptly proves the worker does not wait for it to end.
-    worker = workers.start()
+    heartbeat = tmp_path / "heartbeat"
+    worker = workers.start(HEARTBEAT_FILE=str(heartbeat))
     worker.wait_for_log("consumer_started", timeout=15)
+    assert heartbeat.exists()  # at once, not only after the first long poll
 
     started = time.monotonic()
     code = worker.stop(timeout=10)

@@ -38,6 +38,7 @@ def main() -> None:
         urls = _wait_for_queue(sqs, settings, stop)
     if urls is None:
         return
+    heartbeat = Heartbeat.from_environment()
     consumer = SqsConsumer(
         sqs=sqs,
         queue_url=urls[0],
@@ -46,8 +47,11 @@ def main() -> None:
         visibility_timeout_seconds=settings.queue.visibility_timeout_seconds,
         wait_time_seconds=settings.receive_wait_seconds,
         max_messages=settings.max_messages,
-        heartbeat=Heartbeat.from_environment(),
+        heartbeat=heartbeat,
     )
+    if heartbeat:
+        # The loop beats after each receive, up to a long poll (20 s) from now: say "alive" at once.
+        heartbeat.beat()
     run_until_signalled(consumer, stop)
 
 
