@@ -1,0 +1,107 @@
+"""Each service's task role may touch only its own queue and DLQ, publish only to the events
+topic, and read or write only its own S3 prefixes.
+
+The iam module's policies are planned from literal ARNs (fixtures/modules), so the test reads
+the exact JSON AWS would get. The production wiring (which service reads which prefix) is read
+from envs/prod/main.tf.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.infra.offline_terraform import PROD_ENV, of_type
+
+ACCOUNT = "123456789012"
+
+
+def _policy(modules_plan: dict[str, Any], service: str) -> list[dict[str, Any]]:
+    resource = of_type(modules_plan, "aws_iam_role_policy")[f'module.iam.aws_iam_role_policy.task["{service}"]']
+    return json.loads(resource["values"]["policy"])["Statement"]
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def _grants(statements: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Action => resources it is allowed on."""
+    grants: dict[str, set[str]] = {}
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"]):
+            grants.setdefault(action, set()).update(_as_list(statement["Resource"]))
+    return grants
+
+
+def test_no_action_or_resource_is_a_wildcard(modules_plan):
+    for service in ("todo-api", "notifier"):
+        for statement in _policy(modules_plan, service):
+            assert all("*" not in action for action in _as_list(statement["Action"])), statement
+            assert "*" not in _as_list(statement["Resource"]), statement
+
+
+def test_a_service_consumes_only_its_own_queue_and_dead_letters_only_to_its_own_dlq(modules_plan, topology):
+    for service in ("todo-api", "notifier"):
+        queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{topology['queues'][service]['name']}"
+        dlq = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{topology['queues'][service]['dlq_name']}"
+        sqs = {action: arns for action, arns in _grants(_policy(modules_plan, service)).items() if action.startswith("sqs:")}
+
+        assert sqs == {
+            "sqs:ReceiveMessage": {queue},
+            "sqs:DeleteMessage": {queue},
+            "sqs:ChangeMessageVisibility": {queue},
+            "sqs:GetQueueUrl": {queue, dlq},
+            "sqs:GetQueueAttributes": {queue, dlq},
+            "sqs:SendMessage": {dlq},
+        }, service
+
+
+def test_only_publishers_may_publish_and_only_to_the_events_topic(modules_plan, topology):
+    topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:{topology['topic']['name']}"
+
+    assert _grants(_policy(modules_plan, "todo-api"))["sns:Publish"] == {topic}
+    assert not any(action.startswith("sns:") for action in _grants(_policy(modules_plan, "notifier")))
+
+
+def test_s3_access_is_limited_to_the_service_prefixes(modules_plan, topology):
+    bucket = f"arn:aws:s3:::{topology['bucket']['name']}"
+    todo_api = _grants(_policy(modules_plan, "todo-api"))
+
+    assert todo_api["s3:GetObject"] == {f"{bucket}/{topology['bucket']['calendar_prefix']}*"}
+    assert todo_api["s3:PutObject"] == {f"{bucket}/{topology['bucket']['snapshot_prefix']}*"}
+    assert todo_api["s3:ListBucket"] == {bucket}
+    assert {action for action in todo_api if action.startswith("s3:")} == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
+    assert not any(action.startswith("s3:") for action in _grants(_policy(modules_plan, "notifier")))
+
+
+# --- The production wiring --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def prod_task_permissions() -> dict[str, dict[str, Any]]:
+    hcl2 = pytest.importorskip("hcl2", reason="python-hcl2 is installed by scripts/infra_check.sh")
+    with (PROD_ENV / "main.tf").open() as source:
+        parsed = hcl2.load(source, serialization_options=hcl2.SerializationOptions(strip_string_quotes=True))
+    iam = next(block["iam"] for block in parsed["module"] if "iam" in block)
+    return iam["services"]
+
+
+def test_in_production_each_service_gets_its_own_queue(prod_task_permissions):
+    assert set(prod_task_permissions) == {"todo-api", "ical-worker", "notifier"}
+    for service, permissions in prod_task_permissions.items():
+        assert permissions["queue_arn"] == f'${{module.messaging.queues["{service}"].arn}}'
+        assert permissions["dead_letter_queue_arn"] == f'${{module.messaging.queues["{service}"].dead_letter_queue_arn}}'
+
+
+def test_in_production_the_api_and_the_worker_hand_over_through_their_prefixes(prod_task_permissions):
+    calendars = ["${local.topology.bucket.calendar_prefix}"]
+    snapshots = ["${local.topology.bucket.snapshot_prefix}"]
+    todo_api, worker, notifier = (prod_task_permissions[s] for s in ("todo-api", "ical-worker", "notifier"))
+
+    assert (todo_api["reads_prefixes"], todo_api["writes_prefixes"]) == (calendars, snapshots)
+    assert (worker["reads_prefixes"], worker["writes_prefixes"]) == (snapshots, calendars)
+    assert (notifier["reads_prefixes"], notifier["writes_prefixes"]) == ([], [])
+    assert (todo_api["publishes_events"], worker["publishes_events"], notifier["publishes_events"]) == (True, True, False)

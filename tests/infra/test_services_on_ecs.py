@@ -1,0 +1,156 @@
+"""How the services run on ECS: hardened containers that stop gracefully and report health, the
+API behind the load balancer, and the workers scaled on their queue's backlog."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.infra.offline_terraform import PROD_ENV, of_type
+
+
+def _container_definitions(modules_plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    task = of_type(modules_plan, "aws_ecs_task_definition")["module.service.aws_ecs_task_definition.service"]
+    return {c["name"]: c for c in json.loads(task["values"]["container_definitions"])}
+
+
+def test_every_container_is_read_only_logs_to_cloudwatch_and_has_two_minutes_to_stop(modules_plan):
+    task = of_type(modules_plan, "aws_ecs_task_definition")["module.service.aws_ecs_task_definition.service"]["values"]
+    volumes = {volume["name"] for volume in task["volume"]}
+
+    for name, container in _container_definitions(modules_plan).items():
+        assert container["readonlyRootFilesystem"] is True, name
+        assert container["stopTimeout"] == 120, name
+        assert container["linuxParameters"] == {"initProcessEnabled": True}, name
+        assert container["logConfiguration"]["logDriver"] == "awslogs", name
+        assert container["logConfiguration"]["options"]["awslogs-stream-prefix"] == name
+        assert {m["containerPath"] for m in container["mountPoints"]} == {"/tmp", "/var/lib/fixture"}, name
+        assert {m["sourceVolume"] for m in container["mountPoints"]} == volumes, name
+        assert None not in container.values(), name
+    assert task["requires_compatibilities"] == ["FARGATE"]
+    assert task["network_mode"] == "awsvpc"
+
+
+def test_a_one_shot_step_runs_to_success_before_the_long_running_container(modules_plan):
+    containers = _container_definitions(modules_plan)
+
+    assert containers["migrate"]["essential"] is False
+    assert containers["migrate"]["command"] == ["todo-api-migrate"]
+    assert containers["api"]["dependsOn"] == [{"containerName": "migrate", "condition": "SUCCESS"}]
+    assert containers["api"]["healthCheck"]["command"][0] == "CMD"
+    assert containers["api"]["portMappings"] == [{"containerPort": 6400, "hostPort": 6400, "protocol": "tcp"}]
+
+
+def test_secrets_are_injected_by_reference_never_by_value(modules_plan):
+    for container in _container_definitions(modules_plan).values():
+        assert container["secrets"] == [
+            {
+                "name": "DB_PASSWORD",
+                "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds-db-AbCdEf:password::",
+            }
+        ]
+        assert all(variable["name"] != "DB_PASSWORD" for variable in container["environment"])
+
+
+def test_a_worker_scales_out_on_visible_messages_and_in_on_an_empty_queue(modules_plan, topology):
+    alarms = {r["name"]: r["values"] for r in of_type(modules_plan, "aws_cloudwatch_metric_alarm").values()}
+    queue = topology["queues"]["todo-api"]["name"]
+
+    for alarm in alarms.values():
+        assert alarm["namespace"] == "AWS/SQS"
+        assert alarm["metric_name"] == "ApproximateNumberOfMessagesVisible"
+        assert alarm["dimensions"] == {"QueueName": queue}
+    assert (alarms["backlog_high"]["comparison_operator"], alarms["backlog_high"]["threshold"]) == ("GreaterThanOrEqualToThreshold", 10)
+    assert (alarms["backlog_empty"]["comparison_operator"], alarms["backlog_empty"]["threshold"]) == ("LessThanOrEqualToThreshold", 0)
+
+
+# --- The production environment's plan ----------------------------------------------------------
+
+
+def test_production_runs_one_fargate_service_per_image(prod_plan):
+    services = {r["values"]["name"]: r["values"] for r in of_type(prod_plan, "aws_ecs_service").values()}
+    repositories = sorted(r["values"]["name"] for r in of_type(prod_plan, "aws_ecr_repository").values())
+
+    assert set(services) == {"todo-api", "ical-worker", "notifier"}
+    assert repositories == ["taskoverflow/ical-worker", "taskoverflow/notifier", "taskoverflow/todo-api"]
+    for name, service in services.items():
+        assert service["launch_type"] == "FARGATE", name
+        assert service["network_configuration"][0]["assign_public_ip"] is False, name
+        assert service["deployment_circuit_breaker"] == [{"enable": True, "rollback": True}], name
+
+
+def test_production_puts_the_api_behind_the_load_balancer_on_its_health_endpoint(prod_plan):
+    target_group = next(iter(of_type(prod_plan, "aws_lb_target_group").values()))["values"]
+    api = next(r["values"] for r in of_type(prod_plan, "aws_ecs_service").values() if r["values"]["name"] == "todo-api")
+
+    assert (target_group["port"], target_group["target_type"]) == (6400, "ip")
+    assert target_group["health_check"][0]["path"] == "/api/v1/health"
+    assert api["load_balancer"][0]["container_name"] == "api"
+    assert api["load_balancer"][0]["container_port"] == 6400
+
+
+def test_production_scales_the_ical_worker_on_its_queue_depth(prod_plan, topology):
+    alarms = {r["values"]["alarm_name"]: r["values"] for r in of_type(prod_plan, "aws_cloudwatch_metric_alarm").values()}
+
+    worker_alarms = [alarm for name, alarm in alarms.items() if name.startswith("taskoverflow-ical-worker-backlog")]
+    assert len(worker_alarms) == 2
+    for alarm in worker_alarms:
+        assert alarm["metric_name"] == "ApproximateNumberOfMessagesVisible"
+        assert alarm["dimensions"] == {"QueueName": topology["queues"]["ical-worker"]["name"]}
+
+
+def test_production_images_are_immutable_and_scanned(prod_plan):
+    for repository in of_type(prod_plan, "aws_ecr_repository").values():
+        values = repository["values"]
+        assert values["image_tag_mutability"] == "IMMUTABLE"
+        assert values["image_scanning_configuration"] == [{"scan_on_push": True}]
+
+
+def test_production_database_credentials_are_managed_by_rds(prod_plan):
+    database = next(iter(of_type(prod_plan, "aws_db_instance").values()))["values"]
+
+    assert database["engine"] == "postgres"
+    assert database["manage_master_user_password"] is True
+    assert database.get("password") is None
+    assert database["storage_encrypted"] is True
+    assert database["publicly_accessible"] is False
+
+
+# --- The production containers, as written in services.tf ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def prod_services() -> dict[str, dict[str, Any]]:
+    hcl2 = pytest.importorskip("hcl2", reason="python-hcl2 is installed by scripts/infra_check.sh")
+    with (PROD_ENV / "services.tf").open() as source:
+        parsed = hcl2.load(source, serialization_options=hcl2.SerializationOptions(strip_string_quotes=True))
+    return {name: body for block in parsed["module"] for name, body in block.items()}
+
+
+def test_the_api_task_runs_migrations_first_then_api_relay_and_consumer(prod_services):
+    containers = prod_services["todo_api"]["containers"]
+
+    assert set(containers) == {"migrate", "api", "relay", "consumer"}
+    assert containers["migrate"]["command"] == ["todo-api-migrate"]
+    assert containers["relay"]["command"] == ["todo-api-relay"]
+    assert containers["consumer"]["command"] == ["todo-api-consumer"]
+    assert "command" not in containers["api"], "the API runs the image's gunicorn CMD"
+    for name in ("api", "relay", "consumer"):
+        assert containers[name]["depends_on_success"] == ["migrate"], name
+
+
+def test_every_heartbeat_check_reads_the_file_its_worker_writes(prod_services):
+    checked = 0
+    for service in prod_services.values():
+        environment = str(service.get("environment", ""))
+        for container in service["containers"].values():
+            check = container.get("health_check")
+            if not isinstance(check, list) or check[0] != "taskoverflow-healthcheck":
+                continue
+            heartbeat_file = check[check.index("--heartbeat-file") + 1]
+            own = container.get("environment", {}).get("HEARTBEAT_FILE")
+            assert own == heartbeat_file or (own is None and f'"{heartbeat_file}"' in environment)
+            checked += 1
+    assert checked == 3  # consumer, ical-worker, notifier

@@ -1,0 +1,121 @@
+"""Terraform builds the event bus that topology.json declares: the same topic, queues,
+dead-letter queues, subscriptions and filter policies, and nothing else.
+
+Checked on the production environment's plan, so a queue added to topology.json but not wired
+into Terraform (or the reverse) fails here before it fails in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.infra.offline_terraform import of_type
+
+MESSAGING = "module.messaging"
+
+
+def _by_service(plan: dict[str, Any], resource_type: str, name: str) -> dict[str, dict[str, Any]]:
+    """Planned values of one for_each resource of the messaging module, keyed by service."""
+    prefix = f"{MESSAGING}.{resource_type}.{name}["
+    return {
+        resource["index"]: resource["values"]
+        for address, resource in of_type(plan, resource_type).items()
+        if address.startswith(prefix)
+    }
+
+
+def _configuration(plan: dict[str, Any], resource_address: str) -> dict[str, Any]:
+    module = plan["configuration"]["root_module"]["module_calls"]["messaging"]["module"]
+    return next(r for r in module["resources"] if r["address"] == resource_address)
+
+
+def test_the_topic_is_the_one_the_topology_names(prod_plan, topology):
+    topics = [r["values"]["name"] for r in of_type(prod_plan, "aws_sns_topic").values()]
+
+    assert topics == [topology["topic"]["name"]]
+
+
+def test_every_consumer_has_its_queue_and_dead_letter_queue_and_there_are_no_others(prod_plan, topology):
+    planned = sorted(r["values"]["name"] for r in of_type(prod_plan, "aws_sqs_queue").values())
+    declared = sorted(
+        name for queue in topology["queues"].values() for name in (queue["name"], queue["dlq_name"])
+    )
+
+    assert planned == declared
+
+
+def test_queues_are_keyed_by_service_as_in_the_topology(prod_plan, topology):
+    queues = _by_service(prod_plan, "aws_sqs_queue", "service")
+    dead_letter_queues = _by_service(prod_plan, "aws_sqs_queue", "dead_letter")
+
+    assert {service: q["name"] for service, q in queues.items()} == {
+        service: spec["name"] for service, spec in topology["queues"].items()
+    }
+    assert {service: q["name"] for service, q in dead_letter_queues.items()} == {
+        service: spec["dlq_name"] for service, spec in topology["queues"].items()
+    }
+
+
+def test_queues_long_poll_and_keep_messages_as_the_topology_says(prod_plan, topology):
+    queues = _by_service(prod_plan, "aws_sqs_queue", "service")
+
+    for service, spec in topology["queues"].items():
+        queue = queues[service]
+        assert queue["visibility_timeout_seconds"] == spec["visibility_timeout_seconds"], service
+        assert queue["receive_wait_time_seconds"] == topology["receive_wait_time_seconds"] == 20, service
+        assert queue["message_retention_seconds"] == topology["message_retention_seconds"], service
+
+
+def test_every_queue_is_subscribed_with_the_topology_filter_policy(prod_plan, topology):
+    subscriptions = _by_service(prod_plan, "aws_sns_topic_subscription", "service")
+    type_attribute = topology["message_type_attribute"]
+
+    assert set(subscriptions) == set(topology["queues"])
+    for service, spec in topology["queues"].items():
+        subscription = subscriptions[service]
+        assert subscription["protocol"] == "sqs"
+        assert subscription["raw_message_delivery"] is spec["raw_message_delivery"], service
+        if spec["event_types"] is None:
+            # No filter policy at all: the queue receives every event (the archive).
+            assert subscription.get("filter_policy") is None, service
+        else:
+            assert json.loads(subscription["filter_policy"]) == {type_attribute: spec["event_types"]}, service
+            assert subscription["filter_policy_scope"] == "MessageAttributes", service
+
+
+def test_each_queue_is_wired_to_its_own_dead_letter_queue_and_subscription(prod_plan):
+    # ARNs are unknown until apply, so the wiring is read from the configuration: each
+    # reference indexes the other resource by each.key, i.e. the same service's queue, and
+    # references nothing else.
+    def references(resource_address: str, argument: str) -> set[str]:
+        return set(_configuration(prod_plan, resource_address)["expressions"][argument]["references"])
+
+    assert references("aws_sqs_queue.service", "redrive_policy") == {
+        "aws_sqs_queue.dead_letter",
+        "each.key",
+        "each.value",
+        "each.value.max_receive_count",
+    }
+    assert references("aws_sns_topic_subscription.service", "endpoint") == {"aws_sqs_queue.service", "each.key"}
+    assert references("aws_sqs_queue_policy.only_topic_may_send", "queue_url") == {"aws_sqs_queue.service", "each.key"}
+    for address in ("aws_sqs_queue.service", "aws_sqs_queue.dead_letter", "aws_sns_topic_subscription.service"):
+        assert _configuration(prod_plan, address)["for_each_expression"]["references"] == ["var.queues"], address
+
+
+def test_the_messaging_module_is_fed_from_topology_json(prod_plan):
+    call = prod_plan["configuration"]["root_module"]["module_calls"]["messaging"]["expressions"]
+
+    for argument in ("topic_name", "message_type_attribute", "queues", "message_retention_seconds", "receive_wait_time_seconds"):
+        assert "local.topology" in call[argument]["references"], argument
+
+
+def test_the_calendars_bucket_is_the_one_the_topology_names(prod_plan, topology):
+    buckets = [r["values"]["bucket"] for r in of_type(prod_plan, "aws_s3_bucket").values()]
+    lifecycle = next(iter(of_type(prod_plan, "aws_s3_bucket_lifecycle_configuration").values()))["values"]
+    expiring_prefixes = {
+        rule_filter["prefix"] for rule in lifecycle["rule"] for rule_filter in rule["filter"] if rule_filter.get("prefix")
+    }
+
+    assert buckets == [topology["bucket"]["name"]]
+    assert expiring_prefixes == {topology["bucket"]["calendar_prefix"], topology["bucket"]["snapshot_prefix"]}
