@@ -47,28 +47,40 @@ class OutboxRelay:
 
     def relay_once(self) -> int:
         """Publish one batch; return how many rows were published. Broker errors propagate."""
-        with self.session_factory() as session, session.begin():
-            query = select(OutboxRow).where(OutboxRow.published_at.is_(None)).order_by(OutboxRow.id)
-            query = query.limit(self.batch_size)
-            if session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = session.scalars(query).all()
-            if not rows:
-                return 0
-            envelopes = []
-            for row in rows:
-                envelope = Envelope.model_validate_json(row.envelope)
-                completer = self.completers.get(row.event_type)
-                envelopes.append(completer(session, envelope) if completer else envelope)
-            accepted = self.publisher.publish(envelopes)
+        with self.session_factory() as session:
+            holds_row_locks = session.bind.dialect.name == "postgresql"
+            with session.begin():
+                query = select(OutboxRow).where(OutboxRow.published_at.is_(None)).order_by(OutboxRow.id)
+                query = query.limit(self.batch_size)
+                if holds_row_locks:
+                    query = query.with_for_update(skip_locked=True)
+                pending = [(row.id, Envelope.model_validate_json(row.envelope)) for row in session.scalars(query)]
+                if not pending:
+                    return 0
+                envelopes = [self._completed(session, envelope) for _, envelope in pending]
+                if holds_row_locks:
+                    return self._publish_and_mark(session, pending, envelopes)
+            # SQLite cannot turn a read snapshot into a write once other writers have moved past
+            # it, so its single relay publishes outside the read transaction (at least once).
+            with session.begin():
+                return self._publish_and_mark(session, pending, envelopes)
+
+    def _completed(self, session: Session, envelope: Envelope) -> Envelope:
+        completer = self.completers.get(envelope.type)
+        return completer(session, envelope) if completer else envelope
+
+    def _publish_and_mark(
+        self, session: Session, pending: list[tuple[int, Envelope]], envelopes: list[Envelope]
+    ) -> int:
+        accepted = self.publisher.publish(envelopes)
+        published = [row_id for row_id, envelope in pending if envelope.id in accepted]
+        if published:
             now = datetime.now(UTC)
-            published = [row.id for row in rows if row.event_id in accepted]
-            if published:
-                session.execute(update(OutboxRow).where(OutboxRow.id.in_(published)).values(published_at=now))
-            for envelope in envelopes:
-                if envelope.id not in accepted:
-                    log.warning("publish_rejected", event_id=envelope.id, correlation_id=envelope.correlation_id)
-            return len(published)
+            session.execute(update(OutboxRow).where(OutboxRow.id.in_(published)).values(published_at=now))
+        for envelope in envelopes:
+            if envelope.id not in accepted:
+                log.warning("publish_rejected", event_id=envelope.id, correlation_id=envelope.correlation_id)
+        return len(published)
 
 
 def oldest_pending_age_seconds(session: Session) -> float:
