@@ -5,7 +5,12 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bench.outbox_publishing", "bench.calendar_render", "bench.calendar_pipeline"]
+BENCHMARKS = [
+    "bench.consumer_transport",
+    "bench.outbox_publishing",
+    "bench.calendar_render",
+    "bench.calendar_pipeline",
+]
 
 
 def main(names: list[str]) -> None:
