@@ -59,6 +59,7 @@ def test_a_calendar_without_todos_or_deadlines_is_still_a_valid_calendar(kit) ->
 
         assert rendered.event_count == 0
         assert kit.read_ics(rendered.body).events == []
+        assert icalendar.Calendar.from_ical(rendered.body).walk("VEVENT") == []
 
 
 def test_a_todo_without_a_description_has_an_empty_description(kit) -> None:
