@@ -17,7 +17,7 @@ $(STAMP): requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 
 ## run: the whole system in the foreground (moto server, API, relay, consumers, workers); Ctrl-C stops all
 run: install
-	$(BIN)/honcho --procfile Procfile --env dev.env start
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile --env dev.env start
 
 ## test: every suite, unit to end-to-end, plus the offline infrastructure checks
 test: install
