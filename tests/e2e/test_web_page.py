@@ -1,0 +1,132 @@
+"""The web page in a real browser: Debian's chromium, driven by Playwright, against the running system.
+
+Playwright's own browser downloads are not used (no network beyond the package registries):
+scripts/install_system_deps.sh installs chromium, which `make test` runs before pytest.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.support.system import ARTIFACTS
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT = ARTIFACTS / "web-page.png"
+# The export waits for the relay, the ical-worker and the consumer; allow for a busy machine.
+CALENDAR_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM.exists(), "chromium is missing: run `bash scripts/install_system_deps.sh`"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, running_system) -> Iterator[Page]:
+    context = browser.new_context(base_url=running_system.api_url, accept_downloads=True)
+    page = context.new_page()
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.goto("/")
+    yield page
+    context.close()
+    assert page_errors == [], f"the page's JavaScript failed: {page_errors}"
+
+
+def unique_title(words: str) -> str:
+    # Short and free of ",;\" so the calendar's SUMMARY line is neither folded nor escaped.
+    return f"{words} {uuid.uuid4().hex[:8]}"
+
+
+def todo_named(page: Page, title: str):
+    return page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=title, exact=True))
+
+
+def test_a_todo_from_the_form_to_the_calendar_file_then_completed_edited_and_deleted(page: Page, running_system):
+    title = unique_title("Water the plants")
+    form = page.get_by_role("form", name="New todo")
+    form.get_by_label("Title").fill(title)
+    form.get_by_label("Description").fill("the ones on the balcony")
+    form.get_by_label("Deadline").fill("2030-05-17T08:30:15")
+    form.get_by_role("button", name="Add todo").click()
+
+    todo = todo_named(page, title)
+    expect(todo).to_be_visible()
+    expect(todo).to_contain_text("the ones on the balcony")
+    expect(page.get_by_role("status").filter(has_text="Added")).to_have_text(f"Added “{title}”.")
+    expect(form.get_by_label("Title")).to_have_value("")
+    stored = [
+        t for t in requests.get(f"{running_system.api_url}/api/v1/todos", timeout=10).json() if t["title"] == title
+    ]
+    assert [t["deadline_at"] for t in stored] == ["2030-05-17T08:30:15"]
+
+    page.get_by_role("button", name="Export calendar").click()
+    export_status = page.locator("#export-status")
+    expect(export_status).to_have_text("Calendar export: SUCCESS", timeout=CALENDAR_TIMEOUT_MS)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download calendar (.ics)").click()
+    calendar = Path(download.value.path()).read_bytes().decode()
+    assert calendar.startswith("BEGIN:VCALENDAR")
+    assert f"SUMMARY:{title}\r\n" in calendar
+    assert "DTSTART:20300517T083015\r\n" in calendar
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    todo.scroll_into_view_if_needed()
+    page.screenshot(path=SCREENSHOT, full_page=True)
+
+    todo.get_by_role("button", name="Mark complete").click()
+    expect(todo).to_have_class(re.compile(r"\bcompleted\b"))
+    expect(todo.get_by_role("button", name="Reopen")).to_be_visible()
+    page.get_by_label("Show").select_option("Open")
+    expect(todo).to_have_count(0)
+    page.get_by_label("Show").select_option("Completed")
+    expect(todo).to_be_visible()
+    page.get_by_label("Show").select_option("All")
+
+    todo.get_by_role("button", name="Edit").click()
+    editor = page.get_by_role("form", name=f"Edit “{title}”")
+    renamed = unique_title("Water the balcony plants")
+    editor.get_by_label("Title").fill(renamed)
+    editor.get_by_label("Deadline").fill("")
+    editor.get_by_role("button", name="Save").click()
+    todo = todo_named(page, renamed)
+    expect(todo).to_contain_text("No deadline")
+
+    todo.get_by_role("button", name="Delete").click()
+    expect(todo).to_have_count(0)
+    expect(page.get_by_role("status").filter(has_text="Deleted")).to_have_text(f"Deleted “{renamed}”.")
+
+
+def test_the_apis_errors_are_shown_not_swallowed(page: Page):
+    alert = page.get_by_role("alert")
+    form = page.get_by_role("form", name="New todo")
+    form.get_by_label("Title").fill("   ")  # passes the browser's `required`; the API refuses it
+    form.get_by_role("button", name="Add todo").click()
+    expect(alert).to_have_text("title must not be empty")
+
+    page.get_by_label("Deadline within (days)").fill("99999")
+    page.get_by_label("Deadline within (days)").press("Enter")
+    expect(alert).to_have_text("window must be a whole number of days between 0 and 36500")
+
+    page.get_by_label("Deadline within (days)").fill("")
+    page.get_by_label("Deadline within (days)").press("Enter")
+    expect(alert).to_be_hidden()
