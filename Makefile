@@ -17,6 +17,7 @@ $(STAMP): requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 
 ## run: the whole system in the foreground (moto server, API, relay, consumers, workers); Ctrl-C stops all
 run: install
+	set -a && . ./dev.env && set +a && $(BIN)/todo-api-migrate
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile --env dev.env start
 
 ## test: every suite, unit to end-to-end, plus the offline infrastructure checks
