@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from todo_api.adapters.orm import TodoRow
-from todo_api.domain.todos import DEADLINE_FORMAT
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -20,7 +19,8 @@ def todo_record(todo: TodoRow) -> dict[str, Any]:
         "title": todo.title,
         "description": todo.description,
         "completed": todo.completed,
-        "deadline_at": todo.deadline_at.strftime(DEADLINE_FORMAT) if todo.deadline_at else None,
+        # isoformat, not strftime("%Y"): strftime writes the year 999 as "999", not "0999".
+        "deadline_at": todo.deadline_at.isoformat(timespec="seconds") if todo.deadline_at else None,
         "created_at": as_utc(todo.created_at).isoformat(),
         "updated_at": as_utc(todo.updated_at).isoformat(),
     }

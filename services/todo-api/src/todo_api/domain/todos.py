@@ -18,6 +18,9 @@ DESCRIPTION_MAX_LENGTH = 120
 DEADLINE_FORMAT = "%Y-%m-%dT%H:%M:%S"
 _DEADLINE_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 MAX_WINDOW_DAYS = 36_500
+# ASCII digits, leading zeros allowed: str.isdigit() also takes "²", which int() refuses, and
+# int() refuses more than 4300 digits; both were 500s.
+_WINDOW_SHAPE = re.compile(r"0*([0-9]{1,5})")
 
 
 class InvalidInput(Exception):
@@ -146,10 +149,10 @@ def parse_filters(arguments: dict[str, str], now: datetime | None = None) -> Tod
         completed = raw == "true"
     deadline_before = None
     if "window" in arguments:
-        raw = arguments["window"]
-        if not raw.isdigit() or int(raw) > MAX_WINDOW_DAYS:
+        window = _WINDOW_SHAPE.fullmatch(arguments["window"])
+        if window is None or int(window[1]) > MAX_WINDOW_DAYS:
             raise InvalidInput(f"window must be a whole number of days between 0 and {MAX_WINDOW_DAYS}")
         # Deadlines are naive local times, as clients send them; compare in the same terms.
         now = now or datetime.now(UTC).replace(tzinfo=None)
-        deadline_before = now + timedelta(days=int(raw))
+        deadline_before = now + timedelta(days=int(window[1]))
     return TodoFilters(completed=completed, deadline_before=deadline_before)

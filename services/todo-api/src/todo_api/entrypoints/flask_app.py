@@ -29,6 +29,7 @@ from todo_api.entrypoints.openapi import (
     COMPLETED_FILTER,
     CORRELATION_HEADER,
     CORRELATION_ID_PATTERN,
+    NOTIFY_EMAIL_MAX_LENGTH,
     NOTIFY_EMAIL_PATTERN,
     WINDOW_FILTER,
     CalendarJobAccepted,
@@ -50,9 +51,11 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 MAX_BODY_BYTES = 64 * 1024
 MAX_TASK_ID_LENGTH = 64
 OPENAPI_PATH = "/api/v1/openapi.json"
+PAGE_CONTENT_SECURITY_POLICY = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 DOCS_PATH = "/api/v1/docs"
 _CORRELATION_SHAPE = re.compile(CORRELATION_ID_PATTERN)
 _EMAIL_SHAPE = re.compile(NOTIFY_EMAIL_PATTERN)
+_TASK_ID_SHAPE = re.compile(r"[A-Za-z0-9-]+")
 
 _TODO = Reply("The todo.", Todo)
 _JSON_OBJECT = {"type": "object"}
@@ -136,7 +139,10 @@ def create_app(api: TodoApi | None = None) -> Flask:
 
     @app.get("/")
     def index():
-        return send_from_directory(STATIC_DIR, "index.html")
+        response = send_from_directory(STATIC_DIR, "index.html")
+        # The page runs only its own files: text that slipped in as markup could not run or call out.
+        response.headers["Content-Security-Policy"] = PAGE_CONTENT_SECURITY_POLICY
+        return response
 
     @app.get("/static/<path:name>")
     def static_file(name: str):
@@ -297,9 +303,33 @@ def create_app(api: TodoApi | None = None) -> Flask:
 def _json_body() -> Any:
     raw = request.get_data(cache=False)
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise InvalidInput("request body must be a JSON object") from None
+    _refuse_unstorable_text(body)
+    return body
+
+
+def _refuse_unstorable_text(value: Any) -> None:
+    """JSON can carry text no database stores: NUL (PostgreSQL refuses it) and lone surrogates
+    such as "\\ud800" (not encodable as UTF-8, so SQLite refuses them). Both were 500s."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_unstorable_text(key)
+            _refuse_unstorable_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_unstorable_text(item)
+    elif isinstance(value, str) and ("\x00" in value or not _encodable(value)):
+        raise InvalidInput("text must not contain NUL characters or unpaired surrogates (\\ud800-\\udfff)")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _optional_json_body() -> Any:
@@ -316,12 +346,16 @@ def _notify_email(body: Any) -> str | None:
     if email is None:
         return None
     # fullmatch: `$` alone would let a trailing newline into an address used in mail headers.
-    if not isinstance(email, str) or not _EMAIL_SHAPE.fullmatch(email):
+    if not isinstance(email, str) or len(email) > NOTIFY_EMAIL_MAX_LENGTH or not _EMAIL_SHAPE.fullmatch(email):
         raise InvalidInput("notify_email must be an e-mail address")
     return email
 
 
 def _task_id(task_id: str) -> str:
+    # Job ids are UUIDs: another shape cannot be a job, and some (a NUL from "%00") PostgreSQL
+    # cannot even compare, so they are answered before the database is asked.
     if len(task_id) > MAX_TASK_ID_LENGTH:
         raise NotFound(f"task {task_id[:MAX_TASK_ID_LENGTH]}... not found")
+    if not _TASK_ID_SHAPE.fullmatch(task_id):
+        raise NotFound(f"task {task_id} not found")
     return task_id

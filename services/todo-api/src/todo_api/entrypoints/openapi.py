@@ -28,7 +28,11 @@ OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"
 # The domain's own pattern, so the document cannot disagree with the check.
 DEADLINE_PATTERN = _DEADLINE_SHAPE.pattern
-NOTIFY_EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$"
+# No NUL anywhere: PostgreSQL cannot store it (the web layer refuses it in every body string).
+NOTIFY_EMAIL_PATTERN = r"^[^@\s\x00]{1,64}@[^@\s\x00]{1,190}\.[^@\s\x00]{2,}$"
+NOTIFY_EMAIL_MAX_LENGTH = 254  # the column's size, and RFC 5321's limit on a path
+_TEXT = r"^[^\x00]*$"
+_NOT_BLANK_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
 CORRELATION_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 CORRELATION_HEADER = "X-Correlation-ID"
 
@@ -47,12 +51,12 @@ Title = Annotated[
     Field(
         min_length=1,
         max_length=TITLE_MAX_LENGTH,
-        pattern=r"\S",
-        description="Not blank.",
+        pattern=_NOT_BLANK_TEXT,
+        description="Not blank, no NUL.",
         examples=["Buy milk"],
     ),
 ]
-Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH)]
+Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH, pattern=_TEXT)]
 _CLIENT_FIELDS = ConfigDict(extra="forbid")
 _DEADLINE_NOTE = "Naive local date and time, `YYYY-MM-DDTHH:MM:SS`; it must exist on the calendar."
 
@@ -99,7 +103,7 @@ class CalendarRequest(BaseModel):
     """Optional body of a calendar export: who to tell when it is ready."""
 
     model_config = _CLIENT_FIELDS
-    notify_email: Annotated[str, Field(pattern=NOTIFY_EMAIL_PATTERN)] | None = None
+    notify_email: Annotated[str, Field(max_length=NOTIFY_EMAIL_MAX_LENGTH, pattern=NOTIFY_EMAIL_PATTERN)] | None = None
 
 
 class CalendarJobAccepted(BaseModel):
@@ -316,8 +320,10 @@ def openapi_document(app: Flask) -> dict[str, Any]:
                 "Todos with deadlines, and their export as an iCalendar file by an asynchronous job.\n\n"
                 'Every error is `{"error": "..."}`. A method that a path does not list answers 405 '
                 "(`#/components/responses/MethodNotAllowed`); a path that matches no route answers 404. "
-                f"Bodies over {max_body_bytes} bytes answer 413. Send `{CORRELATION_HEADER}` to follow a "
-                "request through the events it causes; every response carries it."
+                f"Bodies over {max_body_bytes} bytes answer 413. No text in a body may hold a NUL character "
+                "or an unpaired surrogate escape such as `\\ud800` (400): no database stores them.\n\n"
+                f"Send `{CORRELATION_HEADER}` to follow a request through the events it causes; every "
+                "response carries it."
             ),
         },
         "tags": [

@@ -1,0 +1,132 @@
+"""The served OpenAPI document, its interactive docs, and the web page's files."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from openapi_spec_validator import OpenAPIV31SpecValidator
+
+from todo_api.domain.todos import DESCRIPTION_MAX_LENGTH, MAX_WINDOW_DAYS, TITLE_MAX_LENGTH
+from todo_api.entrypoints.flask_app import create_app
+from todo_api.entrypoints.openapi import documented_endpoints
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+HTTP_METHODS = {"GET", "POST", "PUT", "DELETE", "PATCH"}
+
+
+@pytest.fixture
+def document(client) -> dict:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    return response.json
+
+
+def operation(document: dict, method: str, path: str) -> dict:
+    return document["paths"][path][method]
+
+
+def schema(document: dict, name: str) -> dict:
+    return document["components"]["schemas"][name]
+
+
+def test_the_served_document_is_valid_openapi_3_1(document):
+    assert document["openapi"].startswith("3.1.")
+    OpenAPIV31SpecValidator(document).validate()
+
+
+def test_every_api_route_is_documented_and_every_documented_operation_is_a_route(todo_api, document):
+    app = create_app(todo_api)
+    routes = {
+        (method.lower(), re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule))
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/") and not rule.rule.startswith("/api/v1/docs")
+        for method in rule.methods & HTTP_METHODS
+    }
+    documented = {(method, path) for path, item in document["paths"].items() for method in item}
+    assert documented == routes
+    assert {op["operationId"] for item in document["paths"].values() for op in item.values()} == (
+        documented_endpoints(app)
+    )
+
+
+def test_bodies_are_described_with_the_domains_limits(document):
+    new_todo = schema(document, "NewTodo")
+    assert new_todo["additionalProperties"] is False
+    assert new_todo["required"] == ["title"]
+    assert new_todo["properties"]["title"]["maxLength"] == TITLE_MAX_LENGTH
+    assert new_todo["properties"]["description"]["anyOf"][0]["maxLength"] == DESCRIPTION_MAX_LENGTH
+    assert new_todo["properties"]["deadline_at"]["anyOf"][0]["pattern"] == r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$"
+    changes = schema(document, "TodoChanges")
+    assert changes["additionalProperties"] is False
+    assert changes["minProperties"] == 1
+    assert "required" not in changes
+    assert changes["properties"]["title"]["type"] == "string"  # never null in a change
+    assert schema(document, "CalendarRequest")["additionalProperties"] is False
+    window = next(p for p in operation(document, "get", "/api/v1/todos")["parameters"] if p.get("name") == "window")
+    assert window["schema"] == {"type": "integer", "minimum": 0, "maximum": MAX_WINDOW_DAYS}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "statuses"),
+    [
+        ("get", "/api/v1/health", {"200", "503"}),
+        ("get", "/api/v1/todos", {"200", "400"}),
+        ("post", "/api/v1/todos", {"201", "400", "413"}),
+        ("get", "/api/v1/todos/{todo_id}", {"200", "404"}),
+        ("put", "/api/v1/todos/{todo_id}", {"200", "400", "404", "413"}),
+        ("delete", "/api/v1/todos/{todo_id}", {"200", "404"}),
+        ("post", "/api/v1/todos/ical", {"202", "400", "413"}),
+        ("get", "/api/v1/todos/ical/{task_id}/status", {"200", "404"}),
+        ("get", "/api/v1/todos/ical/{task_id}/result", {"200", "404"}),
+    ],
+)
+def test_each_operation_documents_the_statuses_it_answers(document, method, path, statuses):
+    assert set(operation(document, method, path)["responses"]) == statuses
+
+
+def test_errors_are_documented_as_error_bodies_and_405_with_allow(document):
+    responses = document["components"]["responses"]
+    for name in ("BadRequest", "NotFound", "PayloadTooLarge", "MethodNotAllowed"):
+        assert responses[name]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert responses["MethodNotAllowed"]["headers"]["Allow"]["required"] is True
+    assert schema(document, "Error")["required"] == ["error"]
+
+
+def test_the_calendar_is_documented_as_text_calendar_and_the_job_as_202(document):
+    result = operation(document, "get", "/api/v1/todos/ical/{task_id}/result")["responses"]["200"]
+    assert set(result["content"]) == {"text/calendar"}
+    accepted = operation(document, "post", "/api/v1/todos/ical")
+    assert accepted["responses"]["202"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CalendarJobAccepted"
+    }
+    assert accepted["requestBody"]["required"] is False
+
+
+def test_the_docs_are_swagger_ui_served_from_this_server(client):
+    assert client.get("/api/v1/docs").status_code == 308
+    page = client.get("/api/v1/docs/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/api/v1/openapi.json" in html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), "the docs must not load from a CDN"
+    bundle = client.get("/api/v1/docs/swagger-ui-bundle.js")
+    assert bundle.status_code == 200
+    assert bundle.mimetype in ("text/javascript", "application/javascript")
+
+
+def test_the_web_page_and_its_files_are_served_with_a_strict_content_security_policy(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.mimetype == "text/html"
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    html = page.get_data(as_text=True)
+    assets = re.findall(r"""(?:src|href)="(/static/[^"]+)\"""", html)
+    assert sorted(assets) == ["/static/app.css", "/static/app.js", "/static/favicon.svg"]
+    for asset in assets:
+        assert client.get(asset).status_code == 200
+    for label in ("Title", "Description", "Deadline"):
+        assert f">{label}</label>" in html
+    assert client.get("/static/../pyproject.toml").status_code == 404
