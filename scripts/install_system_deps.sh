@@ -2,6 +2,8 @@
 # System packages the test suites need that pip cannot provide. Idempotent; quiet when present.
 set -euo pipefail
 missing=()
+# chromium: the browser tests (tests/e2e/test_web_page.py) drive Debian's build with Playwright;
+# `playwright install` would download a browser of its own, which an offline machine cannot.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   missing+=(postgresql)

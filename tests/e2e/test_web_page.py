@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from tests.support.system import ARTIFACTS
 
@@ -43,14 +43,25 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, running_system) -> Iterator[Page]:
+    """A fresh page that may talk only to the system, as it would have to offline (no CDN)."""
     context = browser.new_context(base_url=running_system.api_url, accept_downloads=True)
     page = context.new_page()
     page_errors: list[str] = []
+    outside: list[str] = []
     page.on("pageerror", lambda error: page_errors.append(str(error)))
-    page.goto("/")
+
+    def only_the_system(route: Route) -> None:
+        if route.request.url.startswith(running_system.api_url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_system)
     yield page
     context.close()
     assert page_errors == [], f"the page's JavaScript failed: {page_errors}"
+    assert outside == [], f"the page asked the outside world for {outside}"
 
 
 def unique_title(words: str) -> str:
@@ -63,6 +74,7 @@ def todo_named(page: Page, title: str):
 
 
 def test_a_todo_from_the_form_to_the_calendar_file_then_completed_edited_and_deleted(page: Page, running_system):
+    page.goto("/")
     title = unique_title("Water the plants")
     form = page.get_by_role("form", name="New todo")
     form.get_by_label("Title").fill(title)
@@ -117,6 +129,7 @@ def test_a_todo_from_the_form_to_the_calendar_file_then_completed_edited_and_del
 
 
 def test_the_apis_errors_are_shown_not_swallowed(page: Page):
+    page.goto("/")
     alert = page.get_by_role("alert")
     form = page.get_by_role("form", name="New todo")
     form.get_by_label("Title").fill("   ")  # passes the browser's `required`; the API refuses it
@@ -130,3 +143,11 @@ def test_the_apis_errors_are_shown_not_swallowed(page: Page):
     page.get_by_label("Deadline within (days)").fill("")
     page.get_by_label("Deadline within (days)").press("Enter")
     expect(alert).to_be_hidden()
+
+
+def test_the_api_documentation_renders_every_operation_offline(page: Page):
+    page.goto("/api/v1/docs")
+    expect(page.get_by_role("heading", name=re.compile("TaskOverflow API"))).to_be_visible()
+    for path in ("/api/v1/todos", "/api/v1/todos/{todo_id}", "/api/v1/todos/ical/{task_id}/result"):
+        expect(page.get_by_text(path, exact=True).first).to_be_visible()
+    expect(page.locator(".opblock")).to_have_count(10)
