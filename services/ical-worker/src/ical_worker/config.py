@@ -34,7 +34,7 @@ class Settings:
     # Entries in each of the two caches (rendered VEVENT blocks, parsed snapshot lines).
     cache_size: int = DEFAULT_CACHE_SIZE
     # How long to wait at start for the queue to exist (`make run` bootstraps beside us).
-    startup_wait_seconds: float = 60.0
+    startup_wait_seconds: int = 60
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, topology: Topology | None = None) -> Settings:

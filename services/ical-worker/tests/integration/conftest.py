@@ -96,10 +96,17 @@ class WorkerFactory:
 
 
 @pytest.fixture
-def workers(topology_addresses: TopologyAddresses, tmp_path: Path) -> Iterator[WorkerFactory]:
+def bare_workers(moto_server: Any, tmp_path: Path) -> Iterator[WorkerFactory]:
+    """Workers against an emulator in whatever state the test leaves it."""
     factory = WorkerFactory(tmp_path)
     yield factory
     factory.kill_all()
+
+
+@pytest.fixture
+def workers(topology_addresses: TopologyAddresses, bare_workers: WorkerFactory) -> WorkerFactory:
+    """Workers against a fresh emulator holding the whole topology."""
+    return bare_workers
 
 
 def publish_request(addresses: TopologyAddresses, data: CalendarRequested, correlation_id: str) -> Envelope:

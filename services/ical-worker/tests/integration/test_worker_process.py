@@ -6,6 +6,7 @@ import hashlib
 import time
 import uuid
 
+from taskoverflow_shared.bootstrap_topology import bootstrap
 from taskoverflow_shared.events import CalendarReady, CalendarRequested, parse_data
 
 # Work and startup calls are counted apart: only the first set may grow with the number of jobs.
@@ -103,3 +104,34 @@ def test_sigterm_while_idle_exits_within_seconds_with_code_0(workers, tmp_path) 
     assert time.monotonic() - started < 3
     # The log says why it stopped.
     assert [line["event"] for line in worker.log_events()][-2:] == ["shutdown_requested", "consumer_stopped"]
+
+
+def test_a_worker_started_before_the_topology_waits_for_its_queue(moto_server, bare_workers) -> None:
+    # `make run` starts every process at once; the bootstrap may create the queues after us.
+    moto_server.reset()
+    worker = bare_workers.start()
+    worker.wait_for_log("worker_starting", timeout=15)
+
+    bootstrap()
+
+    worker.wait_for_log("consumer_started", timeout=15)
+    assert worker.stop() == 0
+    assert worker.aws_calls()["sqs.GetQueueUrl"] > 2, "it asked again while the queue did not exist"
+
+
+def test_sigterm_while_waiting_for_the_topology_exits_with_code_0(moto_server, bare_workers) -> None:
+    moto_server.reset()
+    worker = bare_workers.start()
+    worker.wait_for_log("worker_starting", timeout=15)
+
+    assert worker.stop() == 0
+    assert "consumer_started" not in [line["event"] for line in worker.log_events()]
+
+
+def test_a_worker_whose_queue_never_appears_gives_up_with_an_error(moto_server, bare_workers) -> None:
+    moto_server.reset()
+    worker = bare_workers.start(ICAL_WORKER_STARTUP_WAIT_SECONDS="1")
+
+    assert worker.process.wait(15) == 1
+    (failure,) = [line for line in worker.log_events() if line["event"] == "start_failed"]
+    assert failure["queue"] == "taskoverflow-ical-worker" and "does not exist" in failure["error"]

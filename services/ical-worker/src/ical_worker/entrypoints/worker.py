@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
@@ -31,20 +28,25 @@ def main() -> None:
     except ConfigError as invalid:
         log.error("invalid_configuration", error=str(invalid))
         sys.exit(2)
-    stop = threading.Event()
     # The read timeout must outlast the long poll, or every idle receive would end in an error.
     sqs = make_client("sqs", read_timeout=settings.receive_wait_seconds + 10)
-    with _stop_on_signals(stop):
-        urls = _wait_for_queue(sqs, settings, stop)
-    if urls is None:
-        return
+    queue = settings.queue
+    with _exit_on_signals():
+        log.info("worker_starting", queue=queue.name, startup_wait_seconds=settings.startup_wait_seconds)
+        try:
+            # `make run` starts the bootstrap beside us: queue_url waits for the queue to appear.
+            urls = [queue_url(sqs, name, settings.startup_wait_seconds) for name in (queue.name, queue.dlq_name)]
+            handlers = bootstrap(settings)
+        except (BotoCoreError, ClientError) as unavailable:
+            log.error("start_failed", queue=queue.name, error=str(unavailable))
+            sys.exit(1)
     heartbeat = Heartbeat.from_environment()
     consumer = SqsConsumer(
         sqs=sqs,
         queue_url=urls[0],
         dead_letter_queue_url=urls[1],
-        handlers=bootstrap(settings),
-        visibility_timeout_seconds=settings.queue.visibility_timeout_seconds,
+        handlers=handlers,
+        visibility_timeout_seconds=queue.visibility_timeout_seconds,
         wait_time_seconds=settings.receive_wait_seconds,
         max_messages=settings.max_messages,
         heartbeat=heartbeat,
@@ -52,29 +54,19 @@ def main() -> None:
     if heartbeat:
         # The loop beats after each receive, up to a long poll (20 s) from now: say "alive" at once.
         heartbeat.beat()
-    run_until_signalled(consumer, stop)
-
-
-def _wait_for_queue(sqs: Any, settings: Settings, stop: threading.Event) -> tuple[str, str] | None:
-    """The queue and DLQ URLs, waiting while the emulator or the topology bootstrap is still starting.
-
-    Returns None if asked to stop meanwhile; raises once `startup_wait_seconds` have passed.
-    """
-    deadline = time.monotonic() + settings.startup_wait_seconds
-    while not stop.is_set():
-        try:
-            return queue_url(sqs, settings.queue.name), queue_url(sqs, settings.queue.dlq_name)
-        except (BotoCoreError, ClientError) as not_yet:
-            if time.monotonic() > deadline:
-                raise
-            log.info("waiting_for_queue", queue=settings.queue.name, error=str(not_yet))
-            stop.wait(1.0)
-    return None
+    run_until_signalled(consumer)
 
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+def _exit_on_signals() -> Iterator[None]:
+    """Until the consumer loop installs its own handlers, SIGTERM/SIGINT end the start cleanly:
+    nothing is in hand yet, so there is nothing to finish."""
+
+    def leave(signum: int, _frame: object) -> None:
+        log.info("shutdown_requested", signal=signal.Signals(signum).name, during="start")
+        raise SystemExit(0)
+
+    previous = {sig: signal.signal(sig, leave) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
