@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 
 from ical_worker.adapters.s3_calendars import S3CalendarStore
@@ -14,10 +13,8 @@ from ical_worker.handlers import on_calendar_requested
 from ical_worker.ports import CalendarStore, Publish, SnapshotReader
 from taskoverflow_shared.addresses import topic_arn
 from taskoverflow_shared.aws_clients import aws_region, make_client
-from taskoverflow_shared.events import Envelope, EventData
 from taskoverflow_shared.sns_publisher import SnsPublisher
-
-Handler = Callable[[Envelope, EventData], None]
+from taskoverflow_shared.sqs_consumer import Handler
 
 
 def bootstrap(
