@@ -42,5 +42,13 @@ bench: install
 infra-check:
 	bash scripts/infra_check.sh
 
+## redrive: move a DLQ back to its queue, e.g. make redrive QUEUE=notifier ARGS=--dry-run
+redrive: install
+	$(BIN)/taskoverflow-redrive --queue $(QUEUE) $(ARGS)
+
+## replay: re-publish archived events, e.g. make replay ARGS="--type TodoChanged --dry-run"
+replay: install
+	$(BIN)/taskoverflow-replay $(ARGS)
+
 clean:
 	rm -rf $(VENV) .venv-infra .venv-checkov data artifacts .pytest_cache
