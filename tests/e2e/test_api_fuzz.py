@@ -1,7 +1,7 @@
 """Schemathesis against the running API, driven by the OpenAPI document the API serves.
 
 Every phase of `st run` (the document's examples, boundary values and invalid inputs, random
-valid inputs, and stateful sequences following the links it infers: create, then get, change,
+inputs, and stateful sequences following the links it infers: create, then get, change,
 delete) must find no server error and only responses the document describes: status, media
 type, headers and body schema.
 """
@@ -19,15 +19,14 @@ import requests
 from tests.support.system import ARTIFACTS
 
 ST = Path(sys.executable).parent / "st"
-CHECKS = [
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_schema_conformance",
-    "response_headers_conformance",
-]
+# Every check schemathesis has (no 5xx; status, media type, headers and body as documented;
+# invalid input refused; 405 with Allow; a deleted todo is gone, a created one is there), but
+# positive_data_acceptance: "2030-02-30T10:00:00" fits the documented deadline pattern, yet is
+# no date, and a pattern cannot say which days each month has.
+CHECKS = "all"
+EXCLUDED_CHECKS = "positive_data_acceptance"
 MIN_CASES = 1000
-# Per operation and phase; 9 operations make about 1,100 cases in about 40 s on 2 cores.
+# Per operation and phase; the 9 operations make about 1,200 cases in about 45 s on 2 cores.
 MAX_EXAMPLES = 120
 # Fixed, so a failure reproduces with the command printed; FUZZ_SEED explores other inputs.
 SEED = os.environ.get("FUZZ_SEED", "20261127")
@@ -43,10 +42,13 @@ def test_generated_requests_find_no_server_error_and_only_documented_responses(r
         str(ST),
         "run",
         f"{running_system.api_url}/api/v1/openapi.json",
-        f"--checks={','.join(CHECKS)}",
+        f"--checks={CHECKS}",
+        f"--exclude-checks={EXCLUDED_CHECKS}",
         f"--max-examples={MAX_EXAMPLES}",
         f"--seed={SEED}",
-        "--workers=2",
+        # One worker: with two, CPython 3.11's ast.parse, called from Hypothesis in both threads,
+        # fails now and then ("AST constructor recursion depth mismatch").
+        "--workers=1",
         "--report=json",
         f"--report-json-path={report}",
         "--no-color",
@@ -56,6 +58,7 @@ def test_generated_requests_find_no_server_error_and_only_documented_responses(r
     finished = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=240)
     (workdir / "output.txt").write_text(finished.stdout + finished.stderr)
     try:
+        assert report.exists(), f"schemathesis did not finish:\n{finished.stdout[-20_000:]}{finished.stderr}"
         results = json.loads(report.read_text())
         cases = results["test_cases"]
         with capsys.disabled():  # the count belongs in every run's output, not only in failures

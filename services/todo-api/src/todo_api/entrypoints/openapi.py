@@ -56,7 +56,7 @@ Title = Annotated[
         examples=["Buy milk"],
     ),
 ]
-Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH, pattern=_TEXT)]
+Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH, pattern=_TEXT, examples=["semi-skimmed"])]
 _CLIENT_FIELDS = ConfigDict(extra="forbid")
 _DEADLINE_NOTE = "Naive local date and time, `YYYY-MM-DDTHH:MM:SS`; it must exist on the calendar."
 
@@ -340,8 +340,11 @@ def openapi_document(app: Flask) -> dict[str, Any]:
                     "name": CORRELATION_HEADER,
                     "in": "header",
                     "required": False,
-                    "description": "Your id for this request; one that does not fit the pattern is replaced.",
-                    "schema": {"type": "string", "pattern": CORRELATION_ID_PATTERN},
+                    "description": (
+                        f"Your id for this request, `{CORRELATION_ID_PATTERN}`; any other value is not "
+                        "refused but replaced by a new id."
+                    ),
+                    "schema": {"type": "string"},
                 }
             },
             "headers": {
