@@ -36,16 +36,7 @@ module "messaging" {
   message_type_attribute    = local.topology.message_type_attribute
   message_retention_seconds = local.topology.message_retention_seconds
   receive_wait_time_seconds = local.topology.receive_wait_time_seconds
-  queues = {
-    for service, queue in local.topology.queues : service => {
-      name                       = queue.name
-      dlq_name                   = queue.dlq_name
-      event_types                = queue.event_types
-      visibility_timeout_seconds = queue.visibility_timeout_seconds
-      max_receive_count          = queue.max_receive_count
-      raw_message_delivery       = queue.raw_message_delivery
-    }
-  }
+  queues                    = local.topology.queues
 }
 
 module "storage" {
