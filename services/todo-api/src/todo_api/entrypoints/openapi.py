@@ -57,14 +57,15 @@ Title = Annotated[
     ),
 ]
 Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH, pattern=_TEXT, examples=["semi-skimmed"])]
-_CLIENT_FIELDS = ConfigDict(extra="forbid")
+# additionalProperties: false, for what clients send and for what they get back alike.
+_CLOSED = ConfigDict(extra="forbid")
 _DEADLINE_NOTE = "Naive local date and time, `YYYY-MM-DDTHH:MM:SS`; it must exist on the calendar."
 
 
 class NewTodo(BaseModel):
     """A todo to create. `id`, `created_at` and `updated_at` are the server's: sending them is a 400."""
 
-    model_config = _CLIENT_FIELDS
+    model_config = _CLOSED
     title: Title
     description: Description | None = None
     completed: bool = False
@@ -89,7 +90,7 @@ class TodoChanges(BaseModel):
 
 
 class Todo(BaseModel):
-    model_config = _CLIENT_FIELDS
+    model_config = _CLOSED
     id: int = Field(ge=1, le=MAX_ID)
     title: str = Field(max_length=TITLE_MAX_LENGTH)
     description: str | None = Field(max_length=DESCRIPTION_MAX_LENGTH)
@@ -102,25 +103,25 @@ class Todo(BaseModel):
 class CalendarRequest(BaseModel):
     """Optional body of a calendar export: who to tell when it is ready."""
 
-    model_config = _CLIENT_FIELDS
+    model_config = _CLOSED
     notify_email: Annotated[str, Field(max_length=NOTIFY_EMAIL_MAX_LENGTH, pattern=NOTIFY_EMAIL_PATTERN)] | None = None
 
 
 class CalendarJobAccepted(BaseModel):
-    model_config = _CLIENT_FIELDS
+    model_config = _CLOSED
     task_id: str
     task_url: str = Field(description="Absolute URL of the job's status.")
 
 
 class CalendarJobRunningOrDone(BaseModel):
-    model_config = _CLIENT_FIELDS
+    model_config = _CLOSED
     task_id: str
     task_status: Literal[JobStatus.PENDING, JobStatus.STARTED, JobStatus.SUCCESS]
     result_url: str = Field(description="Absolute URL of the calendar; 404 until the job succeeds.")
 
 
 class CalendarJobFailed(BaseModel):
-    model_config = _CLIENT_FIELDS
+    model_config = _CLOSED
     task_id: str
     task_status: Literal[JobStatus.FAILURE]
     result_url: str
@@ -131,7 +132,7 @@ CalendarJobStatus = Annotated[CalendarJobRunningOrDone | CalendarJobFailed, Fiel
 
 
 class Health(BaseModel):
-    model_config = _CLIENT_FIELDS
+    model_config = _CLOSED
     status: Literal["ok"]
     database: Literal["ok"]
     outbox_lag_seconds: float = Field(ge=0, description="Age of the oldest event not yet published.")
@@ -140,7 +141,7 @@ class Health(BaseModel):
 class Error(BaseModel):
     """Every 4xx: what the client should fix."""
 
-    model_config = _CLIENT_FIELDS
+    model_config = _CLOSED
     error: str
 
 
