@@ -3,6 +3,7 @@ import json
 import pytest
 
 from taskoverflow_shared.events import (
+    CalendarFailed,
     CalendarRequested,
     S3ObjectRef,
     TodoChanged,
@@ -85,3 +86,13 @@ def test_calendar_request_carries_todos_inline_or_by_reference_never_both():
         CalendarRequested(job_id="j", todo_count=0, todos=[], snapshot=reference)
     with pytest.raises(ValueError, match="exactly one of todos and snapshot"):
         CalendarRequested(job_id="j", todo_count=0)
+
+
+def test_an_event_caused_by_another_gets_an_id_derived_from_it():
+    ready = CalendarFailed(job_id="j", reason="r")
+    first = new_envelope(ready, source="w", correlation_id="c", caused_by="request-1")
+    again = new_envelope(ready, source="w", correlation_id="c", caused_by="request-1")
+    other = new_envelope(ready, source="w", correlation_id="c", caused_by="request-2")
+    fresh = new_envelope(ready, source="w", correlation_id="c")
+    assert first.id == again.id
+    assert len({first.id, other.id, fresh.id}) == 3

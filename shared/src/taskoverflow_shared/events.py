@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 SUPPORTED_MAJOR_VERSION = 1
+_DERIVED_EVENT_IDS = uuid.UUID("6f1c2a52-2f5e-4d8e-9a43-0c1b7d6e5a10")
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
 

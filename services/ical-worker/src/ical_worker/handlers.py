@@ -99,9 +99,14 @@ def _todos_of(
 
 
 def _announce(request: Envelope, outcome: CalendarReady | CalendarFailed, *, publish: Publish) -> None:
-    # The request's correlation id follows the job, so one filter shows its whole story in the logs.
+    # The request's correlation id follows the job, so one filter shows its whole story in the logs;
+    # the outcome's id derives from the request's, so a redelivered request re-announces the same event.
     publish(
         new_envelope(
-            outcome, source=SOURCE, correlation_id=request.correlation_id, subject=f"calendars/{outcome.job_id}"
+            outcome,
+            source=SOURCE,
+            correlation_id=request.correlation_id,
+            subject=f"calendars/{outcome.job_id}",
+            caused_by=request.id,
         )
     )

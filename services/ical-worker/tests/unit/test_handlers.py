@@ -87,7 +87,7 @@ def test_a_snapshot_request_reads_the_snapshot_once_and_renders_it(kit, handle, 
     assert calendars.puts == 1
 
 
-def test_a_duplicate_delivery_writes_identical_bytes_and_announces_identical_data(
+def test_a_duplicate_delivery_writes_identical_bytes_and_announces_the_same_event(
     kit, handle, snapshots, calendars, publish
 ) -> None:
     ref = store_snapshot(kit, snapshots, kit.ndjson(kit.many_todos(300)))
@@ -102,6 +102,7 @@ def test_a_duplicate_delivery_writes_identical_bytes_and_announces_identical_dat
     first, second = publish.published
     assert first.data == second.data
     assert (first.type, first.correlation_id, first.subject) == (second.type, second.correlation_id, second.subject)
+    assert first.id == second.id, "one announcement, so the notifier's per-event deduplication holds"
 
 
 def test_a_snapshot_with_a_wrong_checksum_ends_in_calendar_failed(kit, handle, snapshots, calendars, publish) -> None:
