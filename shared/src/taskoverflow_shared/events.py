@@ -146,8 +146,23 @@ EVENT_TYPES: dict[str, type[EventData]] = {
 }
 
 
-def new_envelope(data: EventData, *, source: str, correlation_id: str, subject: str | None = None) -> Envelope:
+def new_envelope(
+    data: EventData,
+    *,
+    source: str,
+    correlation_id: str,
+    subject: str | None = None,
+    caused_by: str | None = None,
+) -> Envelope:
+    """Wrap `data` in a fresh envelope.
+
+    `caused_by` is the id of the event this one answers. The new id is then derived from it, so
+    handling a redelivered (or replayed) cause announces the same event id again, and consumers
+    that deduplicate by event id (the notifier) see one event, not two.
+    """
+    identity = {"id": str(uuid.uuid5(_DERIVED_EVENT_IDS, f"{caused_by}/{data.event_type}"))} if caused_by else {}
     return Envelope(
+        **identity,
         type=data.event_type,
         source=source,
         subject=subject,
