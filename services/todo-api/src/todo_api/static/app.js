@@ -84,7 +84,8 @@ async function loadTodos() {
     if (value !== "") query.set(name, value);
   }
   const todos = await api("GET", `${API}/todos?${query}`);
-  list.replaceChildren(...todos.map(renderTodo));
+  // The API lists oldest first; newest first keeps what was just added in view on a long list.
+  list.replaceChildren(...todos.toReversed().map(renderTodo));
   listSummary.textContent =
     todos.length === 0 ? "No todos match." : `${todos.length} todo${todos.length === 1 ? "" : "s"}`;
 }
