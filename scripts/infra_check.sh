@@ -80,8 +80,13 @@ no AWS provider mirror at $TF_PLUGIN_MIRROR/registry.terraform.io/hashicorp/aws.
 EOF
 )"
 echo "    $(terraform version | head -n 1), provider mirror $TF_PLUGIN_MIRROR"
-ensure_venv "$INFRA_VENV" infra/requirements-infra.txt
-ensure_venv "$CHECKOV_VENV" infra/requirements-checkov.txt
+# Both venvs install at once: on a fresh machine that is most of this script's time.
+ensure_venv "$INFRA_VENV" infra/requirements-infra.txt &
+infra_venv_job=$!
+ensure_venv "$CHECKOV_VENV" infra/requirements-checkov.txt &
+checkov_venv_job=$!
+wait "$infra_venv_job" || fail "could not install infra/requirements-infra.txt"
+wait "$checkov_venv_job" || fail "could not install infra/requirements-checkov.txt"
 done_step
 
 step "terraform fmt -check"
@@ -137,8 +142,8 @@ else
 fi
 done_step
 
-step "pytest tests/infra"
-INFRA_PLAN_JSON="$WORK/prod-plan.json" "$INFRA_VENV/bin/python" -m pytest \
+step "pytest tests/infra (includes applying the messaging and storage modules to moto)"
+INFRA_CHECK=1 INFRA_PLAN_JSON="$WORK/prod-plan.json" "$INFRA_VENV/bin/python" -m pytest \
     -c infra/pytest.ini --rootdir=. --confcutdir=tests/infra -q tests/infra
 done_step
 

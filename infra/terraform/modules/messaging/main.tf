@@ -35,7 +35,7 @@ resource "aws_sqs_queue" "service" {
 
 # Only the service's own queue may use its DLQ as a dead-letter target (and be redriven from it).
 resource "aws_sqs_queue_redrive_allow_policy" "dead_letter" {
-  for_each = var.queues
+  for_each = var.restrict_dead_letter_sources ? var.queues : {}
 
   queue_url = aws_sqs_queue.dead_letter[each.key].id
   redrive_allow_policy = jsonencode({

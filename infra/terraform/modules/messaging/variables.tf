@@ -44,3 +44,9 @@ variable "topic_kms_key_id" {
   type        = string
   default     = "alias/aws/sns"
 }
+
+variable "restrict_dead_letter_sources" {
+  description = "Allow only each service's own queue to use its DLQ (RedriveAllowPolicy). Always true on AWS; false only for emulators that do not implement the attribute (moto), where Terraform would wait for it forever."
+  type        = bool
+  default     = true
+}

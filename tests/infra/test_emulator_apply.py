@@ -1,0 +1,146 @@
+"""The messaging and storage modules, applied for real to moto server, route every event type
+to exactly the queues topology.json says, with each queue wired to its own dead-letter queue.
+
+The plan-based tests cannot see ARNs (they are known only after apply); this one can, and it
+publishes through the applied topic to prove the filter policies and raw delivery work. It
+takes about a minute and a half (the AWS provider's own consistency waits), so it runs in
+`make infra-check` (INFRA_CHECK=1) rather than in every pytest run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.infra.offline_terraform import FIXTURES, OfflineTerraform, of_type, why_terraform_cannot_run
+
+EVENT_TYPES = ("TodoChanged", "CalendarRequested", "CalendarReady", "CalendarFailed")
+EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("INFRA_CHECK") != "1",
+    reason="applies Terraform to moto (~90 s): runs in `make infra-check`, or set INFRA_CHECK=1",
+)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[str]:
+    server_module = pytest.importorskip("moto.server", reason="moto[server] is installed by scripts/infra_check.sh")
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def applied(emulator, tmp_path_factory) -> dict[str, Any]:
+    """The Terraform state after applying the fixture to the emulator."""
+    reason = why_terraform_cannot_run()
+    if reason:
+        pytest.skip(reason)
+    terraform = OfflineTerraform(FIXTURES / "emulator", tmp_path_factory.mktemp("tf-emulator"), EMULATOR_CREDENTIALS)
+    terraform.init()
+    state_file = terraform.data_dir / "terraform.tfstate"
+    terraform.apply(f"-var=endpoint={emulator}", f"-state={state_file}")
+    return terraform.state(str(state_file))
+
+
+@pytest.fixture(scope="module")
+def aws(emulator):
+    boto3 = pytest.importorskip("boto3")
+
+    def client(service: str):
+        return boto3.client(
+            service,
+            endpoint_url=emulator,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    return client
+
+
+def _by_service(state: dict[str, Any], resource_type: str, name: str) -> dict[str, dict[str, Any]]:
+    prefix = f"module.messaging.{resource_type}.{name}["
+    return {r["index"]: r["values"] for address, r in of_type(state, resource_type).items() if address.startswith(prefix)}
+
+
+def test_each_queue_dead_letters_into_its_own_dlq_after_the_topology_receive_count(applied, topology):
+    queues = _by_service(applied, "aws_sqs_queue", "service")
+    dead_letter_queues = _by_service(applied, "aws_sqs_queue", "dead_letter")
+
+    for service, spec in topology["queues"].items():
+        redrive = json.loads(queues[service]["redrive_policy"])
+        assert redrive["deadLetterTargetArn"] == dead_letter_queues[service]["arn"], service
+        assert int(redrive["maxReceiveCount"]) == spec["max_receive_count"], service
+
+
+def test_each_subscription_delivers_to_its_own_queue(applied, topology):
+    queues = _by_service(applied, "aws_sqs_queue", "service")
+    subscriptions = _by_service(applied, "aws_sns_topic_subscription", "service")
+    topic_arn = next(iter(of_type(applied, "aws_sns_topic").values()))["values"]["arn"]
+
+    for service in topology["queues"]:
+        assert subscriptions[service]["endpoint"] == queues[service]["arn"], service
+        assert subscriptions[service]["topic_arn"] == topic_arn, service
+
+
+def test_only_the_events_topic_may_send_to_a_queue(applied, topology):
+    queues = _by_service(applied, "aws_sqs_queue", "service")
+    policies = _by_service(applied, "aws_sqs_queue_policy", "only_topic_may_send")
+    topic_arn = next(iter(of_type(applied, "aws_sns_topic").values()))["values"]["arn"]
+
+    for service in topology["queues"]:
+        allow = next(s for s in json.loads(policies[service]["policy"])["Statement"] if s["Effect"] == "Allow")
+        assert allow["Principal"] == {"Service": "sns.amazonaws.com"}, service
+        assert allow["Resource"] == queues[service]["arn"], service
+        assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": topic_arn}}, service
+
+
+def test_every_event_type_reaches_exactly_the_queues_that_subscribe_to_it(applied, aws, topology):
+    sns, sqs = aws("sns"), aws("sqs")
+    topic_arn = next(iter(of_type(applied, "aws_sns_topic").values()))["values"]["arn"]
+    type_attribute = topology["message_type_attribute"]
+
+    for event_type in EVENT_TYPES:
+        sns.publish(
+            TopicArn=topic_arn,
+            Message=json.dumps({"type": event_type}),
+            MessageAttributes={type_attribute: {"DataType": "String", "StringValue": event_type}},
+        )
+
+    for service, spec in topology["queues"].items():
+        url = sqs.get_queue_url(QueueName=spec["name"])["QueueUrl"]
+        bodies = []
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages"):
+            bodies += [message["Body"] for message in batch]
+            sqs.delete_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+            )
+        # Raw delivery: the body is the published message itself, not an SNS envelope.
+        received = sorted(json.loads(body)["type"] for body in bodies)
+        expected = sorted(EVENT_TYPES if spec["event_types"] is None else spec["event_types"])
+        assert received == expected, service
+
+
+def test_the_calendars_bucket_is_private_encrypted_versioned_and_expires_old_objects(applied, aws, topology):
+    s3 = aws("s3")
+    bucket = topology["bucket"]["name"]
+
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+
+    assert all(block.values()) and len(block) == 4
+    assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert {rule.get("Filter", {}).get("Prefix") for rule in rules} >= {
+        topology["bucket"]["calendar_prefix"],
+        topology["bucket"]["snapshot_prefix"],
+    }
