@@ -71,12 +71,18 @@ def unique_title(words: str) -> str:
     return f"{words} {uuid.uuid4().hex[:8]}"
 
 
+def expect_list_loaded(page: Page) -> None:
+    """The page marks the list aria-busy while it reloads it; an item clicked then is replaced."""
+    expect(page.get_by_role("list", name="Todos")).to_have_attribute("aria-busy", "false")
+
+
 def todo_named(page: Page, title: str):
     return page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=title, exact=True))
 
 
 def test_a_todo_from_the_form_to_the_calendar_file_then_completed_edited_and_deleted(page: Page, running_system):
     page.goto("/")
+    expect_list_loaded(page)
     title = unique_title("Water the plants")
     form = page.get_by_role("form", name="New todo")
     form.get_by_label("Title").fill(title)
@@ -115,6 +121,7 @@ def test_a_todo_from_the_form_to_the_calendar_file_then_completed_edited_and_del
     page.get_by_label("Show").select_option("Completed")
     expect(todo).to_be_visible()
     page.get_by_label("Show").select_option("All")
+    expect_list_loaded(page)
 
     todo.get_by_role("button", name="Edit").click()
     editor = page.get_by_role("form", name=f"Edit “{title}”")

@@ -78,16 +78,27 @@ function describeDeadline(todo) {
 
 // --- the list ------------------------------------------------------------------------------
 
+let latestLoad = 0;
+
 async function loadTodos() {
   const query = new URLSearchParams();
   for (const [name, value] of new FormData(filters)) {
     if (value !== "") query.set(name, value);
   }
-  const todos = await api("GET", `${API}/todos?${query}`);
-  // The API lists oldest first; newest first keeps what was just added in view on a long list.
-  list.replaceChildren(...todos.toReversed().map(renderTodo));
-  listSummary.textContent =
-    todos.length === 0 ? "No todos match." : `${todos.length} todo${todos.length === 1 ? "" : "s"}`;
+  // Filters can change faster than the answers come: only the latest request may render, and
+  // aria-busy tells assistive technology (and tests) that the list is about to change.
+  const load = ++latestLoad;
+  list.setAttribute("aria-busy", "true");
+  try {
+    const todos = await api("GET", `${API}/todos?${query}`);
+    if (load !== latestLoad) return;
+    // The API lists oldest first; newest first keeps what was just added in view on a long list.
+    list.replaceChildren(...todos.toReversed().map(renderTodo));
+    listSummary.textContent =
+      todos.length === 0 ? "No todos match." : `${todos.length} todo${todos.length === 1 ? "" : "s"}`;
+  } finally {
+    if (load === latestLoad) list.setAttribute("aria-busy", "false");
+  }
 }
 
 function renderTodo(todo) {
