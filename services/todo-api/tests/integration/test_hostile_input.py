@@ -38,6 +38,17 @@ def test_unpaired_surrogates_are_a_400_not_an_encoding_error(client, raw):
     assert UNSTORABLE in response.json["error"]
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [b"[" * 30_000 + b"]" * 30_000, b'{"title": "x", "description": ' + b"[" * 5000 + b"]" * 5000 + b"}"],
+)
+@pytest.mark.parametrize(("method", "path"), [("post", "/api/v1/todos"), ("put", "/api/v1/todos/1")])
+def test_deeply_nested_bodies_are_a_400_not_a_recursion_error(client, raw, method, path):
+    response = getattr(client, method)(path, data=raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json == {"error": "request body is nested too deeply"}
+
+
 def test_paired_surrogate_escapes_are_ordinary_text(client):
     response = client.post(
         "/api/v1/todos", data=b'{"title": "\\ud83c\\udf31 seedlings"}', content_type="application/json"

@@ -306,22 +306,26 @@ def _json_body() -> Any:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise InvalidInput("request body must be a JSON object") from None
+    except RecursionError:
+        # A couple of kilobytes of "[[[[..." outnest the decoder's recursion limit; that was a 500.
+        raise InvalidInput("request body is nested too deeply") from None
     _refuse_unstorable_text(body)
     return body
 
 
-def _refuse_unstorable_text(value: Any) -> None:
+def _refuse_unstorable_text(body: Any) -> None:
     """JSON can carry text no database stores: NUL (PostgreSQL refuses it) and lone surrogates
     such as "\\ud800" (not encodable as UTF-8, so SQLite refuses them). Both were 500s."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _refuse_unstorable_text(key)
-            _refuse_unstorable_text(item)
-    elif isinstance(value, list):
-        for item in value:
-            _refuse_unstorable_text(item)
-    elif isinstance(value, str) and ("\x00" in value or not _encodable(value)):
-        raise InvalidInput("text must not contain NUL characters or unpaired surrogates (\\ud800-\\udfff)")
+    pending = [body]
+    while pending:  # a loop, not recursion: the body may nest as deep as the decoder allowed
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and ("\x00" in value or not _encodable(value)):
+            raise InvalidInput("text must not contain NUL characters or unpaired surrogates (\\ud800-\\udfff)")
 
 
 def _encodable(text: str) -> bool:
