@@ -71,7 +71,7 @@ def test_the_api_listens_on_6400_and_is_health_checked(services):
 
 
 def test_workers_are_health_checked_on_the_heartbeat_file_they_write(services):
-    for name in ("todo-api-consumer", "ical-worker", "notifier"):
+    for name in ("todo-api-relay", "todo-api-consumer", "ical-worker", "notifier"):
         check = services[name]["healthcheck"]["test"]
         assert check[:2] == ["CMD", "taskoverflow-healthcheck"], name
         assert check[check.index("--heartbeat-file") + 1] == services[name]["environment"]["HEARTBEAT_FILE"], name

@@ -153,4 +153,4 @@ def test_every_heartbeat_check_reads_the_file_its_worker_writes(prod_services):
             own = container.get("environment", {}).get("HEARTBEAT_FILE")
             assert own == heartbeat_file or (own is None and f'"{heartbeat_file}"' in environment)
             checked += 1
-    assert checked == 3  # consumer, ical-worker, notifier
+    assert checked == 4  # relay, consumer, ical-worker, notifier

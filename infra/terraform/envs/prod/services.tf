@@ -47,11 +47,13 @@ module "todo_api" {
       health_check       = local.api_health_check
       depends_on_success = ["migrate"]
     }
-    # The relay writes no heartbeat yet, so it has no health check: if it dies, the task (it is
-    # essential) is replaced.
+    # The relay beats even while SNS is down (it keeps the rows and retries), so an outage of
+    # the broker does not get healthy tasks replaced.
     relay = {
       command            = ["todo-api-relay"]
+      health_check       = ["taskoverflow-healthcheck", "--heartbeat-file", "/tmp/relay.heartbeat", "--max-age-seconds", local.heartbeat_max_age_seconds]
       depends_on_success = ["migrate"]
+      environment        = { HEARTBEAT_FILE = "/tmp/relay.heartbeat" }
     }
     consumer = {
       command            = ["todo-api-consumer"]
@@ -154,6 +156,8 @@ module "notifier" {
     HEARTBEAT_FILE        = "/tmp/notifier.heartbeat"
     PUBLIC_BASE_URL       = var.public_base_url
     NOTIFIER_WEBHOOK_URLS = var.notifier_webhook_urls
+    NOTIFIER_EMAIL_FROM   = var.notifier_email_from
+    NOTIFIER_EMAIL_TO     = var.notifier_email_to
     # Webhook targets inside the VPC (the database, the metadata endpoint) are refused.
     NOTIFIER_ALLOW_PRIVATE_TARGETS = "false"
   })

@@ -118,6 +118,18 @@ variable "notifier_webhook_urls" {
   default     = ""
 }
 
+variable "notifier_email_from" {
+  description = "NOTIFIER_EMAIL_FROM: sender of notification e-mails (empty: the notifier's default)."
+  type        = string
+  default     = ""
+}
+
+variable "notifier_email_to" {
+  description = "NOTIFIER_EMAIL_TO: recipient of notification e-mails (empty: none)."
+  type        = string
+  default     = ""
+}
+
 variable "notifier_webhook_secret_arn" {
   description = "Secrets Manager secret holding NOTIFIER_WEBHOOK_SECRET (the key that signs webhook bodies); null to send unsigned. Create it outside Terraform so the value never enters state."
   type        = string

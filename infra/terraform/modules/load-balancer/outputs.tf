@@ -11,6 +11,9 @@ output "zone_id" {
 output "target_group_arn" {
   description = "Target group the todo-api service registers its tasks in."
   value       = aws_lb_target_group.api.arn
+  # ECS refuses a service whose target group no listener uses yet; whoever reads this output
+  # (the ECS service) therefore waits for the listener.
+  depends_on = [aws_lb_listener.https]
 }
 
 output "security_group_id" {
