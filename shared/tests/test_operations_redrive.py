@@ -9,7 +9,7 @@ from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.events import CalendarFailed, TodoChanged, new_envelope
 from taskoverflow_shared.operations.redrive import NO_REASON, RedriveOptions, final_line, redrive, summary_table
 from taskoverflow_shared.sqs_consumer import DEAD_LETTER_REASON_ATTRIBUTE
-from tests.support.moto import wait_until
+from tests.support.sqs import depth, receive_all
 
 TODO = {"id": 1, "title": "t", "completed": False, "created_at": "x", "updated_at": "x"}
 # A zero-second poll keeps the tests quick; moto answers short polls from the whole queue.
@@ -28,29 +28,6 @@ def dead_letter(sqs, dlq_url, event, reason=None, **extra_attributes):
         attributes[DEAD_LETTER_REASON_ATTRIBUTE] = string(reason)
     sqs.send_message(QueueUrl=dlq_url, MessageBody=envelope.model_dump_json(), MessageAttributes=attributes)
     return envelope.model_dump_json(), attributes
-
-
-def depth(sqs, url):
-    """(visible, in flight) for a queue."""
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-    return int(attributes[names[0]]), int(attributes[names[1]])
-
-
-def receive_all(sqs, url, expected):
-    received = []
-
-    def arrived():
-        response = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageAttributeNames=["All"]
-        )
-        for message in response.get("Messages", []):
-            received.append(message)
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return len(received) >= expected
-
-    wait_until(arrived, timeout=10, message=f"{expected} messages on {url}")
-    return received
 
 
 def test_redrive_moves_dead_letters_back_with_their_attributes_but_without_the_reason(topology_addresses):

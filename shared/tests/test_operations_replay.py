@@ -10,7 +10,7 @@ from pathlib import Path
 from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.events import CalendarRequested, TodoChanged, new_envelope
 from taskoverflow_shared.operations.replay import QueueTarget, Selection, TopicTarget, replay, summary_table
-from tests.support.moto import wait_until
+from tests.support.sqs import depth, receive_all
 
 TODO = {"id": 1, "title": "t", "completed": False, "created_at": "x", "updated_at": "x"}
 DAY = datetime(2024, 5, 2, tzinfo=UTC)
@@ -35,29 +35,6 @@ def archive(sqs, addresses, *envelopes, raw_bodies=()):
         sqs.send_message(QueueUrl=url, MessageBody=envelope.model_dump_json(), MessageAttributes=attributes)
     for body in raw_bodies:
         sqs.send_message(QueueUrl=url, MessageBody=body)
-
-
-def depth(sqs, url):
-    """(visible, in flight) for a queue."""
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-    return int(attributes[names[0]]), int(attributes[names[1]])
-
-
-def receive_all(sqs, url, expected):
-    received = []
-
-    def arrived():
-        response = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageAttributeNames=["All"]
-        )
-        for message in response.get("Messages", []):
-            received.append(message)
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return len(received) >= expected
-
-    wait_until(arrived, timeout=10, message=f"{expected} messages on {url}")
-    return received
 
 
 def event_id_or_body(body):
