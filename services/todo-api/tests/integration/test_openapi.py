@@ -58,7 +58,8 @@ def test_bodies_are_described_with_the_domains_limits(document):
     assert new_todo["required"] == ["title"]
     assert new_todo["properties"]["title"]["maxLength"] == TITLE_MAX_LENGTH
     assert new_todo["properties"]["description"]["anyOf"][0]["maxLength"] == DESCRIPTION_MAX_LENGTH
-    assert new_todo["properties"]["deadline_at"]["anyOf"][0]["pattern"] == r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$"
+    ascii_deadline = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$"
+    assert new_todo["properties"]["deadline_at"]["anyOf"][0]["pattern"] == ascii_deadline
     changes = schema(document, "TodoChanges")
     assert changes["additionalProperties"] is False
     assert changes["minProperties"] == 1

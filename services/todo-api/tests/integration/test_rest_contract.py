@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+FULLWIDTH_DATE = "\uff12\uff10\uff12\uff16-01-01T10:00:00"  # digits to Unicode, not to the API
 VALID = {"title": "Buy milk", "description": "semi-skimmed", "deadline_at": "2030-01-02T09:30:00"}
 
 
@@ -63,6 +64,7 @@ def test_minimal_todo_gets_defaults(client):
         ({"title": "x", "deadline_at": "2026-01-01"}, "deadline_at must look like YYYY-MM-DDTHH:MM:SS"),
         ({"title": "x", "deadline_at": "2026-01-01T10:00:00Z"}, "deadline_at must look like YYYY-MM-DDTHH:MM:SS"),
         ({"title": "x", "deadline_at": 1700000000}, "deadline_at must be a string"),
+        ({"title": "x", "deadline_at": FULLWIDTH_DATE}, "deadline_at must look like YYYY-MM-DDTHH:MM:SS"),
         ({"title": "x" * 81}, "title must be at most 80 characters"),
         ({"title": "x", "description": "d" * 121}, "description must be at most 120 characters"),
         ([{"title": "x"}], "request body must be a JSON object"),

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 TITLE_MAX_LENGTH = 80
 DESCRIPTION_MAX_LENGTH = 120
 DEADLINE_FORMAT = "%Y-%m-%dT%H:%M:%S"
-_DEADLINE_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
+DEADLINE_SHAPE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$")  # ASCII digits only
 MAX_WINDOW_DAYS = 36_500
 # ASCII digits, leading zeros allowed: str.isdigit() also takes "²", which int() refuses, and
 # int() refuses more than 4300 digits; both were 500s.
@@ -72,7 +72,7 @@ class TodoInput:
 
 
 def parse_deadline(text: str) -> datetime:
-    if not _DEADLINE_SHAPE.match(text):
+    if not DEADLINE_SHAPE.match(text):
         raise ValueError("must look like YYYY-MM-DDTHH:MM:SS")
     try:
         return datetime.strptime(text, DEADLINE_FORMAT)

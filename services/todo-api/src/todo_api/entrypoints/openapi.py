@@ -21,13 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
 from todo_api.domain.calendar_jobs import JobStatus
-from todo_api.domain.todos import _DEADLINE_SHAPE, DESCRIPTION_MAX_LENGTH, MAX_WINDOW_DAYS, TITLE_MAX_LENGTH
+from todo_api.domain.todos import DEADLINE_SHAPE, DESCRIPTION_MAX_LENGTH, MAX_WINDOW_DAYS, TITLE_MAX_LENGTH
 from todo_api.handlers import MAX_ID
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"
 # The domain's own pattern, so the document cannot disagree with the check.
-DEADLINE_PATTERN = _DEADLINE_SHAPE.pattern
+DEADLINE_PATTERN = DEADLINE_SHAPE.pattern
 # No NUL anywhere: PostgreSQL cannot store it (the web layer refuses it in every body string).
 NOTIFY_EMAIL_PATTERN = r"^[^@\s\x00]{1,64}@[^@\s\x00]{1,190}\.[^@\s\x00]{2,}$"
 NOTIFY_EMAIL_MAX_LENGTH = 254  # the column's size, and RFC 5321's limit on a path
