@@ -12,6 +12,7 @@ import statistics
 from datetime import datetime
 
 from bench.load import LoadResult, run_clients
+from bench.process_cpu import cpu_seconds, descendants
 from tests.support.moto import wait_until
 from tests.support.system import RunningSystem
 
@@ -42,25 +43,35 @@ def outbox_lags_seconds(system: RunningSystem) -> list[float]:
     return [(datetime.fromisoformat(p) - datetime.fromisoformat(c)).total_seconds() for c, p in rows]
 
 
-def measure(with_relay: bool) -> tuple[LoadResult, list[float]]:
+def measure(with_relay: bool) -> tuple[LoadResult, list[float], dict[str, float]]:
+    """One load run; also the CPU seconds each process spent from the load's start to a drained outbox."""
     system = RunningSystem(f"bench-outbox-{'relay' if with_relay else 'reference'}", with_relay=with_relay).start()
     try:
+        roots = {name: process.pid for name, process in system.processes.items()}
+        roots["moto"] = system.moto.process.pid
+        groups = {name: descendants([pid]) for name, pid in roots.items()}
+        before = {name: sum(cpu_seconds(pids).values()) for name, pids in groups.items()}
         result = post_todos(system.api_url)
         lags = outbox_lags_seconds(system) if with_relay else []
+        cpu = {name: sum(cpu_seconds(pids).values()) - before[name] for name, pids in groups.items()}
     finally:
         system.stop()
-    return result, lags
+    return result, lags, cpu
 
 
 def main() -> None:
     print(f"== POST /api/v1/todos: {CLIENTS} clients x {REQUESTS_PER_CLIENT} requests, {ROUNDS} rounds, median round")
     runs: dict[bool, list[LoadResult]] = {True: [], False: []}
     lags: list[float] = []
+    cpu_per_event: dict[str, list[float]] = {}
     for _ in range(ROUNDS):
         for with_relay in (False, True):
-            result, round_lags = measure(with_relay)
+            result, round_lags, cpu = measure(with_relay)
             runs[with_relay].append(result)
             lags.extend(round_lags)
+            if with_relay:
+                for name, seconds in cpu.items():
+                    cpu_per_event.setdefault(name, []).append(seconds / result.requests * 1000)
     for with_relay, label in ((False, "reference (no publishing)"), (True, "outbox relay publishing")):
         results = runs[with_relay]
         print(
@@ -76,6 +87,8 @@ def main() -> None:
         f"outbox lag over {len(lags)} events: median {statistics.median(lags) * 1000:.0f} ms,"
         f" p99 {lags[int(0.99 * (len(lags) - 1))] * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms (goal < 1000 ms)"
     )
+    shares = ", ".join(f"{name} {statistics.median(values):.2f}" for name, values in sorted(cpu_per_event.items()))
+    print(f"CPU ms per written todo, load start to drained outbox (median round): {shares}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The whole system as real processes: moto server, API (gunicorn), relay, consumers, workers.
 
 End-to-end tests and benchmarks start it the way `make run` does, on free ports, with each
-process's log in artifacts/<run>/<process>.log and its AWS call count in <process>.aws-calls.json.
+process's log in artifacts/<run>/<process>.log and its AWS call counts in <process>.<pid>.aws-calls.json.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,16 +107,17 @@ class RunningSystem:
 
     def aws_calls(self) -> dict[str, dict[str, int]]:
         """Per process, the AWS calls it made (written when it exits: call after stop())."""
-        counts = {}
+        counts: dict[str, Counter[str]] = {}
         for path in self.directory.glob("*.aws-calls.json"):
-            counts[path.name.removesuffix(".aws-calls.json")] = json.loads(path.read_text())
-        return counts
+            process_name = path.name.split(".", 1)[0]  # <process>.<pid>.aws-calls.json
+            counts.setdefault(process_name, Counter()).update(json.loads(path.read_text()))
+        return {name: dict(calls) for name, calls in counts.items()}
 
     def log(self, process_name: str) -> str:
         return (self.directory / f"{process_name}.log").read_text()
 
     def _spawn(self, name: str, command: list[str], heartbeat: bool = False) -> None:
-        env = dict(self.env, AWS_CALL_STATS_FILE=str(self.directory / f"{name}.aws-calls.json"))
+        env = dict(self.env, AWS_CALL_STATS_FILE=str(self.directory / f"{name}.{{pid}}.aws-calls.json"))
         if heartbeat:
             env["HEARTBEAT_FILE"] = str(self.directory / f"{name}.heartbeat")
         with open(self.directory / f"{name}.log", "ab") as log:

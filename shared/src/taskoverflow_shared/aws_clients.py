@@ -38,8 +38,10 @@ class AwsCallCounter:
             return dict(self.calls)
 
     def write_on_exit(self, path: str) -> None:
+        """At exit, write the counts to `path`; a `{pid}` in it keeps forked workers (gunicorn) apart."""
+
         def write() -> None:
-            with open(path, "w") as stats_file:
+            with open(path.replace("{pid}", str(os.getpid())), "w") as stats_file:
                 json.dump(self.snapshot(), stats_file)
 
         atexit.register(write)
