@@ -131,24 +131,28 @@ class TodoService:
     # --- events from the calendar worker (idempotent: a finished job stays as it is) ---------
 
     def on_calendar_ready(self, envelope: Envelope, event: CalendarReady) -> None:
-        with self.session_factory() as session, session.begin():
-            job = self._unfinished_job(session, event.job_id)
-            if job is None:
-                return
-            job.status = JobStatus.SUCCESS
-            job.finished_at = datetime.now(UTC)
-            job.result_bucket, job.result_key = event.bucket, event.key
-            job.result_size_bytes, job.result_sha256 = event.size_bytes, event.sha256
-            job.event_count = event.event_count
+        self._finish(
+            event.job_id,
+            JobStatus.SUCCESS,
+            result_bucket=event.bucket,
+            result_key=event.key,
+            result_size_bytes=event.size_bytes,
+            result_sha256=event.sha256,
+            event_count=event.event_count,
+        )
 
     def on_calendar_failed(self, envelope: Envelope, event: CalendarFailed) -> None:
+        self._finish(event.job_id, JobStatus.FAILURE, error=event.reason)
+
+    def _finish(self, job_id: str, status: JobStatus, **outcome: Any) -> None:
         with self.session_factory() as session, session.begin():
-            job = self._unfinished_job(session, event.job_id)
+            job = self._unfinished_job(session, job_id)
             if job is None:
                 return
-            job.status = JobStatus.FAILURE
+            job.status = status
             job.finished_at = datetime.now(UTC)
-            job.error = event.reason
+            for column, value in outcome.items():
+                setattr(job, column, value)
 
     @staticmethod
     def _unfinished_job(session: Session, job_id: str) -> CalendarJobRow | None:
