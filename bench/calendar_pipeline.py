@@ -11,10 +11,8 @@ excluded) and AWS API calls per job (counted by every process's boto3 clients).
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections import Counter
-from datetime import UTC, datetime
 
 import requests
 
@@ -26,17 +24,12 @@ from tests.support.system import RunningSystem
 OUR_PROCESSES = ("api", "relay", "api-consumer", "ical-worker")
 
 
-def insert_todos(system: RunningSystem, count: int, start: int = 0) -> None:
-    now = datetime.now(UTC).isoformat(sep=" ")
-    with sqlite3.connect(system.directory / "todo-api.sqlite3") as database:
-        database.executemany(
-            "INSERT INTO todos (title, description, completed, deadline_at, created_at, updated_at, version)"
-            " VALUES (?, ?, 0, ?, ?, ?, 1)",
-            (
-                (f"todo {n}", f"described {n}", "2030-01-01 09:00:00.000000" if n % 10 else None, now, now)
-                for n in range(start, start + count)
-            ),
-        )
+def bench_todos(start: int, count: int) -> list[tuple[str, str, str | None]]:
+    """Every tenth todo has no deadline, as in real lists."""
+    return [
+        (f"todo {n}", f"described {n}", "2030-01-01 09:00:00.000000" if n % 10 else None)
+        for n in range(start, start + count)
+    ]
 
 
 def fetch_calendar(session: requests.Session, api_url: str) -> bool:
@@ -56,7 +49,7 @@ def request_latency(system: RunningSystem, sizes: list[int]) -> None:
     print("-- POST /todos/ical latency vs POST /todos (reference), 4 clients x 50 requests each")
     inserted = 0
     for size in sizes:
-        insert_todos(system, size - inserted, inserted)
+        system.insert_todos(bench_todos(inserted, size - inserted))
         inserted = size
 
         def ical(session, n):
@@ -88,7 +81,7 @@ def jobs_run(
 ) -> LoadResult:
     system = RunningSystem(f"bench-pipeline-{label}").start()
     try:
-        insert_todos(system, todo_count)
+        system.insert_todos(bench_todos(0, todo_count))
         fetch_calendar(requests.Session(), system.api_url)  # warm-up: imports, connections, caches
         pids = descendants([system.processes[name].pid for name in OUR_PROCESSES])
         cpu_before = cpu_seconds(pids)

@@ -7,6 +7,7 @@ from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.events import CalendarFailed, TodoChanged, new_envelope
 from taskoverflow_shared.sqs_consumer import DEAD_LETTER_REASON_ATTRIBUTE, SqsConsumer
 from tests.support.moto import wait_until
+from tests.support.sqs import depth, receive_all
 
 TODO = {"id": 1, "title": "t", "completed": False, "created_at": "x", "updated_at": "x"}
 
@@ -19,31 +20,6 @@ def make_consumer(addresses, handlers, **overrides):
 
 def send(sqs, url, body):
     sqs.send_message(QueueUrl=url, MessageBody=body)
-
-
-def dead_letters(sqs, dlq_url, expected):
-    found = []
-
-    def all_arrived():
-        response = sqs.receive_message(
-            QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageAttributeNames=["All"]
-        )
-        for message in response.get("Messages", []):
-            found.append(
-                (message["Body"], message["MessageAttributes"].get(DEAD_LETTER_REASON_ATTRIBUTE, {}).get("StringValue"))
-            )
-            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
-        return len(found) >= expected
-
-    wait_until(all_arrived, timeout=10, message="dead letters")
-    return found
-
-
-def queue_depth(sqs, url):
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
 def test_poison_messages_go_to_the_dlq_with_a_reason_and_the_valid_one_behind_them_is_handled(topology_addresses):
@@ -61,10 +37,13 @@ def test_poison_messages_go_to_the_dlq_with_a_reason_and_the_valid_one_behind_th
     wait_until(lambda: consumer.poll_once() and handled, timeout=10, message="the valid message")
 
     assert handled == [valid.id]
-    reasons = sorted(reason for _, reason in dead_letters(sqs, queue.dlq_url, 2))
+    reasons = sorted(
+        message["MessageAttributes"][DEAD_LETTER_REASON_ATTRIBUTE]["StringValue"]
+        for message in receive_all(sqs, queue.dlq_url, 2)
+    )
     assert reasons[0].startswith("invalid envelope")
     assert reasons[1] == "no handler for event type 'TodoArchived' on this queue"
-    wait_until(lambda: queue_depth(sqs, queue.url) == 0, timeout=5, message="an empty source queue")
+    wait_until(lambda: sum(depth(sqs, queue.url)) == 0, timeout=5, message="an empty source queue")
 
 
 def test_a_handler_that_keeps_failing_ends_in_the_dlq_after_the_redrive_count(topology_addresses):
@@ -90,11 +69,11 @@ def test_a_handler_that_keeps_failing_ends_in_the_dlq_after_the_redrive_count(to
 
     def moved_to_dlq():
         consumer.poll_once()
-        return queue_depth(sqs, queue.dlq_url) == 1
+        return sum(depth(sqs, queue.dlq_url)) == 1
 
     wait_until(moved_to_dlq, timeout=20, interval=0.2, message="redrive to the DLQ")
     assert attempts == [failing.id, failing.id]
-    assert queue_depth(sqs, queue.url) == 0
+    assert sum(depth(sqs, queue.url)) == 0
 
 
 def test_long_work_keeps_the_message_invisible_to_other_consumers(topology_addresses):
@@ -124,4 +103,4 @@ def test_long_work_keeps_the_message_invisible_to_other_consumers(topology_addre
         stop.set()
         worker.join(30)
     assert seen_by_other == []
-    wait_until(lambda: queue_depth(sqs, queue.url) == 0, timeout=5, message="the message deleted")
+    wait_until(lambda: sum(depth(sqs, queue.url)) == 0, timeout=5, message="the message deleted")

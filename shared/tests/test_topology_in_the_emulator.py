@@ -7,23 +7,9 @@ from taskoverflow_shared.bootstrap_topology import bootstrap
 from taskoverflow_shared.events import CalendarFailed, CalendarReady, CalendarRequested, TodoChanged, new_envelope
 from taskoverflow_shared.sns_publisher import SnsPublisher
 from taskoverflow_shared.topology import load_topology
-from tests.support.moto import wait_until
+from tests.support.sqs import receive_all
 
 TODO = {"id": 1, "title": "t", "completed": False, "created_at": "x", "updated_at": "x"}
-
-
-def drain_types(sqs, queue_url, expected_count):
-    seen = []
-
-    def received_all():
-        response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-        for message in response.get("Messages", []):
-            seen.append(json.loads(message["Body"])["type"])
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return len(seen) >= expected_count
-
-    wait_until(received_all, timeout=10, message=f"{expected_count} messages on {queue_url}")
-    return sorted(seen)
 
 
 def test_bootstrap_twice_is_harmless_and_keeps_one_subscription_per_queue(topology_addresses):
@@ -63,4 +49,5 @@ def test_filter_policies_route_each_event_type_only_to_the_queues_that_consume_i
     sqs = make_client("sqs")
     for service, spec in load_topology().queues.items():
         expected = sorted(spec.event_types or [e.event_type for e in events])
-        assert drain_types(sqs, topology_addresses.queues[service].url, len(expected)) == expected
+        received = receive_all(sqs, topology_addresses.queues[service].url, len(expected))
+        assert sorted(json.loads(message["Body"])["type"] for message in received) == expected

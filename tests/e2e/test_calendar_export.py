@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from datetime import UTC, datetime
-
 import pytest
 import requests
 
@@ -102,22 +99,9 @@ def test_unknown_task_id_is_404(running_system, suffix):
     assert "error" in response.json()
 
 
-def insert_todos(system: RunningSystem, rows: list[tuple[str, str | None, str | None]]) -> None:
-    """Bulk set-up straight into the API's database: thousands of TodoChanged events would only
-    measure moto's SNS fan-out, which slows down as its queues deepen (it recounts a queue on
-    every send), not the calendar pipeline under test."""
-    now = datetime.now(UTC).isoformat(sep=" ")
-    with sqlite3.connect(system.directory / "todo-api.sqlite3") as database:
-        database.executemany(
-            "INSERT INTO todos (title, description, completed, deadline_at, created_at, updated_at, version)"
-            " VALUES (?, ?, 0, ?, ?, ?, 1)",
-            ((title, description, deadline, now, now) for title, description, deadline in rows),
-        )
-
-
 def test_a_3000_todo_calendar_far_over_256_kib_succeeds(running_system):
     titles = [f"bulk todo {n:04d} " + "t" * 50 for n in range(3000)]
-    insert_todos(running_system, [(title, "d" * 100, "2031-05-06 07:08:09.000000") for title in titles])
+    running_system.insert_todos([(title, "d" * 100, "2031-05-06 07:08:09.000000") for title in titles])
 
     _, result = export_calendar(running_system.api_url, timeout=120)
     assert len(result.content) > SQS_MESSAGE_LIMIT_BYTES
@@ -129,8 +113,7 @@ def test_a_3000_todo_calendar_far_over_256_kib_succeeds(running_system):
 def test_a_100k_todo_calendar_completes():
     system = RunningSystem("e2e-100k").start()
     try:
-        insert_todos(
-            system,
+        system.insert_todos(
             [(f"todo {n}", "described", "2030-01-01 09:00:00.000000" if n % 4 else None) for n in range(100_000)],
         )
         _, result = export_calendar(system.api_url, timeout=240)

@@ -10,10 +10,13 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -112,6 +115,20 @@ class RunningSystem:
             process_name = path.name.split(".", 1)[0]  # <process>.<pid>.aws-calls.json
             counts.setdefault(process_name, Counter()).update(json.loads(path.read_text()))
         return {name: dict(calls) for name, calls in counts.items()}
+
+    def insert_todos(self, rows: Iterable[tuple[str, str | None, str | None]]) -> None:
+        """Bulk set-up straight into the API's database: (title, description, deadline) rows.
+
+        Thousands of todos created through the API would measure moto's SNS fan-out, which slows
+        as its queues deepen (it recounts a queue on every send), not the calendar pipeline.
+        """
+        now = datetime.now(UTC).isoformat(sep=" ")
+        with sqlite3.connect(self.directory / "todo-api.sqlite3") as database:
+            database.executemany(
+                "INSERT INTO todos (title, description, completed, deadline_at, created_at, updated_at, version)"
+                " VALUES (?, ?, 0, ?, ?, ?, 1)",
+                ((title, description, deadline, now, now) for title, description, deadline in rows),
+            )
 
     def log(self, process_name: str) -> str:
         return (self.directory / f"{process_name}.log").read_text()

@@ -8,6 +8,7 @@ from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.events import TodoChanged, new_envelope
 from taskoverflow_shared.sqs_consumer import DEAD_LETTER_REASON_ATTRIBUTE
 from tests.support.moto import wait_until
+from tests.support.sqs import depth
 
 SECRET = "test-secret-0123456789"
 TODO = {"id": 5, "title": "t", "completed": False, "created_at": "x", "updated_at": "x"}
@@ -30,13 +31,6 @@ def settings(tmp_path, urls, **env):
 def todo_changed_body():
     envelope = new_envelope(TodoChanged(action="created", todo=TODO, version=1), source="todo-api", correlation_id="c")
     return envelope, envelope.model_dump_json()
-
-
-def queue_depth(sqs, url):
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
 def handle(consumer, expected):
@@ -62,7 +56,7 @@ def test_the_same_event_delivered_twice_by_sqs_is_posted_once_even_across_a_rest
     sqs.send_message(QueueUrl=queue.url, MessageBody=body)
     handle(build_consumer(settings(tmp_path, sink.url), wait_time_seconds=0), expected=1)
     assert len(sink.received) == 1
-    assert queue_depth(sqs, queue.url) == 0
+    assert sum(depth(sqs, queue.url)) == 0
 
 
 def test_a_redelivered_message_retries_only_the_target_that_failed(topology_addresses, webhook_sink, tmp_path):
@@ -103,4 +97,4 @@ def test_a_refused_target_dead_letters_the_event_with_the_reason(topology_addres
     reason = dead["MessageAttributes"][DEAD_LETTER_REASON_ATTRIBUTE]["StringValue"]
     assert "refused" in reason and "127.0.0.1 is a loopback address" in reason
     assert sink.received == []
-    assert queue_depth(sqs, queue.url) == 0
+    assert sum(depth(sqs, queue.url)) == 0

@@ -13,6 +13,7 @@ from taskoverflow_shared.aws_clients import AWS_CALLS, make_client
 from taskoverflow_shared.events import TodoChanged, parse_data, parse_envelope
 from taskoverflow_shared.sns_publisher import SnsPublisher
 from tests.support.moto import wait_until
+from tests.support.sqs import receive_all
 from tests.support.tcp_proxy import TcpProxy
 from todo_api.bootstrap import build_relay
 from todo_api.domain.todos import TodoFilters
@@ -42,18 +43,10 @@ def publish_attempts() -> int:
     return AWS_CALLS.snapshot().get("sns.PublishBatch", 0)
 
 
-def receive_all(url: str, expected: int) -> list[dict]:
+def receive_events(url: str, expected: int) -> list[dict]:
+    """Exactly `expected` event bodies: a duplicate would still be waiting after them."""
     sqs = make_client("sqs")
-    bodies: list[dict] = []
-
-    def got_them():
-        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return len(bodies) >= expected
-
-    wait_until(got_them, timeout=10, message=f"{expected} events")
-    # Nothing more than expected: a duplicate would show up here.
+    bodies = [json.loads(message["Body"]) for message in receive_all(sqs, url, expected)]
     assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []) == []
     return bodies
 
@@ -67,7 +60,7 @@ def test_create_update_delete_each_publish_one_valid_todo_changed(client, todo_a
 
     assert relay.relay_once() == 3
     assert relay.relay_once() == 0
-    bodies = receive_all(listener, 3)
+    bodies = receive_events(listener, 3)
 
     envelopes = sorted((parse_envelope(json.dumps(body)) for body in bodies), key=lambda e: e.data["version"])
     changes = [parse_data(envelope) for envelope in envelopes]
@@ -107,7 +100,7 @@ def test_writes_succeed_while_the_broker_is_down_and_the_event_goes_out_once_it_
         assert todo_api.service.list_todos(TodoFilters())  # the write is there, its event is not out yet
 
         broker.start()
-        bodies = receive_all(listener, 1)
+        bodies = receive_events(listener, 1)
     finally:
         stop.set()
         relay_thread.join(10)
