@@ -195,15 +195,19 @@ class SqsConsumer:
     def _release(self, messages: Sequence[dict]) -> int:
         """Make unprocessed messages visible again now, for another worker, instead of later."""
         self._forget(messages)
-        self.sqs.change_message_visibility_batch(
-            QueueUrl=self.queue_url,
-            Entries=[
-                {"Id": str(index), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                for index, m in enumerate(messages)
-            ],
-        )
+        self._set_visibility([m["ReceiptHandle"] for m in messages], 0)
         log.info("messages_released", count=len(messages))
         return len(messages)
+
+    def _set_visibility(self, receipt_handles: Sequence[str], seconds: int) -> None:
+        for start in range(0, len(receipt_handles), 10):  # SQS batches hold at most 10 entries
+            self.sqs.change_message_visibility_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": seconds}
+                    for index, handle in enumerate(receipt_handles[start : start + 10])
+                ],
+            )
 
     def _forget(self, messages: Sequence[dict]) -> None:
         with self._lock:
@@ -215,22 +219,11 @@ class SqsConsumer:
         interval = max(self.visibility_timeout_seconds / 3, 1)
         while not stop.wait(interval):
             with self._lock:
-                in_flight = list(self._in_flight.items())
+                in_flight = list(self._in_flight.values())
             if not in_flight:
                 continue
             try:
-                for start in range(0, len(in_flight), 10):
-                    self.sqs.change_message_visibility_batch(
-                        QueueUrl=self.queue_url,
-                        Entries=[
-                            {
-                                "Id": str(i),
-                                "ReceiptHandle": handle,
-                                "VisibilityTimeout": self.visibility_timeout_seconds,
-                            }
-                            for i, (_, handle) in enumerate(in_flight[start : start + 10])
-                        ],
-                    )
+                self._set_visibility(in_flight, self.visibility_timeout_seconds)
                 log.info("visibility_extended", count=len(in_flight))
             except Exception:
                 log.exception("visibility_extension_failed")
