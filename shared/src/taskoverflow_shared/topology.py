@@ -37,6 +37,7 @@ class Topology:
     bucket_name: str
     calendar_prefix: str
     snapshot_prefix: str
+    event_archive_prefix: str
     queues: dict[str, QueueSpec]
     message_retention_seconds: int
     receive_wait_time_seconds: int
@@ -64,6 +65,7 @@ def parse_topology(raw: dict) -> Topology:
         bucket_name=raw["bucket"]["name"],
         calendar_prefix=raw["bucket"]["calendar_prefix"],
         snapshot_prefix=raw["bucket"]["snapshot_prefix"],
+        event_archive_prefix=raw["bucket"]["event_archive_prefix"],
         queues=queues,
         message_retention_seconds=int(raw["message_retention_seconds"]),
         receive_wait_time_seconds=int(raw["receive_wait_time_seconds"]),
