@@ -2,11 +2,11 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := shared $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
+PACKAGES := shared operations $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest
 
-.PHONY: install run test test-unit test-e2e lint bench infra-check replay redrive clean
+.PHONY: install run test test-unit test-e2e lint bench infra-check taskoverflow replay redrive clean
 
 install: $(STAMP)
 
@@ -42,13 +42,17 @@ bench: install
 infra-check:
 	bash scripts/infra_check.sh
 
+## taskoverflow: the operator CLI with dev.env's emulator settings, e.g. make taskoverflow ARGS="dlq list notifier"
+taskoverflow: install
+	set -a && . ./dev.env && set +a && $(BIN)/taskoverflow $(ARGS)
+
 ## redrive: move a DLQ back to its queue, e.g. make redrive QUEUE=notifier ARGS=--dry-run
 redrive: install
-	$(BIN)/taskoverflow-redrive --queue $(QUEUE) $(ARGS)
+	set -a && . ./dev.env && set +a && $(BIN)/taskoverflow dlq redrive $(QUEUE) $(ARGS)
 
-## replay: re-publish archived events, e.g. make replay ARGS="--type TodoChanged --dry-run"
+## replay: re-publish archived events, e.g. make replay ARGS="--type TodoChanged --since 2026-11-27 --dry-run"
 replay: install
-	$(BIN)/taskoverflow-replay $(ARGS)
+	set -a && . ./dev.env && set +a && $(BIN)/taskoverflow replay $(ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-infra .venv-checkov data artifacts .pytest_cache

@@ -7,9 +7,9 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from taskoverflow_operations.replay import QueueTarget, Selection, TopicTarget, replay, summary_table
 from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.events import CalendarRequested, TodoChanged, new_envelope
-from taskoverflow_shared.operations.replay import QueueTarget, Selection, TopicTarget, replay, summary_table
 from tests.support.sqs import depth, receive_all
 
 TODO = {"id": 1, "title": "t", "completed": False, "created_at": "x", "updated_at": "x"}

@@ -19,11 +19,24 @@ MessageAttributes = dict[str, dict[str, Any]]
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """A message to send; `key` is the caller's name for it (a message id, an event id)."""
+    """A message to send; `key` is the caller's name for it (a message id, an event id).
+
+    `group_id` and `deduplication_id` are for FIFO queues only: a standard queue refuses them.
+    """
 
     key: str
     body: str
     attributes: MessageAttributes = field(default_factory=dict)
+    group_id: str | None = None
+    deduplication_id: str | None = None
+
+    def entry(self, entry_id: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"Id": entry_id, "MessageBody": self.body, "MessageAttributes": self.attributes}
+        if self.group_id is not None:
+            entry["MessageGroupId"] = self.group_id
+        if self.deduplication_id is not None:
+            entry["MessageDeduplicationId"] = self.deduplication_id
+        return entry
 
     @property
     def size_bytes(self) -> int:
@@ -62,10 +75,7 @@ def send_in_batches(sqs: Any, queue_url: str, messages: Sequence[OutgoingMessage
         # Entry ids are positions: callers' keys need not match SQS's [A-Za-z0-9_-]{1,80}.
         response = sqs.send_message_batch(
             QueueUrl=queue_url,
-            Entries=[
-                {"Id": str(index), "MessageBody": message.body, "MessageAttributes": message.attributes}
-                for index, message in enumerate(batch)
-            ],
+            Entries=[message.entry(str(index)) for index, message in enumerate(batch)],
         )
         result.sent.update(batch[int(entry["Id"])].key for entry in response.get("Successful", []))
         for failure in response.get("Failed", []):

@@ -1,7 +1,7 @@
 """Walk a queue to its end without consuming it, then give back what was not settled.
 
-Both operator scripts read a whole queue in one pass: a redrive keeps the messages it skips, a
-replay keeps every archived message. Each message is received with a visibility timeout long
+`dlq list` and `dlq redrive` read a whole queue in one pass: a listing keeps everything it peeked
+at, a redrive keeps the messages it skips. Each message is received with a visibility timeout long
 enough for the whole walk, so it cannot reappear and be counted twice; when the walk ends (or
 fails, or is interrupted) everything still held is made visible again at once.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from taskoverflow_shared.operations.sqs_batches import SQS_BATCH_LIMIT, release_in_batches
+from taskoverflow_operations.sqs_batches import SQS_BATCH_LIMIT, release_in_batches
 
 # Long enough for a scan of a few thousand messages; SQS allows up to 12 hours.
 DEFAULT_SCAN_VISIBILITY_SECONDS = 15 * 60
@@ -63,7 +63,7 @@ class QueueScan:
                 WaitTimeSeconds=self.wait_seconds,
                 VisibilityTimeout=self.visibility_timeout_seconds,
                 MessageAttributeNames=["All"],
-                MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
+                MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount", "MessageGroupId"],
             )
             new = []
             for message in response.get("Messages", []):

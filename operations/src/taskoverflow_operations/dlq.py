@@ -1,7 +1,7 @@
-"""Move messages from a service's dead-letter queue back to its source queue.
+"""`taskoverflow dlq list|redrive|purge`: look into a service's dead-letter queue, send it home, or empty it.
 
-Use it once the cause is fixed (a downstream outage, a bug, a missing handler). Messages are
-received in batches, sent to the source queue with their original attributes minus
+Redrive is for once the cause is fixed (a downstream outage, a bug, a missing handler). Messages
+are received in batches, sent to the source queue with their original attributes minus
 `dead_letter_reason`, and deleted from the DLQ only once the send succeeded, so a message is
 never lost (at worst it is in both queues for a moment; consumers are idempotent).
 """
@@ -13,30 +13,30 @@ import json
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from tqdm import tqdm
 
-from taskoverflow_shared.addresses import queue_url
-from taskoverflow_shared.aws_clients import make_client
-from taskoverflow_shared.logging_setup import configure_logging
-from taskoverflow_shared.operations.cli import positive_int
-from taskoverflow_shared.operations.queue_scan import (
+from taskoverflow_operations.arguments import non_negative_int, positive_int, queue_spec
+from taskoverflow_operations.queue_scan import (
     DEFAULT_SCAN_VISIBILITY_SECONDS,
     DEFAULT_WAIT_SECONDS,
     QueueScan,
     approximate_depth,
 )
-from taskoverflow_shared.operations.sqs_batches import (
+from taskoverflow_operations.sqs_batches import (
     SQS_BATCH_LIMIT,
     OutgoingMessage,
     delete_in_batches,
     resendable_attributes,
     send_in_batches,
 )
+from taskoverflow_shared.addresses import queue_url
+from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.sqs_consumer import DEAD_LETTER_REASON_ATTRIBUTE
-from taskoverflow_shared.topology import load_topology
+from taskoverflow_shared.topology import QueueSpec, load_topology
 
 # SQS's own redrive (after maxReceiveCount failed receives) adds no attribute; the consumer
 # loop adds `dead_letter_reason` when it dead-letters a message itself.
@@ -129,6 +129,10 @@ def _move(
             key=message["MessageId"],
             body=message["Body"],
             attributes=resendable_attributes(message.get("MessageAttributes", {}), drop=DEAD_LETTER_REASON_ATTRIBUTE),
+            # FIFO: back into its own group, and not deduplicated against its first send (the body
+            # is the same, and content-based deduplication would drop it within five minutes).
+            group_id=message.get("Attributes", {}).get("MessageGroupId"),
+            deduplication_id=message["MessageId"] if source_url.endswith(".fifo") else None,
         )
         for message in messages
     ]
@@ -169,33 +173,148 @@ def final_line(report: RedriveReport, dlq_name: str, source_name: str) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    topology = load_topology()
-    parser = argparse.ArgumentParser(prog="taskoverflow-redrive", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--queue",
-        required=True,
-        choices=sorted(topology.queues),
-        metavar="SERVICE",
-        help=f"the service whose DLQ to redrive: {', '.join(sorted(topology.queues))}",
+@dataclass(frozen=True)
+class PeekedMessage:
+    """One dead letter as `dlq list` shows it."""
+
+    message_id: str
+    sent_at: datetime | None
+    receive_count: int | None
+    event_type: str
+    event_id: str | None
+    reason: str
+
+    @classmethod
+    def of(cls, message: dict[str, Any], type_attribute: str) -> PeekedMessage:
+        system = message.get("Attributes", {})
+        sent = system.get("SentTimestamp")
+        received = system.get("ApproximateReceiveCount")
+        return cls(
+            message_id=message["MessageId"],
+            sent_at=datetime.fromtimestamp(int(sent) / 1000, UTC) if sent else None,
+            receive_count=int(received) if received else None,
+            event_type=event_type(message, type_attribute),
+            event_id=_event_id(message["Body"]),
+            reason=dead_letter_reason(message),
+        )
+
+    def line(self) -> str:
+        sent = self.sent_at.isoformat(timespec="seconds") if self.sent_at else "?"
+        return f"{sent}  {self.event_type:<18}  {self.event_id or '(no event id)':<36}  {self.reason}"
+
+
+@dataclass
+class DlqListing:
+    visible: int
+    in_flight: int
+    peeked: list[PeekedMessage]
+
+
+def _event_id(body: str) -> str | None:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    found = parsed.get("id") if isinstance(parsed, dict) else None
+    return found if isinstance(found, str) else None
+
+
+def list_dead_letters(
+    sqs: Any, dlq_url: str, *, peek: int, type_attribute: str = "type", wait_seconds: int = DEFAULT_WAIT_SECONDS
+) -> DlqListing:
+    """Count the DLQ and read up to `peek` messages, which are released (visible again) at once."""
+    counts = sqs.get_queue_attributes(
+        QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    peeked: list[PeekedMessage] = []
+    # A short hold: a peek must not hide the DLQ from a redrive started a minute later.
+    with QueueScan(sqs, dlq_url, visibility_timeout_seconds=60, wait_seconds=wait_seconds) as scan:
+        while len(peeked) < peek and (batch := scan.next_batch(peek - len(peeked))) is not None:
+            peeked.extend(PeekedMessage.of(message, type_attribute) for message in batch)
+    return DlqListing(
+        visible=int(counts["ApproximateNumberOfMessages"]),
+        in_flight=int(counts["ApproximateNumberOfMessagesNotVisible"]),
+        peeked=peeked,
     )
-    parser.add_argument("--dry-run", action="store_true", help="count what would move, move nothing")
-    parser.add_argument("--max", type=positive_int, dest="max_messages", metavar="N", help="move at most N messages")
-    parser.add_argument(
+
+
+def listing_text(listing: DlqListing, dlq_name: str) -> str:
+    lines = [f"{dlq_name}: {listing.visible} messages visible, {listing.in_flight} in flight"]
+    if listing.peeked:
+        lines.append(f"{'sent':<25}  {'event type':<18}  {'event id':<36}  dead_letter_reason")
+        lines.extend(message.line() for message in listing.peeked)
+    return "\n".join(lines)
+
+
+def purge(sqs: Any, dlq_url: str) -> int:
+    """Delete every message of the DLQ; return how many there were (approximately, as SQS counts)."""
+    before = approximate_depth(sqs, dlq_url)
+    sqs.purge_queue(QueueUrl=dlq_url)
+    return before
+
+
+# ---- command line -------------------------------------------------------------------------
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    topology = load_topology()
+    services = ", ".join(sorted(topology.queues))
+    dlq = commands.add_parser(
+        "dlq",
+        help="look into, redrive or purge a service's dead-letter queue",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = dlq.add_subparsers(dest="dlq_action", required=True, metavar="ACTION")
+    queue_help = f"a service ({services}) or its queue or DLQ name"
+
+    listing = actions.add_parser("list", help="count the DLQ and show messages with their failure reason")
+    listing.add_argument("queue", type=queue_spec, metavar="QUEUE", help=queue_help)
+    listing.add_argument(
+        "--peek", type=non_negative_int, default=10, metavar="N", help="show up to N messages (default 10)"
+    )
+    listing.set_defaults(run=_run_list)
+
+    redriving = actions.add_parser("redrive", help="move dead letters back to the source queue")
+    redriving.add_argument("queue", type=queue_spec, metavar="QUEUE", help=queue_help)
+    redriving.add_argument("--dry-run", action="store_true", help="count what would move, move nothing")
+    redriving.add_argument("--max", type=positive_int, dest="max_messages", metavar="N", help="move at most N")
+    redriving.add_argument(
         "--reason-contains",
         metavar="TEXT",
         help=f"move only messages whose dead_letter_reason contains TEXT (any case); {NO_REASON!r} counts as a reason",
     )
-    parser.add_argument(
+    redriving.add_argument(
         "--visibility-timeout",
         type=positive_int,
         default=DEFAULT_SCAN_VISIBILITY_SECONDS,
         metavar="SECONDS",
         help="seconds the messages stay hidden while the scan runs (released at the end)",
     )
-    args = parser.parse_args(argv)
-    configure_logging("operations")
-    spec = topology.queue_for(args.queue)
+    redriving.set_defaults(run=_run_redrive)
+
+    purging = actions.add_parser("purge", help="delete every message of the DLQ (asks first)")
+    purging.add_argument("queue", type=queue_spec, metavar="QUEUE", help=queue_help)
+    purging.add_argument("--yes", action="store_true", help="do not ask; for scripts")
+    purging.add_argument("--dry-run", action="store_true", help="say how many would be deleted, delete nothing")
+    purging.set_defaults(run=_run_purge)
+
+
+def _run_list(args: argparse.Namespace) -> int:
+    spec: QueueSpec = args.queue
+    sqs = make_client("sqs")
+    listing = list_dead_letters(
+        sqs,
+        queue_url(sqs, spec.dlq_name, wait_seconds=0),
+        peek=args.peek,
+        type_attribute=load_topology().message_type_attribute,
+    )
+    print(listing_text(listing, spec.dlq_name))
+    return 0
+
+
+def _run_redrive(args: argparse.Namespace) -> int:
+    spec: QueueSpec = args.queue
     sqs = make_client("sqs")
     # An operator wants a typo'd or missing queue reported now, not retried for a minute.
     dlq_url, source_url = queue_url(sqs, spec.dlq_name, wait_seconds=0), queue_url(sqs, spec.name, wait_seconds=0)
@@ -203,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         dry_run=args.dry_run,
         max_messages=args.max_messages,
         reason_contains=args.reason_contains,
-        type_attribute=topology.message_type_attribute,
+        type_attribute=load_topology().message_type_attribute,
         visibility_timeout_seconds=args.visibility_timeout,
     )
     report = redrive(sqs, dlq_url=dlq_url, source_url=source_url, options=options)
@@ -221,5 +340,22 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if report.failed else 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _run_purge(args: argparse.Namespace) -> int:
+    spec: QueueSpec = args.queue
+    sqs = make_client("sqs")
+    dlq_url = queue_url(sqs, spec.dlq_name, wait_seconds=0)
+    if args.dry_run:
+        print(f"dry run: would purge {approximate_depth(sqs, dlq_url)} messages from {spec.dlq_name}")
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(f"refusing to purge {spec.dlq_name} without a terminal to confirm: pass --yes", file=sys.stderr)
+            return 2
+        answer = input(f"Delete every message of {spec.dlq_name}? Type its name to confirm: ")
+        if answer.strip() != spec.dlq_name:
+            print("not confirmed: nothing deleted", file=sys.stderr)
+            return 1
+    purged = purge(sqs, dlq_url)
+    log.info("dlq_purged", queue=spec.dlq_name, purged=purged)
+    print(f"purged {spec.dlq_name}: {purged} messages deleted")
+    return 0

@@ -1,0 +1,5 @@
+import sys
+
+from taskoverflow_operations.cli import main
+
+sys.exit(main())

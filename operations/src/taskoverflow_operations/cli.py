@@ -1,0 +1,34 @@
+"""`taskoverflow`: the operator's one entry point to the event archive, replays and dead-letter queues.
+
+Every command reads names from the shared topology and AWS settings from the environment
+(`AWS_ENDPOINT_URL` for moto or LocalStack offline, nothing on AWS; `AWS_REGION`), logs JSON
+lines on stdout, draws progress bars on stderr and ends with a one-line summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from taskoverflow_operations import archive_query, dlq, queue_demo, replay
+from taskoverflow_shared.logging_setup import configure_logging
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="taskoverflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in (archive_query, replay, dlq, queue_demo):
+        command.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging("operations")
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,1 +1,0 @@
-"""Operator scripts: redrive a dead-letter queue, replay archived events. Run by people, not services."""
