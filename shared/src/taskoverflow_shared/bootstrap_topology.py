@@ -1,7 +1,8 @@
 """Create the whole topology in an emulator (moto server or LocalStack). Safe to run twice.
 
 On AWS, Terraform creates the same resources from the same topology.json; this command is for
-`make run`, tests and compose's one-shot bootstrap.
+`make run`, tests and compose's one-shot bootstrap. TASKOVERFLOW_DELIVERY=fifo creates the FIFO
+variant (see topology.py) instead of the standard one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConn
 from taskoverflow_shared.addresses import topic_arn as resolve_topic_arn
 from taskoverflow_shared.aws_clients import aws_region, make_client
 from taskoverflow_shared.logging_setup import configure_logging
-from taskoverflow_shared.topology import QueueSpec, Topology, load_topology
+from taskoverflow_shared.topology import QueueSpec, Topology, UnknownDelivery, load_topology
 
 log = structlog.get_logger("taskoverflow.bootstrap")
 
@@ -41,7 +42,8 @@ class TopologyAddresses:
 def bootstrap(topology: Topology | None = None) -> TopologyAddresses:
     topology = topology or load_topology()
     sns, sqs, s3, sts = (make_client(name) for name in ("sns", "sqs", "s3", "sts"))
-    topic_arn = sns.create_topic(Name=topology.topic_name)["TopicArn"]
+    topic_attributes = {"FifoTopic": "true"} if topology.is_fifo else {}
+    topic_arn = sns.create_topic(Name=topology.topic_name, Attributes=topic_attributes)["TopicArn"]
     assert topic_arn == resolve_topic_arn(sts, topology.topic_name, aws_region()), "topic ARN mismatch"
     existing = _subscribed_endpoints(sns, topic_arn)
     queues = {}
@@ -56,12 +58,16 @@ def bootstrap(topology: Topology | None = None) -> TopologyAddresses:
 
 def _ensure_queue(sqs, spec: QueueSpec, topic_arn: str, topology: Topology) -> QueueAddresses:
     retention = str(topology.message_retention_seconds)
-    dlq_url = _create_or_update_queue(sqs, spec.dlq_name, {"MessageRetentionSeconds": retention})
+    # Content-based deduplication is the safety net for a sender without an explicit
+    # deduplication id; our publisher and consumer always send one (the event or message id).
+    kind = {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if topology.is_fifo else {}
+    dlq_url = _create_or_update_queue(sqs, spec.dlq_name, {**kind, "MessageRetentionSeconds": retention})
     dlq_arn = _queue_arn(sqs, dlq_url)
     queue_url = _create_or_update_queue(
         sqs,
         spec.name,
         {
+            **kind,
             "VisibilityTimeout": str(spec.visibility_timeout_seconds),
             "ReceiveMessageWaitTimeSeconds": str(topology.receive_wait_time_seconds),
             "MessageRetentionSeconds": retention,
@@ -93,7 +99,9 @@ def _create_or_update_queue(sqs, name: str, attributes: dict[str, str]) -> str:
         if error.response["Error"]["Code"] not in ("QueueAlreadyExists", "QueueNameExists"):
             raise
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        # A queue's kind is fixed at creation: SetQueueAttributes must not be asked to change it.
+        changeable = {key: value for key, value in attributes.items() if key != "FifoQueue"}
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=changeable)
         return url
 
 
@@ -148,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     configure_logging("bootstrap")
+    try:
+        load_topology()
+    except UnknownDelivery as unknown:
+        log.error("unknown_delivery", error=str(unknown))
+        return 2
     deadline = time.monotonic() + args.wait_seconds
     while True:
         try:

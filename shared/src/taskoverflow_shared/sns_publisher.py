@@ -2,6 +2,10 @@
 
 Subscriptions route on the `type` attribute (filter policies), so consumers only ever receive
 the events they handle.
+
+On a FIFO topic (its name ends in `.fifo`, see topology.py) every entry also carries a message
+group, the unit SNS and SQS keep in order, and the event id as deduplication id, so a
+re-published event (the outbox relay publishes at least once) is dropped within five minutes.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from taskoverflow_shared.events import Envelope
+from taskoverflow_shared.topology import FIFO_SUFFIX
 
 SQS_MESSAGE_LIMIT_BYTES = 256 * 1024
 SNS_BATCH_LIMIT = 10
@@ -40,17 +45,28 @@ class SnsPublisher:
     type_attribute: str = "type"
     sizes: PublishedSizes = field(default_factory=PublishedSizes)
 
+    @property
+    def is_fifo(self) -> bool:
+        return self.topic_arn.endswith(FIFO_SUFFIX)
+
     def publish(self, envelopes: Sequence[Envelope]) -> set[str]:
         """Publish in batches of up to 10 (one request each); return the ids SNS accepted.
 
         A connection error propagates: the caller (the outbox relay) keeps the rows and retries.
+        On a FIFO topic, once an entry of a group is refused the group's later entries are held
+        back too, so the retry cannot let a later version of a todo overtake an earlier one.
         """
         accepted: set[str] = set()
+        held_back_groups: set[str] = set()
         for batch in _batches([self._entry(envelope) for envelope in envelopes]):
-            response = self.sns.publish_batch(
-                TopicArn=self.topic_arn, PublishBatchRequestEntries=[entry for entry, _ in batch]
-            )
-            accepted.update(entry["Id"] for entry in response.get("Successful", []))
+            entries = [entry for entry, _ in batch if entry.get("MessageGroupId") not in held_back_groups]
+            if not entries:
+                continue
+            response = self.sns.publish_batch(TopicArn=self.topic_arn, PublishBatchRequestEntries=entries)
+            succeeded = {result["Id"] for result in response.get("Successful", [])}
+            accepted.update(succeeded)
+            if self.is_fifo:
+                held_back_groups.update(e["MessageGroupId"] for e in entries if e["Id"] not in succeeded)
         return accepted
 
     def _entry(self, envelope: Envelope) -> tuple[dict[str, Any], int]:
@@ -68,7 +84,26 @@ class SnsPublisher:
             raise MessageTooLarge(f"{envelope.type} {envelope.id} is {size} bytes")
         self.sizes.largest_bytes = max(self.sizes.largest_bytes, size)
         # Batch entry ids allow only [A-Za-z0-9_-]{1,80}: a UUID event id fits.
-        return {"Id": envelope.id, "Message": body, "MessageAttributes": attributes}, size
+        entry = {"Id": envelope.id, "Message": body, "MessageAttributes": attributes}
+        if self.is_fifo:
+            # Group and deduplication ids do not count towards the 256 KiB message size.
+            entry["MessageGroupId"] = message_group(envelope)
+            entry["MessageDeduplicationId"] = envelope.id
+        return entry, size
+
+
+def message_group(envelope: Envelope) -> str:
+    """The FIFO message group of an event: the entity whose events must stay in order.
+
+    The subject names that entity: `todos/<id>` for TodoChanged (the outbox relay's events), so
+    each todo's versions arrive in order while different todos flow in parallel (SQS FIFO hands
+    out one group at a time, and a group is limited to about 300 messages a second);
+    `calendars/<job id>` for the calendar events, so a job's request, result and failure stay
+    in order without one slow calendar holding up any other. An event without a subject belongs
+    to no entity: its own id makes it a group of one, ordered against nothing and blocking nothing.
+    Both ids fit SNS's rule for group ids (at most 128 letters, digits and punctuation).
+    """
+    return envelope.subject or envelope.id
 
 
 def _batches(entries: list[tuple[dict[str, Any], int]]) -> list[list[tuple[dict[str, Any], int]]]:

@@ -5,6 +5,11 @@ after its handler succeeded; a handler that raises leaves the message to come ba
 visibility timeout (and, after the queue's maxReceiveCount, SQS moves it to the DLQ). A message
 that can never succeed (bad JSON, bad schema, unknown type or major version) is moved to the
 DLQ at once with its reason, so it neither crashes the worker nor blocks the queue.
+
+On a FIFO queue SQS hands out a message group's messages in order and no more of them while
+one is in flight. The loop keeps that order: it handles a batch front to back, and once a
+message of a group must be retried it releases the group's later messages unhandled, so they
+come back after it instead of overtaking it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import structlog
 from taskoverflow_shared.events import Envelope, EventData, UnprocessableEvent, parse_data, parse_envelope
 from taskoverflow_shared.heartbeat import Heartbeat
 from taskoverflow_shared.logging_setup import bound_trace
+from taskoverflow_shared.topology import FIFO_SUFFIX
 
 Handler = Callable[[Envelope, EventData], None]
 
@@ -98,7 +104,8 @@ class SqsConsumer:
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=self.max_messages,
             WaitTimeSeconds=self.wait_time_seconds,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            # A standard queue has no MessageGroupId and leaves it out of the answer.
+            MessageSystemAttributeNames=["ApproximateReceiveCount", "MessageGroupId"],
             MessageAttributeNames=["All"],
         )
         if self.heartbeat:
@@ -113,10 +120,16 @@ class SqsConsumer:
                 self._in_flight.update({m["MessageId"]: m["ReceiptHandle"] for m in messages})
             acknowledged: list[dict] = []
             dead: list[tuple[dict, str]] = []
+            waiting_for_retried: list[dict] = []
+            retried_groups: set[str] = set()
             for position, message in enumerate(messages):
                 if stop is not None and stop.is_set():
-                    result.released = self._release(messages[position:])
+                    result.released += self._release(messages[position:])
                     break
+                group = _message_group(message)
+                if group is not None and group in retried_groups:
+                    waiting_for_retried.append(message)
+                    continue
                 outcome = self._process(message)
                 if outcome is HANDLED:
                     acknowledged.append(message)
@@ -124,9 +137,16 @@ class SqsConsumer:
                 elif outcome is RETRY_LATER:
                     self._forget([message])
                     result.failed += 1
+                    if group is not None:
+                        retried_groups.add(group)
                 else:
                     dead.append((message, outcome.reason))
                     result.dead_lettered += 1
+            # Visible again at once, yet SQS keeps the group closed while the retried message
+            # is in flight, so they return behind it. Leaving them to time out instead would
+            # let moto hand them out before it, as it reopens a group per message, not per batch.
+            if waiting_for_retried:
+                result.released += self._release(waiting_for_retried)
             self._dead_letter(dead)
             self._delete(acknowledged + [message for message, _ in dead])
             return result
@@ -165,20 +185,27 @@ class SqsConsumer:
     def _dead_letter(self, dead: Sequence[tuple[dict, str]]) -> None:
         if not dead:
             return
-        entries = [
-            {
-                "Id": str(index),
-                "MessageBody": message["Body"],
-                "MessageAttributes": {
-                    **message.get("MessageAttributes", {}),
-                    DEAD_LETTER_REASON_ATTRIBUTE: {"DataType": "String", "StringValue": reason[:1000]},
-                },
-            }
-            for index, (message, reason) in enumerate(dead)
-        ]
+        entries = [self._dead_letter_entry(index, message, reason) for index, (message, reason) in enumerate(dead)]
         response = self.sqs.send_message_batch(QueueUrl=self.dead_letter_queue_url, Entries=entries)
         if response.get("Failed"):
             raise RuntimeError(f"could not dead-letter messages: {response['Failed']}")
+
+    def _dead_letter_entry(self, index: int, message: dict, reason: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "Id": str(index),
+            "MessageBody": message["Body"],
+            "MessageAttributes": {
+                **message.get("MessageAttributes", {}),
+                DEAD_LETTER_REASON_ATTRIBUTE: {"DataType": "String", "StringValue": reason[:1000]},
+            },
+        }
+        if self.dead_letter_queue_url.endswith(FIFO_SUFFIX):
+            # A FIFO DLQ wants both ids. The original group keeps a redrive in the old order; the
+            # message id makes a second dead-lettering of the same message (we crashed before
+            # deleting it) a duplicate that SQS drops.
+            entry["MessageGroupId"] = _message_group(message) or message["MessageId"]
+            entry["MessageDeduplicationId"] = message["MessageId"]
+        return entry
 
     def _delete(self, messages: Sequence[dict]) -> None:
         if not messages:
@@ -227,6 +254,11 @@ class SqsConsumer:
                 log.info("visibility_extended", count=len(in_flight))
             except Exception:
                 log.exception("visibility_extension_failed")
+
+
+def _message_group(message: dict) -> str | None:
+    """The FIFO message group a message was received in; None on a standard queue."""
+    return message.get("Attributes", {}).get("MessageGroupId")
 
 
 class _StopNow(BaseException):

@@ -1,14 +1,31 @@
 """Typed view of topology.json, the single declaration of topic, queues, filters and bucket.
 
 The local bootstrap, every service and Terraform read the same file, so a name changes in one place.
+
+Two delivery variants share that one declaration, chosen by TASKOVERFLOW_DELIVERY:
+- `standard` (default): a standard SNS topic fanning out to standard SQS queues;
+- `fifo`: an SNS FIFO topic fanning out to SQS FIFO queues, which keeps the order of the events
+  of one entity (one todo) and drops re-published duplicates. Its names are the standard names
+  with the `.fifo` suffix AWS requires of FIFO topics and queues; no second list of names exists.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
+from typing import Literal
+
+DELIVERY_VARIABLE = "TASKOVERFLOW_DELIVERY"
+Delivery = Literal["standard", "fifo"]
+DELIVERIES: tuple[Delivery, ...] = ("standard", "fifo")
+FIFO_SUFFIX = ".fifo"
+
+
+class UnknownDelivery(ValueError):
+    """TASKOVERFLOW_DELIVERY names no delivery variant: refuse to start rather than guess."""
 
 
 @dataclass(frozen=True)
@@ -41,9 +58,42 @@ class Topology:
     queues: dict[str, QueueSpec]
     message_retention_seconds: int
     receive_wait_time_seconds: int
+    delivery: Delivery = "standard"
+
+    @property
+    def is_fifo(self) -> bool:
+        return self.delivery == "fifo"
 
     def queue_for(self, service: str) -> QueueSpec:
         return self.queues[service]
+
+
+def fifo_name(name: str) -> str:
+    """The FIFO twin of a topic or queue name (AWS insists FIFO names end in `.fifo`)."""
+    return name + FIFO_SUFFIX
+
+
+def fifo_variant(topology: Topology) -> Topology:
+    """The same topology on FIFO delivery: every topic and queue name, DLQs included, gets `.fifo`.
+
+    A FIFO queue may only dead-letter into a FIFO queue, so the DLQs change kind with their queues.
+    Filters, timeouts, receive counts and the bucket stay as declared.
+    """
+    if topology.is_fifo:
+        return topology
+    queues = {
+        service: replace(spec, name=fifo_name(spec.name), dlq_name=fifo_name(spec.dlq_name))
+        for service, spec in topology.queues.items()
+    }
+    return replace(topology, topic_name=fifo_name(topology.topic_name), queues=queues, delivery="fifo")
+
+
+def delivery_from_environment() -> Delivery:
+    """TASKOVERFLOW_DELIVERY, checked: unset or empty means `standard`; an unknown value raises."""
+    value = os.environ.get(DELIVERY_VARIABLE) or "standard"
+    if value not in DELIVERIES:
+        raise UnknownDelivery(f"{DELIVERY_VARIABLE}={value!r} is not one of {', '.join(DELIVERIES)}")
+    return value
 
 
 def parse_topology(raw: dict) -> Topology:
@@ -72,7 +122,19 @@ def parse_topology(raw: dict) -> Topology:
     )
 
 
+def load_topology(delivery: Delivery | None = None) -> Topology:
+    """The topology for `delivery`, or else for the variant TASKOVERFLOW_DELIVERY selects.
+
+    The environment is read on every call (the file only once per variant), so a test that
+    switches the variable gets the other variant instead of a stale cached one.
+    """
+    return _topology_for(delivery or delivery_from_environment())
+
+
 @cache
-def load_topology() -> Topology:
+def _topology_for(delivery: Delivery) -> Topology:
+    if delivery not in DELIVERIES:
+        raise UnknownDelivery(f"delivery {delivery!r} is not one of {', '.join(DELIVERIES)}")
     text = resources.files("taskoverflow_shared").joinpath("topology.json").read_text()
-    return parse_topology(json.loads(text))
+    standard = parse_topology(json.loads(text))
+    return fifo_variant(standard) if delivery == "fifo" else standard
