@@ -6,7 +6,7 @@ PACKAGES := shared operations $(patsubst %/pyproject.toml,%,$(wildcard services/
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest
 
-.PHONY: install run test test-unit test-e2e lint bench infra-check taskoverflow replay redrive clean
+.PHONY: install run test test-unit test-e2e lint bench infra-check taskoverflow replay redrive demo-queues clean
 
 install: $(STAMP)
 
@@ -53,6 +53,10 @@ redrive: install
 ## replay: re-publish archived events, e.g. make replay ARGS="--type TodoChanged --since 2026-11-27 --dry-run"
 replay: install
 	set -a && . ./dev.env && set +a && $(BIN)/taskoverflow replay $(ARGS)
+
+## demo-queues: create the queue demo's csse6400_prac and csse6400_prac.fifo on the emulator (make run must be up)
+demo-queues: install
+	set -a && . ./dev.env && set +a && $(BIN)/queue-demo --create-demo-queues
 
 clean:
 	rm -rf $(VENV) .venv-infra .venv-checkov data artifacts .pytest_cache
