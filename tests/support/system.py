@@ -102,10 +102,12 @@ class RunningSystem:
         self.moto.stop()
         return codes
 
-    def restart(self, process_name: str) -> None:
+    def restart(self, process_name: str, extra_env: dict[str, str] | None = None) -> None:
+        """SIGKILL the process and start it again, with `extra_env` from now on (a redeploy)."""
         process = self.processes[process_name]
         process.kill()
         process.wait()
+        self.env.update(extra_env or {})
         self._spawn(process_name, WORKERS[process_name], heartbeat=True)
 
     def aws_calls(self) -> dict[str, dict[str, int]]:

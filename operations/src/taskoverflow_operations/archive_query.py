@@ -32,17 +32,18 @@ class Selection:
 
 def select(s3: Any, bucket: str, prefix: str, selection: Selection) -> list[ArchivedEvent]:
     """The selected events, each once, in arrival order."""
-    return list(
-        read_archive(
-            s3,
-            bucket,
-            prefix,
-            since=selection.since,
-            until=selection.until,
-            types=selection.types,
-            subjects=selection.subjects,
-        )
+    subjects = selection.subjects
+    archived = read_archive(
+        s3,
+        bucket,
+        prefix,
+        since=selection.since,
+        until=selection.until,
+        types=selection.types,
+        # The archive filters on one subject; several are filtered here.
+        subject=next(iter(subjects)) if subjects and len(subjects) == 1 else None,
     )
+    return [event for event in archived if subjects is None or event.envelope.subject in subjects]
 
 
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +66,7 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         action="extend",
         metavar="SUBJECT",
-        help="only events about these subjects: a todo id for TodoChanged, a job id for calendar events",
+        help="only events about these subjects, e.g. todos/7 (a todo) or calendars/<job id>",
     )
 
 

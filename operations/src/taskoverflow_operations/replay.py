@@ -26,7 +26,7 @@ from taskoverflow_shared.addresses import queue_url
 from taskoverflow_shared.addresses import topic_arn as resolve_topic_arn
 from taskoverflow_shared.aws_clients import aws_region, make_client
 from taskoverflow_shared.events import Envelope
-from taskoverflow_shared.sns_publisher import REPLAYED_ATTRIBUTE, SnsPublisher
+from taskoverflow_shared.sns_publisher import REPLAYED_ATTRIBUTE, SnsPublisher, message_group
 from taskoverflow_shared.topology import Topology, load_topology
 
 TOPIC = "topic"
@@ -169,7 +169,7 @@ def _publish(sqs: Any, sns: Any, target: Target, envelopes: Sequence[Envelope]) 
                 "correlation_id": {"DataType": "String", "StringValue": envelope.correlation_id},
                 REPLAYED_ATTRIBUTE: {"DataType": "String", "StringValue": "true"},
             },
-            group_id=SnsPublisher.message_group_id(envelope) if fifo else None,
+            group_id=message_group(envelope) if fifo else None,
             deduplication_id=envelope.id if fifo else None,
         )
         for envelope in envelopes

@@ -66,9 +66,9 @@ def configure_logging(service: str, level: str | None = None) -> None:
 
 
 @contextmanager
-def bound_trace(event_id: str | None, correlation_id: str | None) -> Iterator[None]:
-    """Tag every log line inside the block with the event being handled."""
-    tokens = structlog.contextvars.bind_contextvars(event_id=event_id, correlation_id=correlation_id)
+def bound_trace(event_id: str | None, correlation_id: str | None, **context: object) -> Iterator[None]:
+    """Tag every log line inside the block with the event being handled (and any `context`)."""
+    tokens = structlog.contextvars.bind_contextvars(event_id=event_id, correlation_id=correlation_id, **context)
     try:
         yield
     finally:

@@ -19,6 +19,8 @@ from taskoverflow_shared.topology import FIFO_SUFFIX
 
 SQS_MESSAGE_LIMIT_BYTES = 256 * 1024
 SNS_BATCH_LIMIT = 10
+# Set (to "true") on events an operator re-published from the archive: consumers log it.
+REPLAYED_ATTRIBUTE = "replayed"
 
 
 class MessageTooLarge(Exception):
@@ -44,6 +46,7 @@ class SnsPublisher:
     topic_arn: str
     type_attribute: str = "type"
     sizes: PublishedSizes = field(default_factory=PublishedSizes)
+    replayed: bool = False
 
     @property
     def is_fifo(self) -> bool:
@@ -75,6 +78,8 @@ class SnsPublisher:
             self.type_attribute: {"DataType": "String", "StringValue": envelope.type},
             "correlation_id": {"DataType": "String", "StringValue": envelope.correlation_id},
         }
+        if self.replayed:
+            attributes[REPLAYED_ATTRIBUTE] = {"DataType": "String", "StringValue": "true"}
         # SQS counts attribute names, types and values towards the 256 KiB limit.
         size = len(body.encode()) + sum(
             len(name) + len(value["DataType"]) + len(value["StringValue"].encode())

@@ -27,6 +27,7 @@ import structlog
 from taskoverflow_shared.events import Envelope, EventData, UnprocessableEvent, parse_data, parse_envelope
 from taskoverflow_shared.heartbeat import Heartbeat
 from taskoverflow_shared.logging_setup import bound_trace
+from taskoverflow_shared.sns_publisher import REPLAYED_ATTRIBUTE
 from taskoverflow_shared.topology import FIFO_SUFFIX
 
 Handler = Callable[[Envelope, EventData], None]
@@ -160,7 +161,9 @@ class SqsConsumer:
             with bound_trace(None, None):
                 log.error("message_dead_lettered", message_id=message["MessageId"], reason=unprocessable.reason)
             return DeadLetter(unprocessable.reason)
-        with bound_trace(envelope.id, envelope.correlation_id):
+        # A replay is the same event again: its lines say so, so nobody mistakes it for a new one.
+        replay = {"replayed": True} if _attribute(message, REPLAYED_ATTRIBUTE) == "true" else {}
+        with bound_trace(envelope.id, envelope.correlation_id, **replay):
             handler = self.handlers.get(envelope.type)
             try:
                 if handler is None:
@@ -259,6 +262,10 @@ class SqsConsumer:
 def _message_group(message: dict) -> str | None:
     """The FIFO message group a message was received in; None on a standard queue."""
     return message.get("Attributes", {}).get("MessageGroupId")
+
+
+def _attribute(message: dict, name: str) -> str | None:
+    return message.get("MessageAttributes", {}).get(name, {}).get("StringValue")
 
 
 class _StopNow(BaseException):
