@@ -24,6 +24,7 @@ import math
 import signal
 import sys
 import time
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import structlog
@@ -131,53 +132,58 @@ def received_line(message: dict[str, Any]) -> str:
     return f"{client}: {message['Body']}"
 
 
-def receive_demo_messages(
-    sqs: Any,
-    queue_url: str,
-    out: TextIO,
-    *,
-    stop_after: int | None = None,
-    max_idle_seconds: float | None = None,
-) -> int:
-    """Print `<client>: <body>` for each message as it arrives and delete it; return how many.
+@dataclass
+class DemoReceiver:
+    """Prints `<client>: <body>` for each message as it arrives and deletes it.
 
-    Runs until `stop_after` messages, until `max_idle_seconds` pass without one, or until
-    Ctrl-C (KeyboardInterrupt), which ends it quietly: the demo is meant to be stopped that way.
+    `run()` returns after `stop_after` messages or once `max_idle_seconds` pass without one, and
+    otherwise runs until interrupted; `received` counts what was shown either way, so the caller
+    can catch the KeyboardInterrupt of Ctrl-C (the usual way to stop the demo) and still report.
     """
-    received = 0
-    last_arrival = time.monotonic()
-    try:
-        while stop_after is None or received < stop_after:
+
+    sqs: Any
+    queue_url: str
+    out: TextIO
+    stop_after: int | None = None
+    max_idle_seconds: float | None = None
+    received: int = field(default=0, init=False)
+
+    def run(self) -> None:
+        last_arrival = time.monotonic()
+        while self.stop_after is None or self.received < self.stop_after:
             poll_seconds = LONGEST_POLL_SECONDS
-            if max_idle_seconds is not None:
-                idle_left = max_idle_seconds - (time.monotonic() - last_arrival)
+            if self.max_idle_seconds is not None:
+                idle_left = self.max_idle_seconds - (time.monotonic() - last_arrival)
                 if idle_left <= 0:
-                    break
+                    return
                 # Long-poll no longer than the idle time left, so the stop comes on time.
                 poll_seconds = min(poll_seconds, math.ceil(idle_left))
-            wanted = SQS_BATCH_LIMIT if stop_after is None else min(SQS_BATCH_LIMIT, stop_after - received)
-            messages = sqs.receive_message(
-                QueueUrl=queue_url,
+            wanted = SQS_BATCH_LIMIT
+            if self.stop_after is not None:
+                # Never take more than will be shown: the rest stays visible to other receivers.
+                wanted = min(wanted, self.stop_after - self.received)
+            messages = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
                 MaxNumberOfMessages=wanted,
                 WaitTimeSeconds=poll_seconds,
                 MessageAttributeNames=[CLIENT_ATTRIBUTE],
             ).get("Messages", [])
             if messages:
                 last_arrival = time.monotonic()
-            shown: list[str] = []
-            try:
-                for message in messages:
-                    print(received_line(message), file=out, flush=True)
-                    shown.append(message["ReceiptHandle"])
-            finally:
-                # Delete what was shown even when interrupted, so a later receiver does not show
-                # it again; a FIFO group releases its next messages only once these are deleted.
-                for failure in delete_in_batches(sqs, queue_url, shown):
-                    log.warning("queue_demo_delete_failed", failure=failure)
-                received += len(shown)
-    except KeyboardInterrupt:
-        pass
-    return received
+            self._show_and_delete(messages)
+
+    def _show_and_delete(self, messages: list[dict[str, Any]]) -> None:
+        shown: list[str] = []
+        try:
+            for message in messages:
+                print(received_line(message), file=self.out, flush=True)
+                shown.append(message["ReceiptHandle"])
+        finally:
+            # Delete what was shown even when interrupted, so a later receiver does not show it
+            # again; a FIFO group releases its next messages only once these are deleted.
+            for failure in delete_in_batches(self.sqs, self.queue_url, shown):
+                log.warning("queue_demo_delete_failed", failure=failure)
+            self.received += len(shown)
 
 
 # ---- command line -------------------------------------------------------------------------
@@ -318,15 +324,17 @@ def _run_send(sqs: Any, queue_url: str, args: argparse.Namespace) -> int:
 
 
 def _run_receive(sqs: Any, queue_url: str, args: argparse.Namespace) -> int:
+    receiver = DemoReceiver(sqs, queue_url, sys.stdout, stop_after=args.count, max_idle_seconds=args.max_idle_seconds)
     # `docker stop`, honcho and test harnesses stop a process with SIGTERM: end the long poll
     # at once and exit cleanly, exactly as on Ctrl-C.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    # Progress goes to stderr: stdout carries only the messages, for whoever pipes it on.
-    print(f"receiving from {args.name}; Ctrl-C to stop", file=sys.stderr, flush=True)
-    received = receive_demo_messages(
-        sqs, queue_url, sys.stdout, stop_after=args.count, max_idle_seconds=args.max_idle_seconds
-    )
-    print(f"received {received} messages from {args.name}", file=sys.stderr)
+    try:
+        # Status goes to stderr: stdout carries only the messages, for whoever pipes it on.
+        print(f"receiving from {args.name}; Ctrl-C to stop", file=sys.stderr, flush=True)
+        receiver.run()
+    except KeyboardInterrupt:
+        pass
+    print(f"received {receiver.received} messages from {args.name}", file=sys.stderr)
     return 0
 
 
