@@ -1,0 +1,1 @@
+"""Pure rules of the archiver: what a received message becomes, and when a batch is due. No I/O."""
