@@ -33,9 +33,13 @@ MIN_CASES = 1000
 MAX_EXAMPLES = 120
 # Fixed, so a failure reproduces with the command printed; FUZZ_SEED explores other inputs.
 SEED = os.environ.get("FUZZ_SEED", "20261127")
-# The system's consumers (process name -> the topology's queue it drains); the archive queue
-# has none and only ever fills.
-CONSUMED_QUEUES = {"api-consumer": "todo-api", "ical-worker": "ical-worker", "notifier": "notifier"}
+# The system's consumers (process name -> the topology's queue it drains).
+CONSUMED_QUEUES = {
+    "api-consumer": "todo-api",
+    "ical-worker": "ical-worker",
+    "notifier": "notifier",
+    "event-archiver": "event-archiver",
+}
 
 
 def test_generated_requests_find_no_server_error_and_only_documented_responses(running_system, capsys):

@@ -31,6 +31,7 @@ WORKERS = {
     "api-consumer": ["todo-api-consumer"],
     "ical-worker": ["ical-worker"],
     "notifier": ["notifier"],
+    "event-archiver": ["event-archiver"],
 }
 
 
@@ -63,6 +64,8 @@ class RunningSystem:
             "PUBLIC_BASE_URL": self.api_url,
             "NOTIFIER_DELIVERY_DB": str(self.directory / "notifier-deliveries.sqlite3"),
             "LOG_LEVEL": "INFO",
+            # Tests that wait for every queue to drain need not wait out the default 10 s batches.
+            "EVENT_ARCHIVER_FLUSH_SECONDS": "1",
             **self.extra_env,
         }
         self.env.pop("AWS_SESSION_TOKEN", None)
