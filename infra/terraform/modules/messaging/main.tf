@@ -2,30 +2,59 @@
 # Every name and filter comes from topology.json (passed in by the environment), so the local
 # bootstrap, the services and this module cannot disagree about where an event goes.
 
+locals {
+  fifo = var.delivery == "fifo"
+
+  # topology.json names the standard resources; SNS and SQS insist that a FIFO topic's or
+  # queue's name ends in ".fifo". The suffix is the only difference in names, applied here once
+  # (and by the services, from TASKOVERFLOW_DELIVERY), so there is no second list of names.
+  name_suffix = local.fifo ? ".fifo" : ""
+  queues = {
+    for service, queue in var.queues : service => merge(queue, {
+      name     = "${queue.name}${local.name_suffix}"
+      dlq_name = "${queue.dlq_name}${local.name_suffix}"
+    })
+  }
+}
+
 resource "aws_sns_topic" "events" {
-  name              = var.topic_name
+  name              = "${var.topic_name}${local.name_suffix}"
   kms_master_key_id = var.topic_kms_key_id
+  fifo_topic        = local.fifo
+  # A FIFO publish without MessageDeduplicationId is rejected unless the topic deduplicates by
+  # content. Publishers should send the event id as the deduplication id (an explicit id wins);
+  # this keeps one that does not from failing. Every envelope carries a unique id, so two
+  # distinct events never share a body.
+  content_based_deduplication = local.fifo
 }
 
 # Messages a consumer failed max_receive_count times land here instead of blocking the queue;
 # the replay tooling redrives them once the cause is fixed.
 resource "aws_sqs_queue" "dead_letter" {
-  for_each = var.queues
+  for_each = local.queues
 
   name                      = each.value.dlq_name
   message_retention_seconds = var.dead_letter_retention_seconds
+  # A FIFO queue's dead-letter queue must be FIFO too. Consumers dead-letter poison messages
+  # themselves (SendMessage), so it deduplicates by content like the queue it serves.
+  fifo_queue                  = local.fifo
+  content_based_deduplication = local.fifo
   # SSE-SQS rather than a KMS key: SNS can deliver to it without being granted a key policy.
   sqs_managed_sse_enabled = true
 }
 
 resource "aws_sqs_queue" "service" {
-  for_each = var.queues
+  for_each = local.queues
 
   name                       = each.value.name
   visibility_timeout_seconds = each.value.visibility_timeout_seconds
   message_retention_seconds  = var.message_retention_seconds
   receive_wait_time_seconds  = var.receive_wait_time_seconds
   sqs_managed_sse_enabled    = true
+  # SNS FIFO keeps each message group (one todo) in order into the queue; content-based
+  # deduplication is what lets SNS deliver without a deduplication id of the queue's own.
+  fifo_queue                  = local.fifo
+  content_based_deduplication = local.fifo
 
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dead_letter[each.key].arn
@@ -35,7 +64,7 @@ resource "aws_sqs_queue" "service" {
 
 # Only the service's own queue may use its DLQ as a dead-letter target (and be redriven from it).
 resource "aws_sqs_queue_redrive_allow_policy" "dead_letter" {
-  for_each = var.restrict_dead_letter_sources ? var.queues : {}
+  for_each = var.restrict_dead_letter_sources ? local.queues : {}
 
   queue_url = aws_sqs_queue.dead_letter[each.key].id
   redrive_allow_policy = jsonencode({
@@ -45,7 +74,7 @@ resource "aws_sqs_queue_redrive_allow_policy" "dead_letter" {
 }
 
 data "aws_iam_policy_document" "only_topic_may_send" {
-  for_each = var.queues
+  for_each = local.queues
 
   statement {
     sid       = "OnlyTheEventsTopicMaySend"
@@ -85,14 +114,14 @@ data "aws_iam_policy_document" "only_topic_may_send" {
 }
 
 resource "aws_sqs_queue_policy" "only_topic_may_send" {
-  for_each = var.queues
+  for_each = local.queues
 
   queue_url = aws_sqs_queue.service[each.key].id
   policy    = data.aws_iam_policy_document.only_topic_may_send[each.key].json
 }
 
 resource "aws_sns_topic_subscription" "service" {
-  for_each = var.queues
+  for_each = local.queues
 
   topic_arn = aws_sns_topic.events.arn
   protocol  = "sqs"

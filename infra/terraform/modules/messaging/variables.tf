@@ -1,5 +1,5 @@
 variable "topic_name" {
-  description = "Name of the SNS topic every service publishes its events to (topology.json: topic.name)."
+  description = "Name of the SNS topic every service publishes its events to (topology.json: topic.name); with delivery = fifo the topic is this name plus \".fifo\"."
   type        = string
 }
 
@@ -10,7 +10,8 @@ variable "message_type_attribute" {
 
 variable "queues" {
   description = <<-EOT
-    One entry per consuming service, keyed by service name (topology.json: queues).
+    One entry per consuming service, keyed by service name (topology.json: queues). With
+    delivery = fifo, name and dlq_name get the suffix ".fifo".
     event_types = null subscribes the queue to every event (no filter policy), e.g. the archive.
   EOT
   type = map(object({
@@ -49,4 +50,21 @@ variable "restrict_dead_letter_sources" {
   description = "Allow only each service's own queue to use its DLQ (RedriveAllowPolicy). Always true on AWS; false only for emulators that do not implement the attribute (moto), where Terraform would wait for it forever."
   type        = bool
   default     = true
+}
+
+variable "delivery" {
+  description = <<-EOT
+    standard (default) or fifo. fifo builds a FIFO topic and FIFO queues and DLQs, each named as
+    in topology.json plus ".fifo", with content-based deduplication: events of one message group
+    (one todo) arrive in order, at the cost of FIFO throughput limits. The services must run with
+    the same TASKOVERFLOW_DELIVERY. Switching replaces the topic and every queue (names change):
+    drain the queues first.
+  EOT
+  type        = string
+  default     = "standard"
+
+  validation {
+    condition     = contains(["standard", "fifo"], var.delivery)
+    error_message = "delivery must be \"standard\" or \"fifo\"."
+  }
 }
