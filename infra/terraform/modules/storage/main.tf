@@ -1,5 +1,7 @@
 # The calendars bucket: claim-check storage for big payloads that must not travel in messages
-# (snapshots/ from todo-api to ical-worker, calendars/ back). Private, encrypted, self-cleaning.
+# (snapshots/ from todo-api to ical-worker, calendars/ back), and the event archive
+# (event-archive/, every event as NDJSON, for replay). Private and encrypted; calendars and
+# snapshots clean themselves up, the archive is kept.
 
 resource "aws_s3_bucket" "calendars" {
   #checkov:skip=CKV_AWS_18:Access logs would need a second bucket; requests are attributable through the task roles and CloudTrail.
@@ -79,6 +81,27 @@ resource "aws_s3_bucket_lifecycle_configuration" "calendars" {
     }
   }
 
+  # Kept for good: replay needs events of any age. Every expiration rule above is scoped to its
+  # own prefix, so none reaches event-archive/. Old archive objects only move to a cheaper class
+  # that still answers GetObject at once, so the replay CLI reads them without a restore.
+  # S3 by default does not transition objects under 128 KiB (they would be billed as 128 KiB),
+  # so small batches simply stay in Standard.
+  rule {
+    id     = "archive-old-events"
+    status = "Enabled"
+
+    filter {
+      prefix = var.event_archive_prefix
+    }
+
+    transition {
+      days          = var.event_archive_transition_after_days
+      storage_class = var.event_archive_storage_class
+    }
+  }
+
+  # Bucket-wide, but it never removes a current object: it drops overwritten or deleted
+  # versions after a grace period, stale delete markers and abandoned uploads.
   rule {
     id     = "clean-up-versions-and-uploads"
     status = "Enabled"

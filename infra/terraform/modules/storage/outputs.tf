@@ -1,5 +1,5 @@
 output "bucket_name" {
-  description = "Name of the calendars bucket."
+  description = "Name of the calendars bucket (also home of the event archive)."
   value       = aws_s3_bucket.calendars.bucket
 }
 

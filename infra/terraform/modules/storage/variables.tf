@@ -13,6 +13,39 @@ variable "snapshot_prefix" {
   type        = string
 }
 
+variable "event_archive_prefix" {
+  description = "Key prefix of the event archive, written by event-archiver and read by the replay CLI (topology.json). Never expired."
+  type        = string
+}
+
+variable "event_archive_transition_after_days" {
+  description = "Days after which archive objects move to event_archive_storage_class. Replays mostly reach back days, not months, so the default of 30 keeps recent ones in Standard, where reads cost no retrieval fee."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.event_archive_transition_after_days >= 30
+    error_message = "event_archive_transition_after_days must be at least 30: S3 refuses STANDARD_IA earlier, and earlier moves make recent replays pay retrieval fees."
+  }
+}
+
+variable "event_archive_storage_class" {
+  description = <<-EOT
+    Storage class old archive objects move to. Only classes that serve GetObject immediately are
+    allowed, because the replay CLI reads the archive directly: GLACIER_IR (default: cheapest,
+    retrieval is paid per GB, 90-day minimum, irrelevant for data kept for good), STANDARD_IA or
+    INTELLIGENT_TIERING. GLACIER and DEEP_ARCHIVE would need a restore before every replay.
+  EOT
+  type        = string
+  default     = "GLACIER_IR"
+
+  validation {
+    condition     = contains(["GLACIER_IR", "STANDARD_IA", "INTELLIGENT_TIERING"], var.event_archive_storage_class)
+    error_message = "event_archive_storage_class must be GLACIER_IR, STANDARD_IA or INTELLIGENT_TIERING: the replay CLI cannot read archived objects that need a restore."
+  }
+}
+
 variable "calendar_retention_days" {
   description = "Days a rendered calendar stays downloadable; a client that polls later gets 404 and asks again."
   type        = number
