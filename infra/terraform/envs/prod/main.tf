@@ -1,5 +1,5 @@
 # TaskOverflow events on AWS: the shared platform (network, event bus, storage, registry,
-# database, roles, cluster, load balancer). The three services are wired up in services.tf.
+# database, roles, cluster, load balancer). The four services are wired up in services.tf.
 
 locals {
   # The single declaration of topic, queues, filters and bucket, shared with the services and
@@ -16,7 +16,7 @@ locals {
   }
 
   # Service images; each is an ECR repository and an ECS service.
-  images = toset(["todo-api", "ical-worker", "notifier"])
+  images = toset(["todo-api", "ical-worker", "notifier", "event-archiver"])
 }
 
 module "network" {
@@ -37,6 +37,7 @@ module "messaging" {
   message_retention_seconds = local.topology.message_retention_seconds
   receive_wait_time_seconds = local.topology.receive_wait_time_seconds
   queues                    = local.topology.queues
+  delivery                  = var.delivery
 }
 
 module "storage" {
@@ -46,6 +47,10 @@ module "storage" {
   calendar_prefix = local.topology.bucket.calendar_prefix
   snapshot_prefix = local.topology.bucket.snapshot_prefix
   force_destroy   = !var.deletion_protection
+
+  event_archive_prefix                = local.topology.bucket.event_archive_prefix
+  event_archive_transition_after_days = var.event_archive_transition_after_days
+  event_archive_storage_class         = var.event_archive_storage_class
 }
 
 module "registry" {
@@ -98,6 +103,15 @@ module "iam" {
       publishes_events      = false
       reads_prefixes        = []
       writes_prefixes       = []
+    }
+    # Appends every event to event-archive/ and nothing else. Reading the archive back (replay)
+    # is the operator CLI's job, run with a person's credentials, so no task role may read it.
+    event-archiver = {
+      queue_arn             = module.messaging.queues["event-archiver"].arn
+      dead_letter_queue_arn = module.messaging.queues["event-archiver"].dead_letter_queue_arn
+      publishes_events      = false
+      reads_prefixes        = []
+      writes_prefixes       = [local.topology.bucket.event_archive_prefix]
     }
   }
 }

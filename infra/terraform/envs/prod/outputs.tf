@@ -26,7 +26,7 @@ output "ecs_cluster_name" {
 output "ecs_services" {
   description = "Per service: its ECS service name and CloudWatch log group (aws logs tail <group> --follow)."
   value = {
-    for service in [module.todo_api, module.ical_worker, module.notifier] : service.service_name => {
+    for service in [module.todo_api, module.ical_worker, module.notifier, module.event_archiver] : service.service_name => {
       log_group = service.log_group_name
     }
   }
@@ -43,7 +43,7 @@ output "queues" {
 }
 
 output "calendars_bucket" {
-  description = "Bucket holding snapshots/ and calendars/."
+  description = "Bucket holding snapshots/, calendars/ and the event archive (event-archive/)."
   value       = module.storage.bucket_name
 }
 

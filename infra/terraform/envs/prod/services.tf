@@ -1,13 +1,16 @@
-# The three services. Each task runs one image; what differs is the command, the health check,
+# The four services. Each task runs one image; what differs is the command, the health check,
 # the configuration and who may talk to it.
 
 locals {
   # Configuration every service reads. On AWS, AWS_ENDPOINT_URL stays unset so boto3 talks to
   # the real endpoints; the topic ARN is handed over so services skip an STS look-up.
+  # TASKOVERFLOW_DELIVERY tells the services to add the same ".fifo" suffix to the topology names
+  # that the messaging module adds; a service on the other setting would find no queue.
   common_environment = {
     AWS_REGION             = var.region
     LOG_LEVEL              = var.log_level
     TASKOVERFLOW_TOPIC_ARN = module.messaging.topic_arn
+    TASKOVERFLOW_DELIVERY  = var.delivery
   }
 
   https_to_aws = {
@@ -123,7 +126,7 @@ module "ical_worker" {
 
   scaling = var.ical_worker_scaling
   queue_depth_scaling = {
-    queue_name        = local.topology.queues["ical-worker"].name
+    queue_name        = module.messaging.queues["ical-worker"].name
     scale_out_at      = 10
     scale_out_fast_at = 100
   }
@@ -176,9 +179,51 @@ module "notifier" {
 
   scaling = var.notifier_scaling
   queue_depth_scaling = {
-    queue_name        = local.topology.queues["notifier"].name
+    queue_name        = module.messaging.queues["notifier"].name
     scale_out_at      = 50
     scale_out_fast_at = 500
+  }
+  log_retention_days = var.log_retention_days
+}
+
+module "event_archiver" {
+  source = "../../modules/ecs-service"
+
+  name             = "event-archiver"
+  name_prefix      = var.name
+  region           = var.region
+  cluster_arn      = module.cluster.arn
+  cluster_name     = module.cluster.name
+  image            = "${module.registry.repository_urls["event-archiver"]}:${var.image_tag}"
+  repository_arn   = module.registry.repository_arns["event-archiver"]
+  task_role_arn    = module.iam.task_role_arns["event-archiver"]
+  cpu_architecture = var.cpu_architecture
+
+  containers = {
+    worker = {
+      health_check = ["taskoverflow-healthcheck", "--heartbeat-file", "/tmp/event-archiver.heartbeat", "--max-age-seconds", local.heartbeat_max_age_seconds]
+    }
+  }
+  # The flush settings are passed only when set, so the service's own defaults apply otherwise.
+  environment = merge(
+    local.common_environment,
+    { HEARTBEAT_FILE = "/tmp/event-archiver.heartbeat" },
+    var.event_archiver_flush_seconds == null ? {} : { EVENT_ARCHIVER_FLUSH_SECONDS = tostring(var.event_archiver_flush_seconds) },
+    var.event_archiver_flush_events == null ? {} : { EVENT_ARCHIVER_FLUSH_EVENTS = tostring(var.event_archiver_flush_events) },
+  )
+
+  vpc_id     = local.network.vpc_id
+  subnet_ids = local.network.private_subnet_ids
+  # S3 and SQS only, both over HTTPS.
+  egress = local.https_to_aws
+
+  scaling = var.event_archiver_scaling
+  # Every event lands in this queue, and the archiver holds a batch in flight (invisible) until
+  # it flushes, so only a backlog well above one batch means it is falling behind.
+  queue_depth_scaling = {
+    queue_name        = module.messaging.queues["event-archiver"].name
+    scale_out_at      = 100
+    scale_out_fast_at = 1000
   }
   log_retention_days = var.log_retention_days
 }

@@ -19,7 +19,7 @@ variable "name" {
 }
 
 variable "image_tag" {
-  description = "Image tag to deploy for all three services, e.g. the git commit (tags are immutable in ECR)."
+  description = "Image tag to deploy for all four services, e.g. the git commit (tags are immutable in ECR)."
   type        = string
 }
 
@@ -66,6 +66,19 @@ variable "existing_network" {
   default = null
 }
 
+# --- Event delivery -------------------------------------------------------------------------
+
+variable "delivery" {
+  description = "standard (default) or fifo: SNS/SQS FIFO with per-todo ordering. Sets the messaging module's delivery and every service's TASKOVERFLOW_DELIVERY together. Switching replaces the topic and all queues: drain them first."
+  type        = string
+  default     = "standard"
+
+  validation {
+    condition     = contains(["standard", "fifo"], var.delivery)
+    error_message = "delivery must be \"standard\" or \"fifo\"."
+  }
+}
+
 # --- Database ------------------------------------------------------------------------------
 
 variable "database_instance_class" {
@@ -98,6 +111,36 @@ variable "notifier_scaling" {
   description = "Task count bounds of notifier; scales on the depth of its queue."
   type        = object({ min = number, max = number })
   default     = { min = 1, max = 4 }
+}
+
+variable "event_archiver_scaling" {
+  description = "Task count bounds of event-archiver; scales on the depth of its queue (every event passes through it)."
+  type        = object({ min = number, max = number })
+  default     = { min = 1, max = 3 }
+}
+
+variable "event_archiver_flush_seconds" {
+  description = "EVENT_ARCHIVER_FLUSH_SECONDS: longest time an event waits in memory before its batch is written to S3 (null: the service's default). The service refuses more than a quarter of its queue's visibility timeout (15 s with topology.json's 60 s)."
+  type        = number
+  default     = null
+}
+
+variable "event_archiver_flush_events" {
+  description = "EVENT_ARCHIVER_FLUSH_EVENTS: events per archive object before an early flush (null: the service's default)."
+  type        = number
+  default     = null
+}
+
+variable "event_archive_transition_after_days" {
+  description = "Days (at least 30) after which archived events move to event_archive_storage_class. The archive is never expired."
+  type        = number
+  default     = 30
+}
+
+variable "event_archive_storage_class" {
+  description = "Storage class old archive objects move to: GLACIER_IR (cheapest), STANDARD_IA or INTELLIGENT_TIERING, the classes the replay CLI can read without a restore (see the storage module)."
+  type        = string
+  default     = "GLACIER_IR"
 }
 
 variable "log_level" {
