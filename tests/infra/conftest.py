@@ -45,6 +45,13 @@ def prod_plan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
+def prod_fifo_plan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The production environment's plan with delivery = fifo."""
+    terraform = _offline_terraform(PROD_ENV, tmp_path_factory)
+    return terraform.plan(f"-var-file={OFFLINE_VARS}", "-var=delivery=fifo")
+
+
+@pytest.fixture(scope="session")
 def modules_plan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The iam and ecs-service modules with literal inputs, so policies and container
     definitions are known at plan time."""

@@ -10,7 +10,7 @@ import pytest
 from tests.infra.offline_terraform import REPO_ROOT
 
 AWS_VARIABLES = {"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "LOG_LEVEL"}
-APPLICATION = ("todo-api", "todo-api-relay", "todo-api-consumer", "ical-worker", "notifier")
+APPLICATION = ("todo-api", "todo-api-relay", "todo-api-consumer", "ical-worker", "notifier", "event-archiver")
 TODO_API_FAMILY = ("todo-api-migrate", "todo-api", "todo-api-relay", "todo-api-consumer")
 
 
@@ -39,6 +39,13 @@ def test_every_application_service_talks_to_the_emulator_like_make_run(services)
         assert AWS_VARIABLES <= set(environment), name
         assert environment["AWS_ENDPOINT_URL"] == "${AWS_ENDPOINT_URL:-http://moto:4566}", name
         assert environment["AWS_REGION"] == "us-east-1", name
+
+
+def test_every_container_uses_the_delivery_mode_the_bootstrap_builds(services):
+    # The bootstrap creates the ".fifo" topology when it is fifo; a service on the other mode
+    # would find no queue.
+    for name in (*APPLICATION, "bootstrap", "todo-api-migrate"):
+        assert services[name]["environment"]["TASKOVERFLOW_DELIVERY"] == "${TASKOVERFLOW_DELIVERY:-standard}", name
 
 
 def test_the_todo_api_processes_share_one_postgresql_database(services):
@@ -71,7 +78,7 @@ def test_the_api_listens_on_6400_and_is_health_checked(services):
 
 
 def test_workers_are_health_checked_on_the_heartbeat_file_they_write(services):
-    for name in ("todo-api-relay", "todo-api-consumer", "ical-worker", "notifier"):
+    for name in ("todo-api-relay", "todo-api-consumer", "ical-worker", "notifier", "event-archiver"):
         check = services[name]["healthcheck"]["test"]
         assert check[:2] == ["CMD", "taskoverflow-healthcheck"], name
         assert check[check.index("--heartbeat-file") + 1] == services[name]["environment"]["HEARTBEAT_FILE"], name
@@ -85,6 +92,15 @@ def test_long_running_services_are_hardened_and_stop_gracefully(services):
         assert service["init"] is True, name
         assert service["stop_grace_period"] == "120s", name
         assert service["cap_drop"] == ["ALL"], name
+
+
+def test_the_archiver_builds_its_own_image_and_passes_its_flush_settings_through(services):
+    archiver = services["event-archiver"]
+
+    assert archiver["build"]["dockerfile"] == "services/event-archiver/Dockerfile"
+    # No value: compose passes the shell's value if there is one and leaves it unset otherwise.
+    for variable in ("EVENT_ARCHIVER_FLUSH_SECONDS", "EVENT_ARCHIVER_FLUSH_EVENTS"):
+        assert archiver["environment"][variable] is None, variable
 
 
 def test_the_notifier_gets_its_settings(services):

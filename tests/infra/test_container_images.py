@@ -11,12 +11,13 @@ import pytest
 
 from tests.infra.offline_terraform import REPO_ROOT
 
-SERVICES = {"todo-api": "todo_api", "ical-worker": "ical_worker", "notifier": "notifier"}
+SERVICES = {"todo-api": "todo_api", "ical-worker": "ical_worker", "notifier": "notifier", "event-archiver": "event_archiver"}
 # The installed service may not exist yet while its code is written; the image contract does.
 COMMANDS = {
     "todo-api": ["gunicorn", "--bind", "0.0.0.0:6400"],
     "ical-worker": ["ical-worker"],
     "notifier": ["notifier"],
+    "event-archiver": ["event-archiver"],
 }
 
 
@@ -76,7 +77,7 @@ def test_bakes_in_no_secret(service):
 
 
 def test_worker_health_checks_read_the_heartbeat_file_the_image_sets():
-    for service in ("ical-worker", "notifier"):
+    for service in ("ical-worker", "notifier", "event-archiver"):
         instructions = _instructions(service)
         environment = " ".join(arguments for instruction, arguments in instructions if instruction == "ENV")
         healthcheck = next(arguments for instruction, arguments in instructions if instruction == "HEALTHCHECK")
@@ -92,9 +93,9 @@ def test_the_build_context_leaves_out_everything_but_sources():
     assert "**/tests/" in ignored
 
 
-def test_service_packages_match_the_dockerfiles():
-    for service, package in SERVICES.items():
-        project = REPO_ROOT / "services" / service
-        if not (project / "pyproject.toml").exists():
-            pytest.skip(f"{service} has no pyproject.toml yet")
-        assert (project / "src" / package).is_dir(), f"services/{service}/src/{package}"
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_packages_match_the_dockerfiles(service):
+    project = REPO_ROOT / "services" / service
+    if not (project / "pyproject.toml").exists():
+        pytest.skip(f"{service} has no pyproject.toml yet")
+    assert (project / "src" / SERVICES[service]).is_dir(), f"services/{service}/src/{SERVICES[service]}"

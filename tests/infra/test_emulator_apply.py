@@ -1,8 +1,9 @@
 """The messaging and storage modules, applied for real to moto server, route every event type
-to exactly the queues topology.json says, with each queue wired to its own dead-letter queue.
+to exactly the queues topology.json says, with each queue wired to its own dead-letter queue;
+the FIFO variant does the same through ".fifo" resources and keeps a message group in order.
 
 The plan-based tests cannot see ARNs (they are known only after apply); this one can, and it
-publishes through the applied topic to prove the filter policies and raw delivery work. It
+publishes through the applied topics to prove the filter policies and raw delivery work. It
 takes about a minute and a half (the AWS provider's own consistency waits), so it runs in
 `make infra-check` (INFRA_CHECK=1) rather than in every pytest run.
 """
@@ -66,9 +67,28 @@ def aws(emulator):
     return client
 
 
-def _by_service(state: dict[str, Any], resource_type: str, name: str) -> dict[str, dict[str, Any]]:
-    prefix = f"module.messaging.{resource_type}.{name}["
+STANDARD, FIFO = "module.messaging", "module.messaging_fifo"
+
+
+def _by_service(state: dict[str, Any], resource_type: str, name: str, module: str = STANDARD) -> dict[str, dict[str, Any]]:
+    prefix = f"{module}.{resource_type}.{name}["
     return {r["index"]: r["values"] for address, r in of_type(state, resource_type).items() if address.startswith(prefix)}
+
+
+def _topic_arn(state: dict[str, Any], module: str = STANDARD) -> str:
+    return of_type(state, "aws_sns_topic")[f"{module}.aws_sns_topic.events"]["values"]["arn"]
+
+
+def _drain(sqs, queue_name: str) -> list[str]:
+    """Every body in the queue, in the order received, deleting as it goes."""
+    url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    bodies = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages"):
+        bodies += [message["Body"] for message in batch]
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+        )
+    return bodies
 
 
 def test_each_queue_dead_letters_into_its_own_dlq_after_the_topology_receive_count(applied, topology):
@@ -84,7 +104,7 @@ def test_each_queue_dead_letters_into_its_own_dlq_after_the_topology_receive_cou
 def test_each_subscription_delivers_to_its_own_queue(applied, topology):
     queues = _by_service(applied, "aws_sqs_queue", "service")
     subscriptions = _by_service(applied, "aws_sns_topic_subscription", "service")
-    topic_arn = next(iter(of_type(applied, "aws_sns_topic").values()))["values"]["arn"]
+    topic_arn = _topic_arn(applied)
 
     for service in topology["queues"]:
         assert subscriptions[service]["endpoint"] == queues[service]["arn"], service
@@ -94,7 +114,7 @@ def test_each_subscription_delivers_to_its_own_queue(applied, topology):
 def test_only_the_events_topic_may_send_to_a_queue(applied, topology):
     queues = _by_service(applied, "aws_sqs_queue", "service")
     policies = _by_service(applied, "aws_sqs_queue_policy", "only_topic_may_send")
-    topic_arn = next(iter(of_type(applied, "aws_sns_topic").values()))["values"]["arn"]
+    topic_arn = _topic_arn(applied)
 
     for service in topology["queues"]:
         allow = next(s for s in json.loads(policies[service]["policy"])["Statement"] if s["Effect"] == "Allow")
@@ -105,7 +125,7 @@ def test_only_the_events_topic_may_send_to_a_queue(applied, topology):
 
 def test_every_event_type_reaches_exactly_the_queues_that_subscribe_to_it(applied, aws, topology):
     sns, sqs = aws("sns"), aws("sqs")
-    topic_arn = next(iter(of_type(applied, "aws_sns_topic").values()))["values"]["arn"]
+    topic_arn = _topic_arn(applied)
     type_attribute = topology["message_type_attribute"]
 
     for event_type in EVENT_TYPES:
@@ -116,17 +136,54 @@ def test_every_event_type_reaches_exactly_the_queues_that_subscribe_to_it(applie
         )
 
     for service, spec in topology["queues"].items():
-        url = sqs.get_queue_url(QueueName=spec["name"])["QueueUrl"]
-        bodies = []
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages"):
-            bodies += [message["Body"] for message in batch]
-            sqs.delete_message_batch(
-                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
-            )
         # Raw delivery: the body is the published message itself, not an SNS envelope.
-        received = sorted(json.loads(body)["type"] for body in bodies)
+        received = sorted(json.loads(body)["type"] for body in _drain(sqs, spec["name"]))
         expected = sorted(EVENT_TYPES if spec["event_types"] is None else spec["event_types"])
         assert received == expected, service
+
+
+# --- delivery = fifo ---------------------------------------------------------------------------
+
+
+def test_the_fifo_variant_names_every_resource_as_the_topology_does_plus_fifo(applied, topology):
+    topic = of_type(applied, "aws_sns_topic")[f"{FIFO}.aws_sns_topic.events"]["values"]
+    queues = _by_service(applied, "aws_sqs_queue", "service", FIFO)
+    dead_letter_queues = _by_service(applied, "aws_sqs_queue", "dead_letter", FIFO)
+
+    assert topic["name"] == f"{topology['topic']['name']}.fifo"
+    assert topic["arn"].endswith(":" + topic["name"])
+    assert topic["fifo_topic"] is True
+    for service, spec in topology["queues"].items():
+        assert queues[service]["arn"].endswith(f":{spec['name']}.fifo"), service
+        assert dead_letter_queues[service]["arn"].endswith(f":{spec['dlq_name']}.fifo"), service
+        assert queues[service]["fifo_queue"] is dead_letter_queues[service]["fifo_queue"] is True, service
+        redrive = json.loads(queues[service]["redrive_policy"])
+        assert redrive["deadLetterTargetArn"] == dead_letter_queues[service]["arn"], service
+
+
+def test_the_fifo_variant_routes_like_the_standard_one_and_keeps_a_message_group_in_order(applied, aws, topology):
+    sns, sqs = aws("sns"), aws("sqs")
+    topic_arn = _topic_arn(applied, FIFO)
+    type_attribute = topology["message_type_attribute"]
+    # One todo's history, twice over: a FIFO queue must hand it back in exactly this order.
+    # No deduplication id is sent: the topic deduplicates by content, and the bodies differ.
+    published = [(event_type, sequence) for sequence in range(2) for event_type in EVENT_TYPES]
+
+    for event_type, sequence in published:
+        sns.publish(
+            TopicArn=topic_arn,
+            Message=json.dumps({"type": event_type, "sequence": sequence}),
+            MessageAttributes={type_attribute: {"DataType": "String", "StringValue": event_type}},
+            MessageGroupId="todo-1",
+        )
+
+    for service, spec in topology["queues"].items():
+        received = [(body["type"], body["sequence"]) for body in map(json.loads, _drain(sqs, f"{spec['name']}.fifo"))]
+        expected = [(t, n) for t, n in published if spec["event_types"] is None or t in spec["event_types"]]
+        assert received == expected, service
+
+
+# --- storage ------------------------------------------------------------------------------------
 
 
 def test_the_calendars_bucket_is_private_encrypted_versioned_and_expires_old_objects(applied, aws, topology):
@@ -140,7 +197,10 @@ def test_the_calendars_bucket_is_private_encrypted_versioned_and_expires_old_obj
     assert all(block.values()) and len(block) == 4
     assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
-    assert {rule.get("Filter", {}).get("Prefix") for rule in rules} >= {
+    assert {rule.get("Filter", {}).get("Prefix") for rule in rules if "Days" in rule.get("Expiration", {})} == {
         topology["bucket"]["calendar_prefix"],
         topology["bucket"]["snapshot_prefix"],
     }
+    archive = next(rule for rule in rules if rule.get("Filter", {}).get("Prefix") == topology["bucket"]["event_archive_prefix"])
+    assert "Expiration" not in archive
+    assert [transition["StorageClass"] for transition in archive["Transitions"]] == ["GLACIER_IR"]

@@ -10,6 +10,10 @@ import pytest
 
 from tests.infra.offline_terraform import PROD_ENV, of_type
 
+SERVICES = {"todo-api", "ical-worker", "notifier", "event-archiver"}
+# Workers scaled on their queue's backlog: module name in services.tf => topology queue key.
+QUEUE_SCALED = {"ical_worker": "ical-worker", "notifier": "notifier", "event_archiver": "event-archiver"}
+
 
 def _container_definitions(modules_plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
     task = of_type(modules_plan, "aws_ecs_task_definition")["module.service.aws_ecs_task_definition.service"]
@@ -73,8 +77,8 @@ def test_production_runs_one_fargate_service_per_image(prod_plan):
     services = {r["values"]["name"]: r["values"] for r in of_type(prod_plan, "aws_ecs_service").values()}
     repositories = sorted(r["values"]["name"] for r in of_type(prod_plan, "aws_ecr_repository").values())
 
-    assert set(services) == {"todo-api", "ical-worker", "notifier"}
-    assert repositories == ["taskoverflow/ical-worker", "taskoverflow/notifier", "taskoverflow/todo-api"]
+    assert set(services) == SERVICES
+    assert repositories == sorted(f"taskoverflow/{service}" for service in SERVICES)
     for name, service in services.items():
         assert service["launch_type"] == "FARGATE", name
         assert service["network_configuration"][0]["assign_public_ip"] is False, name
@@ -91,14 +95,25 @@ def test_production_puts_the_api_behind_the_load_balancer_on_its_health_endpoint
     assert api["load_balancer"][0]["container_port"] == 6400
 
 
-def test_production_scales_the_ical_worker_on_its_queue_depth(prod_plan, topology):
-    alarms = {r["values"]["alarm_name"]: r["values"] for r in of_type(prod_plan, "aws_cloudwatch_metric_alarm").values()}
+def _backlog_alarms(plan: dict[str, Any], service: str) -> list[dict[str, Any]]:
+    alarms = {r["values"]["alarm_name"]: r["values"] for r in of_type(plan, "aws_cloudwatch_metric_alarm").values()}
+    return [alarm for name, alarm in alarms.items() if name.startswith(f"taskoverflow-{service}-backlog")]
 
-    worker_alarms = [alarm for name, alarm in alarms.items() if name.startswith("taskoverflow-ical-worker-backlog")]
+
+@pytest.mark.parametrize("service", sorted(QUEUE_SCALED.values()))
+def test_production_scales_each_worker_on_its_own_queue_depth(prod_plan, topology, service):
+    worker_alarms = _backlog_alarms(prod_plan, service)
+
     assert len(worker_alarms) == 2
     for alarm in worker_alarms:
         assert alarm["metric_name"] == "ApproximateNumberOfMessagesVisible"
-        assert alarm["dimensions"] == {"QueueName": topology["queues"]["ical-worker"]["name"]}
+        assert alarm["dimensions"] == {"QueueName": topology["queues"][service]["name"]}
+
+
+@pytest.mark.parametrize("service", sorted(QUEUE_SCALED.values()))
+def test_with_fifo_delivery_each_worker_watches_its_fifo_queue(prod_fifo_plan, topology, service):
+    for alarm in _backlog_alarms(prod_fifo_plan, service):
+        assert alarm["dimensions"] == {"QueueName": f"{topology['queues'][service]['name']}.fifo"}
 
 
 def test_production_images_are_immutable_and_scanned(prod_plan):
@@ -121,12 +136,19 @@ def test_production_database_credentials_are_managed_by_rds(prod_plan):
 # --- The production containers, as written in services.tf ---------------------------------------
 
 
-@pytest.fixture(scope="module")
-def prod_services() -> dict[str, dict[str, Any]]:
+def _parsed_services_tf() -> dict[str, Any]:
     hcl2 = pytest.importorskip("hcl2", reason="python-hcl2 is installed by scripts/infra_check.sh")
     with (PROD_ENV / "services.tf").open() as source:
-        parsed = hcl2.load(source, serialization_options=hcl2.SerializationOptions(strip_string_quotes=True))
-    return {name: body for block in parsed["module"] for name, body in block.items()}
+        return hcl2.load(source, serialization_options=hcl2.SerializationOptions(strip_string_quotes=True))
+
+
+def _services_tf_locals() -> dict[str, Any]:
+    return {name: value for block in _parsed_services_tf()["locals"] for name, value in block.items()}
+
+
+@pytest.fixture(scope="module")
+def prod_services() -> dict[str, dict[str, Any]]:
+    return {name: body for block in _parsed_services_tf()["module"] for name, body in block.items()}
 
 
 def test_the_api_task_runs_migrations_first_then_api_relay_and_consumer(prod_services):
@@ -153,4 +175,29 @@ def test_every_heartbeat_check_reads_the_file_its_worker_writes(prod_services):
             own = container.get("environment", {}).get("HEARTBEAT_FILE")
             assert own == heartbeat_file or (own is None and f'"{heartbeat_file}"' in environment)
             checked += 1
-    assert checked == 4  # relay, consumer, ical-worker, notifier
+    assert checked == 5  # relay, consumer, ical-worker, notifier, event-archiver
+
+
+def test_every_task_is_told_the_delivery_mode_the_queues_were_built_with(prod_services):
+    common = _services_tf_locals()["common_environment"]
+
+    assert common["TASKOVERFLOW_DELIVERY"] == "${var.delivery}"
+    assert {name.replace("_", "-") for name in prod_services} == SERVICES
+    for name, service in prod_services.items():
+        assert "local.common_environment" in str(service["environment"]), name
+
+
+def test_backlog_alarms_watch_the_queue_the_messaging_module_built(prod_services):
+    # Not the topology name: with delivery = fifo the real queue is named "<name>.fifo".
+    for name, queue in QUEUE_SCALED.items():
+        watched = prod_services[name]["queue_depth_scaling"]["queue_name"]
+        assert watched == f'${{module.messaging.queues["{queue}"].name}}', name
+
+
+def test_the_archiver_is_a_plain_worker(prod_services):
+    archiver = prod_services["event_archiver"]
+
+    assert set(archiver["containers"]) == {"worker"}
+    assert "command" not in archiver["containers"]["worker"], "the worker runs the image's CMD"
+    assert "load_balancer" not in archiver and "ingress" not in archiver
+    assert archiver["egress"] == "${local.https_to_aws}"

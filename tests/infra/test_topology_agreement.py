@@ -2,7 +2,8 @@
 dead-letter queues, subscriptions and filter policies, and nothing else.
 
 Checked on the production environment's plan, so a queue added to topology.json but not wired
-into Terraform (or the reverse) fails here before it fails in AWS.
+into Terraform (or the reverse) fails here before it fails in AWS. With delivery = fifo the same
+names gain ".fifo" and the resources become FIFO; nothing else changes.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def test_each_queue_is_wired_to_its_own_dead_letter_queue_and_subscription(prod_
     assert references("aws_sns_topic_subscription.service", "endpoint") == {"aws_sqs_queue.service", "each.key"}
     assert references("aws_sqs_queue_policy.only_topic_may_send", "queue_url") == {"aws_sqs_queue.service", "each.key"}
     for address in ("aws_sqs_queue.service", "aws_sqs_queue.dead_letter", "aws_sns_topic_subscription.service"):
-        assert _configuration(prod_plan, address)["for_each_expression"]["references"] == ["var.queues"], address
+        # local.queues is var.queues with the delivery suffix applied to the names.
+        assert _configuration(prod_plan, address)["for_each_expression"]["references"] == ["local.queues"], address
 
 
 def test_the_messaging_module_is_fed_from_topology_json(prod_plan):
@@ -108,14 +110,87 @@ def test_the_messaging_module_is_fed_from_topology_json(prod_plan):
 
     for argument in ("topic_name", "message_type_attribute", "queues", "message_retention_seconds", "receive_wait_time_seconds"):
         assert "local.topology" in call[argument]["references"], argument
+    assert call["delivery"]["references"] == ["var.delivery"]
+
+
+def test_standard_delivery_builds_no_fifo_resource(prod_plan):
+    topic = next(iter(of_type(prod_plan, "aws_sns_topic").values()))["values"]
+
+    assert (topic["fifo_topic"], topic["content_based_deduplication"]) == (False, False)
+    for address, queue in of_type(prod_plan, "aws_sqs_queue").items():
+        assert (queue["values"]["fifo_queue"], queue["values"]["content_based_deduplication"]) == (False, False), address
+
+
+# --- delivery = fifo ------------------------------------------------------------------------------
+
+
+def test_fifo_delivery_names_the_topic_and_every_queue_as_the_topology_does_plus_fifo(prod_fifo_plan, topology):
+    topics = [r["values"]["name"] for r in of_type(prod_fifo_plan, "aws_sns_topic").values()]
+    queues = _by_service(prod_fifo_plan, "aws_sqs_queue", "service")
+    dead_letter_queues = _by_service(prod_fifo_plan, "aws_sqs_queue", "dead_letter")
+
+    assert topics == [f"{topology['topic']['name']}.fifo"]
+    assert {service: q["name"] for service, q in queues.items()} == {
+        service: f"{spec['name']}.fifo" for service, spec in topology["queues"].items()
+    }
+    assert {service: q["name"] for service, q in dead_letter_queues.items()} == {
+        service: f"{spec['dlq_name']}.fifo" for service, spec in topology["queues"].items()
+    }
+
+
+def test_fifo_delivery_makes_the_topic_and_every_queue_fifo_with_content_based_deduplication(prod_fifo_plan):
+    topic = next(iter(of_type(prod_fifo_plan, "aws_sns_topic").values()))["values"]
+
+    assert topic["fifo_topic"] is True
+    for address, queue in of_type(prod_fifo_plan, "aws_sqs_queue").items():
+        assert queue["values"]["fifo_queue"] is True, address
+        assert queue["values"]["content_based_deduplication"] is True, address
+
+
+def test_fifo_delivery_keeps_the_filter_policies_and_raw_delivery(prod_plan, prod_fifo_plan):
+    def routing(plan: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+        return {
+            service: (s.get("filter_policy"), s.get("filter_policy_scope"), s["raw_message_delivery"])
+            for service, s in _by_service(plan, "aws_sns_topic_subscription", "service").items()
+        }
+
+    assert routing(prod_fifo_plan) == routing(prod_plan)
+
+
+def test_fifo_delivery_plans_the_same_resources_as_standard(prod_plan, prod_fifo_plan):
+    def addresses(plan: dict[str, Any]) -> set[str]:
+        return {change["address"] for change in plan["resource_changes"]}
+
+    assert addresses(prod_fifo_plan) == addresses(prod_plan)
+
+def _lifecycle_rules(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return next(iter(of_type(plan, "aws_s3_bucket_lifecycle_configuration").values()))["values"]["rule"]
+
+
+def _rule_prefix(rule: dict[str, Any]) -> str:
+    """The key prefix a rule applies to; "" (the whole bucket) without a prefix filter."""
+    return next((rule_filter["prefix"] for rule_filter in rule["filter"] if rule_filter.get("prefix")), "")
+
+
+def _expires_current_objects(rule: dict[str, Any]) -> bool:
+    return any(expiration.get("days") or expiration.get("date") for expiration in rule.get("expiration", []))
 
 
 def test_the_calendars_bucket_is_the_one_the_topology_names(prod_plan, topology):
     buckets = [r["values"]["bucket"] for r in of_type(prod_plan, "aws_s3_bucket").values()]
-    lifecycle = next(iter(of_type(prod_plan, "aws_s3_bucket_lifecycle_configuration").values()))["values"]
-    expiring_prefixes = {
-        rule_filter["prefix"] for rule in lifecycle["rule"] for rule_filter in rule["filter"] if rule_filter.get("prefix")
-    }
+    expiring_prefixes = {_rule_prefix(rule) for rule in _lifecycle_rules(prod_plan) if _expires_current_objects(rule)}
 
     assert buckets == [topology["bucket"]["name"]]
     assert expiring_prefixes == {topology["bucket"]["calendar_prefix"], topology["bucket"]["snapshot_prefix"]}
+
+
+def test_the_event_archive_is_never_expired_only_moved_to_a_class_replay_can_read_at_once(prod_plan, topology):
+    archive = topology["bucket"]["event_archive_prefix"]
+    rules = _lifecycle_rules(prod_plan)
+    # A rule reaches the archive if its prefix is the archive's or any prefix of it ("" included).
+    reaching_the_archive = [rule for rule in rules if archive.startswith(_rule_prefix(rule))]
+
+    assert not any(_expires_current_objects(rule) for rule in reaching_the_archive)
+    archive_rule = next(rule for rule in rules if _rule_prefix(rule) == archive)
+    assert archive_rule["status"] == "Enabled"
+    assert [(t["days"], t["storage_class"]) for t in archive_rule["transition"]] == [(30, "GLACIER_IR")]
