@@ -33,6 +33,7 @@ from taskoverflow_shared.events import Envelope
 ARCHIVE_CONTENT_TYPE = "application/x-ndjson"
 OBJECT_SUFFIX = ".ndjson"
 _HASH_CHARACTERS = 16
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ArchiveFormatError(ValueError):
@@ -106,7 +107,7 @@ def hour_prefix(prefix: str, moment: datetime) -> str:
 
 
 def object_key(prefix: str, event_hour: datetime, first_arrival: datetime, body: bytes) -> str:
-    arrival_ms = int(_utc(first_arrival).timestamp() * 1000)
+    arrival_ms = _epoch_milliseconds(first_arrival)
     content_hash = hashlib.sha256(body).hexdigest()[:_HASH_CHARACTERS]
     return f"{hour_prefix(prefix, event_hour)}{arrival_ms:013d}-{content_hash}{OBJECT_SUFFIX}"
 
@@ -176,7 +177,7 @@ def scan_archive(
                     continue
                 if subject is not None and envelope.subject != subject:
                     continue
-                found.append((int(event.arrived_at.timestamp() * 1000), key, number, event))
+                found.append((_epoch_milliseconds(event.arrived_at), key, number, event))
     # Objects are read in key order, but a late event of an earlier hour may have arrived after
     # an event of a later one: arrival order needs one sort over the window.
     found.sort(key=lambda item: item[:3])
@@ -269,6 +270,11 @@ def _period_bounds(relative_prefix: str) -> tuple[datetime, datetime] | None:
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _epoch_milliseconds(moment: datetime) -> int:
+    # Integer arithmetic: float timestamps * 1000 can land on .999 and name the wrong millisecond.
+    return (_utc(moment) - _EPOCH) // timedelta(milliseconds=1)
 
 
 def _iso_milliseconds(moment: datetime) -> str:

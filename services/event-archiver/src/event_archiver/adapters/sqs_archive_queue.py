@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
@@ -18,6 +18,7 @@ from taskoverflow_shared.sqs_consumer import DEAD_LETTER_REASON_ATTRIBUTE
 
 SQS_BATCH_LIMIT = 10
 DEAD_LETTER_REASON_LIMIT = 1000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 T = TypeVar("T")
 
@@ -43,7 +44,7 @@ class SqsArchiveQueue:
                 message_id=message["MessageId"],
                 receipt_handle=message["ReceiptHandle"],
                 body=message["Body"],
-                sent_at=datetime.fromtimestamp(int(message["Attributes"]["SentTimestamp"]) / 1000, UTC),
+                sent_at=EPOCH + timedelta(milliseconds=int(message["Attributes"]["SentTimestamp"])),
                 attributes=message.get("MessageAttributes", {}),
             )
             for message in response.get("Messages", [])
