@@ -42,7 +42,9 @@ class TopologyAddresses:
 def bootstrap(topology: Topology | None = None) -> TopologyAddresses:
     topology = topology or load_topology()
     sns, sqs, s3, sts = (make_client(name) for name in ("sns", "sqs", "s3", "sts"))
-    topic_attributes = {"FifoTopic": "true"} if topology.is_fifo else {}
+    # As Terraform declares it: publishers send the event id as deduplication id anyway; content
+    # deduplication only keeps a publisher that forgets one from being refused.
+    topic_attributes = {"FifoTopic": "true", "ContentBasedDeduplication": "true"} if topology.is_fifo else {}
     topic_arn = sns.create_topic(Name=topology.topic_name, Attributes=topic_attributes)["TopicArn"]
     assert topic_arn == resolve_topic_arn(sts, topology.topic_name, aws_region()), "topic ARN mismatch"
     existing = _subscribed_endpoints(sns, topic_arn)
