@@ -143,6 +143,7 @@ def test_replaying_a_window_to_the_notifier_serves_only_its_new_subscriber_and_a
         lambda: all_four <= set(delivered_event_ids(first_subscriber)), timeout=30, message="the first deliveries"
     )
     first_before = len(first_subscriber.received)
+    handled_before = notifier_handled(system, set(window))
 
     # A second subscriber is configured (a redeploy of the notifier) and wants the window's history.
     system.restart(
@@ -155,7 +156,9 @@ def test_replaying_a_window_to_the_notifier_serves_only_its_new_subscriber_and_a
     replayed = taskoverflow(system, "replay", *selection, "--to", "notifier")
 
     assert replayed[-1] == "replay to queue notifier: sent 2, skipped 0, failed 0"
-    wait_until(lambda: notifier_handled(system, set(window)) == 2, timeout=30, message="the replay handled")
+    wait_until(
+        lambda: notifier_handled(system, set(window)) == handled_before + 2, timeout=30, message="the replay handled"
+    )
     assert sorted(delivered_event_ids(new_subscriber)) == sorted(window)
     # The first subscriber had them already: the notifier's delivery log skips it.
     assert len(first_subscriber.received) == first_before
@@ -165,6 +168,10 @@ def test_replaying_a_window_to_the_notifier_serves_only_its_new_subscriber_and_a
     again = taskoverflow(system, "replay", *selection, "--to", "notifier")
 
     assert again[-1] == "replay to queue notifier: sent 2, skipped 0, failed 0"
-    wait_until(lambda: notifier_handled(system, set(window)) == 4, timeout=30, message="the second replay handled")
+    wait_until(
+        lambda: notifier_handled(system, set(window)) == handled_before + 4,
+        timeout=30,
+        message="the second replay handled",
+    )
     assert sorted(delivered_event_ids(new_subscriber)) == sorted(window)
     assert len(first_subscriber.received) == first_before
