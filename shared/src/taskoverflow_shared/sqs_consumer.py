@@ -148,7 +148,7 @@ class SqsConsumer:
             # let moto hand them out before it, as it reopens a group per message, not per batch.
             if waiting_for_retried:
                 result.released += self._release(waiting_for_retried)
-            self._dead_letter(dead)
+            send_to_dead_letter_queue(self.sqs, self.dead_letter_queue_url, dead)
             self._delete(acknowledged + [message for message, _ in dead])
             return result
         finally:
@@ -184,31 +184,6 @@ class SqsConsumer:
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
             return HANDLED
-
-    def _dead_letter(self, dead: Sequence[tuple[dict, str]]) -> None:
-        if not dead:
-            return
-        entries = [self._dead_letter_entry(index, message, reason) for index, (message, reason) in enumerate(dead)]
-        response = self.sqs.send_message_batch(QueueUrl=self.dead_letter_queue_url, Entries=entries)
-        if response.get("Failed"):
-            raise RuntimeError(f"could not dead-letter messages: {response['Failed']}")
-
-    def _dead_letter_entry(self, index: int, message: dict, reason: str) -> dict[str, Any]:
-        entry: dict[str, Any] = {
-            "Id": str(index),
-            "MessageBody": message["Body"],
-            "MessageAttributes": {
-                **message.get("MessageAttributes", {}),
-                DEAD_LETTER_REASON_ATTRIBUTE: {"DataType": "String", "StringValue": reason[:1000]},
-            },
-        }
-        if self.dead_letter_queue_url.endswith(FIFO_SUFFIX):
-            # A FIFO DLQ wants both ids. The original group keeps a redrive in the old order; the
-            # message id makes a second dead-lettering of the same message (we crashed before
-            # deleting it) a duplicate that SQS drops.
-            entry["MessageGroupId"] = _message_group(message) or message["MessageId"]
-            entry["MessageDeduplicationId"] = message["MessageId"]
-        return entry
 
     def _delete(self, messages: Sequence[dict]) -> None:
         if not messages:
@@ -257,6 +232,39 @@ class SqsConsumer:
                 log.info("visibility_extended", count=len(in_flight))
             except Exception:
                 log.exception("visibility_extension_failed")
+
+
+def send_to_dead_letter_queue(sqs: Any, dead_letter_queue_url: str, dead: Sequence[tuple[dict, str]]) -> None:
+    """Send received messages (as ReceiveMessage returned them) to the DLQ, each with its reason.
+
+    Raises if SQS refuses any: the caller must then not delete them (they come back and are
+    tried again), or they would be lost.
+    """
+    fifo = dead_letter_queue_url.endswith(FIFO_SUFFIX)
+    for start in range(0, len(dead), 10):  # SQS batches hold at most 10 entries
+        batch = dead[start : start + 10]
+        entries = [_dead_letter_entry(index, message, reason, fifo) for index, (message, reason) in enumerate(batch)]
+        response = sqs.send_message_batch(QueueUrl=dead_letter_queue_url, Entries=entries)
+        if response.get("Failed"):
+            raise RuntimeError(f"could not dead-letter messages: {response['Failed']}")
+
+
+def _dead_letter_entry(index: int, message: dict, reason: str, fifo: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "Id": str(index),
+        "MessageBody": message["Body"],
+        "MessageAttributes": {
+            **message.get("MessageAttributes", {}),
+            DEAD_LETTER_REASON_ATTRIBUTE: {"DataType": "String", "StringValue": reason[:1000]},
+        },
+    }
+    if fifo:
+        # A FIFO DLQ wants both ids. The original group keeps a redrive in the old order; the
+        # message id makes a second dead-lettering of the same message (we crashed before
+        # deleting it) a duplicate that SQS drops.
+        entry["MessageGroupId"] = _message_group(message) or message["MessageId"]
+        entry["MessageDeduplicationId"] = message["MessageId"]
+    return entry
 
 
 def _message_group(message: dict) -> str | None:

@@ -62,3 +62,31 @@ def test_while_s3_refuses_the_puts_the_events_stay_in_the_queue_and_are_archived
     )
     assert archived_ids(topology_addresses) == [envelope.id for envelope in published]
     wait_until(lambda: depth(sqs, queue.url) == (0, 0), timeout=5, message="an empty archive queue")
+
+
+def test_on_fifo_delivery_a_malformed_body_goes_to_the_fifo_dlq_in_its_group(moto_server, monkeypatch, envelopes):
+    from taskoverflow_shared.bootstrap_topology import bootstrap as bootstrap_topology
+
+    monkeypatch.setenv("TASKOVERFLOW_DELIVERY", "fifo")
+    moto_server.reset()
+    addresses = bootstrap_topology()
+    sqs = make_client("sqs")
+    queue = addresses.queues["event-archiver"]
+    assert queue.url.endswith("taskoverflow-event-archiver.fifo")
+    sqs.send_message(QueueUrl=queue.url, MessageBody="{not json", MessageGroupId="todos/9")
+    published = [envelopes.todo_changed(1), envelopes.todo_changed(2)]
+    SnsPublisher(make_client("sns"), addresses.topic_arn).publish(published)
+    archive = bootstrap(Settings.from_environment(FAST))
+
+    wait_until(lambda: archive.poll_once() and len(archived_ids(addresses)) == 2, timeout=10, message="the archive")
+
+    assert archived_ids(addresses) == [envelope.id for envelope in published]
+    response = sqs.receive_message(
+        QueueUrl=queue.dlq_url,
+        WaitTimeSeconds=1,
+        MessageAttributeNames=["All"],
+        MessageSystemAttributeNames=["MessageGroupId"],
+    )
+    [dead] = response["Messages"]
+    assert (dead["Body"], dead["Attributes"]["MessageGroupId"]) == ("{not json", "todos/9")
+    assert dead["MessageAttributes"][DEAD_LETTER_REASON_ATTRIBUTE]["StringValue"].startswith("invalid envelope")

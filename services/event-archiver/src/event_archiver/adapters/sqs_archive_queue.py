@@ -1,7 +1,7 @@
 """The archiver's SQS queue: receive with arrival times, delete, dead-letter with a reason, release.
 
-Dead letters carry the shared consumer's `dead_letter_reason` attribute, so the redrive tool and
-operators read them like any other service's.
+Dead letters go the shared consumer's way (`send_to_dead_letter_queue`: a `dead_letter_reason`
+attribute, FIFO group and deduplication ids), so operators read them like any other service's.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from typing import Any, TypeVar
 import structlog
 
 from event_archiver.domain.messages import ReceivedMessage
-from taskoverflow_shared.sqs_consumer import DEAD_LETTER_REASON_ATTRIBUTE
+from taskoverflow_shared.sqs_consumer import send_to_dead_letter_queue
 
 SQS_BATCH_LIMIT = 10
-DEAD_LETTER_REASON_LIMIT = 1000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 T = TypeVar("T")
@@ -36,7 +35,7 @@ class SqsArchiveQueue:
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=max_messages,
             WaitTimeSeconds=wait_seconds,
-            MessageSystemAttributeNames=["SentTimestamp"],
+            MessageSystemAttributeNames=["SentTimestamp", "MessageGroupId"],
             MessageAttributeNames=["All"],
         )
         return [
@@ -46,6 +45,7 @@ class SqsArchiveQueue:
                 body=message["Body"],
                 sent_at=EPOCH + timedelta(milliseconds=int(message["Attributes"]["SentTimestamp"])),
                 attributes=message.get("MessageAttributes", {}),
+                group_id=message["Attributes"].get("MessageGroupId"),
             )
             for message in response.get("Messages", [])
         ]
@@ -64,26 +64,10 @@ class SqsArchiveQueue:
 
     def dead_letter(self, dead: Sequence[tuple[ReceivedMessage, str]]) -> None:
         for batch in _batches(dead):
-            response = self.sqs.send_message_batch(
-                QueueUrl=self.dead_letter_queue_url,
-                Entries=[
-                    {
-                        "Id": str(index),
-                        "MessageBody": message.body,
-                        "MessageAttributes": {
-                            **message.attributes,
-                            DEAD_LETTER_REASON_ATTRIBUTE: {
-                                "DataType": "String",
-                                "StringValue": reason[:DEAD_LETTER_REASON_LIMIT],
-                            },
-                        },
-                    }
-                    for index, (message, reason) in enumerate(batch)
-                ],
+            # Raises if the DLQ refuses them: deleting now would lose them, so they stay and come back.
+            send_to_dead_letter_queue(
+                self.sqs, self.dead_letter_queue_url, [(_as_received(message), reason) for message, reason in batch]
             )
-            if response.get("Failed"):
-                # Deleting now would lose them: they stay, come back and are tried again.
-                raise RuntimeError(f"the dead-letter queue refused messages: {response['Failed']}")
             self.delete([message for message, _ in batch])
 
     def release(self, messages: Sequence[ReceivedMessage]) -> None:
@@ -95,6 +79,17 @@ class SqsArchiveQueue:
                     for index, m in enumerate(batch)
                 ],
             )
+
+
+def _as_received(message: ReceivedMessage) -> dict[str, Any]:
+    """The message in the shape ReceiveMessage returned it, which the shared dead-lettering takes."""
+    system_attributes = {} if message.group_id is None else {"MessageGroupId": message.group_id}
+    return {
+        "MessageId": message.message_id,
+        "Body": message.body,
+        "MessageAttributes": dict(message.attributes),
+        "Attributes": system_attributes,
+    }
 
 
 def _batches(items: Sequence[T]) -> list[Sequence[T]]:

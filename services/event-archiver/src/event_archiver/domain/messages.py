@@ -24,6 +24,8 @@ class ReceivedMessage:
     sent_at: datetime
     # Message attributes (the event type, correlation id) travel with a dead letter.
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    # FIFO queues only: a dead letter goes into the FIFO DLQ in the same group.
+    group_id: str | None = None
 
 
 def archive_entry(message: ReceivedMessage) -> ArchiveEntry:
