@@ -49,7 +49,8 @@ def main(path: str) -> int:
 
     missing = [f"{label} ({resource_type})" for resource_type, label in REQUIRED.items() if not counts[resource_type]]
     queues = [r["values"]["name"] for r in _resources(plan["planned_values"]["root_module"]) if r["type"] == "aws_sqs_queue"]
-    dead_letter_queues = [name for name in queues if name.endswith("-dlq")]
+    # A FIFO variant's DLQ is named <service>-dlq.fifo.
+    dead_letter_queues = [name for name in queues if name.removesuffix(".fifo").endswith("-dlq")]
     if not dead_letter_queues or len(dead_letter_queues) * 2 != len(queues):
         missing.append(f"one dead-letter queue per queue (planned: {sorted(queues)})")
     if missing:
