@@ -7,6 +7,7 @@ import sys
 
 BENCHMARKS = [
     "bench.consumer_transport",
+    "bench.event_archive",
     "bench.outbox_publishing",
     "bench.calendar_render",
     "bench.calendar_pipeline",
