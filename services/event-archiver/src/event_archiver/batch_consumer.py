@@ -24,6 +24,7 @@ from event_archiver.domain.buffer import ArchiveBuffer, HeldMessage
 from event_archiver.domain.messages import archive_entry
 from event_archiver.handlers import store_batch
 from event_archiver.ports import ArchiveQueue, ArchiveStore
+from taskoverflow_shared.event_archive import hour_prefix
 from taskoverflow_shared.events import UnprocessableEvent
 from taskoverflow_shared.heartbeat import Heartbeat
 from taskoverflow_shared.logging_setup import bound_trace
@@ -110,6 +111,15 @@ class ArchiveConsumer:
                     self._release([h.message for h in held])
                 return FlushResult(failed=True)
             failed_deletes = self.queue.delete([h.message for h in held])
+        # One line per event, as every consumer writes `event_handled`: a trace by event id or
+        # correlation id finds where each event was archived.
+        key_of_hour = {archive_object.key.rsplit("/", 1)[0] + "/": archive_object.key for archive_object in objects}
+        for message in held:
+            entry = message.entry
+            with bound_trace(entry.event_id, entry.envelope.correlation_id):
+                key = key_of_hour[hour_prefix(self.prefix, entry.event_time)]
+                log.info("event_archived", event_type=entry.envelope.type, key=key)
+        with _trace_of(held):
             log.info(
                 "archive_flushed",
                 messages=len(held),

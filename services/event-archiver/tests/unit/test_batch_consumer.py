@@ -4,6 +4,9 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 
+import structlog
+from structlog.testing import capture_logs
+
 from event_archiver.batch_consumer import ArchiveConsumer
 from event_archiver.domain.buffer import ArchiveBuffer
 
@@ -46,6 +49,23 @@ def test_messages_are_deleted_after_their_batch_is_stored_one_object_per_event_h
         "event-archive/2026/11/28/00",
     ]
     assert fake_queue.deleted == [m.message_id for m in sent]
+
+
+def test_each_archived_event_gets_a_log_line_with_its_ids_and_object(fake_queue, fake_store, envelopes):
+    events = [envelopes.todo_changed().model_copy(update={"time": T0 + timedelta(seconds=s)}) for s in (0, 2)]
+    for event in events:
+        fake_queue.send(event.model_dump_json())
+
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        consumer(fake_queue, fake_store, flush_events=2).poll_once()
+
+    archived = [line for line in logs if line["event"] == "event_archived"]
+    assert [(line["event_id"], line["correlation_id"]) for line in archived] == [
+        (event.id, event.correlation_id) for event in events
+    ]
+    assert {line["key"] for line in archived} == set(fake_store.objects)
+    assert archived[0]["key"].startswith("event-archive/2026/11/27/23/")
+    assert archived[1]["key"].startswith("event-archive/2026/11/28/00/")
 
 
 def test_a_batch_waits_for_its_age_or_size_before_it_is_stored(fake_queue, fake_store, envelopes):
