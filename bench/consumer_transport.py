@@ -31,7 +31,8 @@ def fill(sqs, url: str) -> None:
         sqs.send_message_batch(QueueUrl=url, Entries=entries)
 
 
-def drain_with_boto3(sqs, url: str, dlq_url: str) -> float:
+def drain_with_boto3(sqs, url: str, dlq_url: str, count: int = MESSAGES) -> float:
+    """Seconds the shared consumer loop takes to receive and delete `count` TodoChanged messages."""
     handled: list[str] = []
     consumer = SqsConsumer(
         sqs,
@@ -42,7 +43,7 @@ def drain_with_boto3(sqs, url: str, dlq_url: str) -> float:
         wait_time_seconds=0,
     )
     started = time.perf_counter()
-    while len(handled) < MESSAGES:
+    while len(handled) < count:
         consumer.poll_once()
     return time.perf_counter() - started
 

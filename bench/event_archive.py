@@ -17,6 +17,7 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
+from bench.consumer_transport import drain_with_boto3
 from event_archiver.bootstrap import bootstrap as archiver
 from event_archiver.config import Settings
 from taskoverflow_shared.aws_clients import make_client
@@ -24,7 +25,6 @@ from taskoverflow_shared.bootstrap_topology import bootstrap as bootstrap_topolo
 from taskoverflow_shared.event_archive import ArchiveEntry, archive_objects, read_archive
 from taskoverflow_shared.events import TodoChanged, new_envelope
 from taskoverflow_shared.logging_setup import configure_logging
-from taskoverflow_shared.sqs_consumer import SqsConsumer
 from tests.support.moto import MotoServer
 
 BACKLOG = 1000
@@ -68,22 +68,6 @@ def drain_with_archiver() -> float:
     return time.perf_counter() - started
 
 
-def drain_with_consumer_loop(sqs, url: str, dlq_url: str) -> float:
-    handled: list[str] = []
-    consumer = SqsConsumer(
-        sqs,
-        url,
-        dlq_url,
-        {"TodoChanged": lambda envelope, data: handled.append(envelope.id)},
-        visibility_timeout_seconds=60,
-        wait_time_seconds=0,
-    )
-    started = time.perf_counter()
-    while len(handled) < BACKLOG:
-        consumer.poll_once()
-    return time.perf_counter() - started
-
-
 def fill_archive(s3, bucket: str, prefix: str) -> None:
     number = 0
     for hour in range(HOURS):
@@ -122,7 +106,7 @@ def main() -> None:
             fill(sqs, queue.url, 2 * round_number)
             archive_times.append(drain_with_archiver())
             fill(sqs, queue.url, 2 * round_number + 1)
-            loop_times.append(drain_with_consumer_loop(sqs, queue.url, queue.dlq_url))
+            loop_times.append(drain_with_boto3(sqs, queue.url, queue.dlq_url, BACKLOG))
 
         prefix = "bench-archive/"
         fill_archive(s3, addresses.bucket_name, prefix)

@@ -18,7 +18,8 @@ import enum
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -299,6 +300,23 @@ def run_until_signalled(consumer: SqsConsumer, stop: threading.Event | None = No
         consumer.run(stop)
     except _StopNow:
         stop.set()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def exit_on_signals_while_starting() -> Iterator[None]:
+    """Until a worker's loop installs its own handlers, SIGTERM/SIGINT end the start cleanly (exit 0):
+    nothing is in hand yet, so there is nothing to finish."""
+
+    def leave(signum: int, _frame: object) -> None:
+        log.info("shutdown_requested", signal=signal.Signals(signum).name, during="start")
+        raise SystemExit(0)
+
+    previous = {sig: signal.signal(sig, leave) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

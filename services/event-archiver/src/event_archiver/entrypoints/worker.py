@@ -9,8 +9,6 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
@@ -20,6 +18,7 @@ from event_archiver.bootstrap import bootstrap
 from event_archiver.config import SERVICE, ConfigError, Settings
 from taskoverflow_shared.heartbeat import Heartbeat
 from taskoverflow_shared.logging_setup import configure_logging
+from taskoverflow_shared.sqs_consumer import exit_on_signals_while_starting
 
 log = structlog.get_logger("event_archiver.worker")
 
@@ -32,7 +31,7 @@ def main() -> int:
         log.error("invalid_configuration", problems=invalid.problems)
         print(invalid, file=sys.stderr)
         return 2
-    with _exit_on_signals():
+    with exit_on_signals_while_starting():
         log.info("worker_starting", queue=settings.queue.name, bucket=settings.bucket, prefix=settings.prefix)
         try:
             consumer = bootstrap(settings, heartbeat=Heartbeat.from_environment())
@@ -59,22 +58,6 @@ def run_until_signalled(consumer: ArchiveConsumer, stop: threading.Event | None 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         consumer.run(stop)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-@contextmanager
-def _exit_on_signals() -> Iterator[None]:
-    """Until the loop installs its own handlers, SIGTERM/SIGINT end the start cleanly: nothing is held yet."""
-
-    def leave(signum: int, _frame: object) -> None:
-        log.info("shutdown_requested", signal=signal.Signals(signum).name, during="start")
-        raise SystemExit(0)
-
-    previous = {sig: signal.signal(sig, leave) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

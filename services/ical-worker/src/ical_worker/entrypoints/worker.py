@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,7 +13,7 @@ from taskoverflow_shared.addresses import queue_url
 from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.heartbeat import Heartbeat
 from taskoverflow_shared.logging_setup import configure_logging
-from taskoverflow_shared.sqs_consumer import SqsConsumer, run_until_signalled
+from taskoverflow_shared.sqs_consumer import SqsConsumer, exit_on_signals_while_starting, run_until_signalled
 
 log = structlog.get_logger("ical_worker.worker")
 
@@ -31,7 +28,7 @@ def main() -> None:
     # The read timeout must outlast the long poll, or every idle receive would end in an error.
     sqs = make_client("sqs", read_timeout=settings.receive_wait_seconds + 10)
     queue = settings.queue
-    with _exit_on_signals():
+    with exit_on_signals_while_starting():
         log.info("worker_starting", queue=queue.name, startup_wait_seconds=settings.startup_wait_seconds)
         try:
             # `make run` starts the bootstrap beside us: queue_url waits for the queue to appear.
@@ -55,20 +52,3 @@ def main() -> None:
         # The loop beats after each receive, up to a long poll (20 s) from now: say "alive" at once.
         heartbeat.beat()
     run_until_signalled(consumer)
-
-
-@contextmanager
-def _exit_on_signals() -> Iterator[None]:
-    """Until the consumer loop installs its own handlers, SIGTERM/SIGINT end the start cleanly:
-    nothing is in hand yet, so there is nothing to finish."""
-
-    def leave(signum: int, _frame: object) -> None:
-        log.info("shutdown_requested", signal=signal.Signals(signum).name, during="start")
-        raise SystemExit(0)
-
-    previous = {sig: signal.signal(sig, leave) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
