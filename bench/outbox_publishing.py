@@ -37,7 +37,7 @@ def outbox_lags_seconds(system: RunningSystem) -> list[float]:
         with sqlite3.connect(database) as connection:
             return connection.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()[0] == 0
 
-    wait_until(all_published, timeout=120, interval=0.2, message="the relay to drain the outbox")
+    wait_until(all_published, timeout=600, interval=0.2, message="the relay to drain the outbox")
     with sqlite3.connect(database) as connection:
         rows = connection.execute("SELECT created_at, published_at FROM outbox").fetchall()
     return [(datetime.fromisoformat(p) - datetime.fromisoformat(c)).total_seconds() for c, p in rows]
