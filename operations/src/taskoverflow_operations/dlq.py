@@ -26,15 +26,15 @@ from taskoverflow_operations.queue_scan import (
     QueueScan,
     approximate_depth,
 )
-from taskoverflow_operations.sqs_batches import (
+from taskoverflow_shared.addresses import queue_url
+from taskoverflow_shared.aws_clients import make_client
+from taskoverflow_shared.sqs_batches import (
     SQS_BATCH_LIMIT,
     OutgoingMessage,
     delete_in_batches,
     resendable_attributes,
     send_in_batches,
 )
-from taskoverflow_shared.addresses import queue_url
-from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.sqs_consumer import DEAD_LETTER_REASON_ATTRIBUTE
 from taskoverflow_shared.topology import QueueSpec, load_topology
 

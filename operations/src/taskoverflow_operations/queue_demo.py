@@ -32,9 +32,9 @@ from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConn
 from tqdm import tqdm
 
 from taskoverflow_operations.arguments import non_negative_int, positive_float, positive_int
-from taskoverflow_operations.sqs_batches import SQS_BATCH_LIMIT, delete_in_batches
 from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.logging_setup import configure_logging
+from taskoverflow_shared.sqs_batches import SQS_BATCH_LIMIT, delete_in_batches
 
 STANDARD_DEMO_QUEUE = "csse6400_prac"
 FIFO_DEMO_QUEUE = "csse6400_prac.fifo"

@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from taskoverflow_operations.sqs_batches import SQS_BATCH_LIMIT, release_in_batches
+from taskoverflow_shared.sqs_batches import SQS_BATCH_LIMIT, change_visibility_in_batches
 
 # Long enough for a scan of a few thousand messages; SQS allows up to 12 hours.
 DEFAULT_SCAN_VISIBILITY_SECONDS = 15 * 60
@@ -95,7 +95,7 @@ class QueueScan:
         """Make every held message visible again now; return how many were released."""
         handles = list(self._held.values())
         self._held.clear()
-        for failure in release_in_batches(self.sqs, self.queue_url, handles):
+        for failure in change_visibility_in_batches(self.sqs, self.queue_url, handles, 0):
             # Not fatal: that message becomes visible anyway when its visibility timeout ends.
             log.warning("release_failed", queue_url=self.queue_url, failure=failure)
         self.released += len(handles)

@@ -21,12 +21,12 @@ from tqdm import tqdm
 
 from taskoverflow_operations.archive_query import Selection, add_selection_arguments, select, selection_from
 from taskoverflow_operations.arguments import positive_float, positive_int
-from taskoverflow_operations.sqs_batches import SQS_BATCH_LIMIT, OutgoingMessage, send_in_batches
 from taskoverflow_shared.addresses import queue_url
 from taskoverflow_shared.addresses import topic_arn as resolve_topic_arn
 from taskoverflow_shared.aws_clients import aws_region, make_client
 from taskoverflow_shared.events import Envelope
 from taskoverflow_shared.sns_publisher import REPLAYED_ATTRIBUTE, SnsPublisher, message_group
+from taskoverflow_shared.sqs_batches import SQS_BATCH_LIMIT, OutgoingMessage, send_in_batches
 from taskoverflow_shared.topology import Topology, load_topology
 
 TOPIC = "topic"

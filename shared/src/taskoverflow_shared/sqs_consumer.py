@@ -29,6 +29,13 @@ from taskoverflow_shared.events import Envelope, EventData, UnprocessableEvent, 
 from taskoverflow_shared.heartbeat import Heartbeat
 from taskoverflow_shared.logging_setup import bound_trace
 from taskoverflow_shared.sns_publisher import REPLAYED_ATTRIBUTE
+from taskoverflow_shared.sqs_batches import (
+    OutgoingMessage,
+    change_visibility_in_batches,
+    delete_in_batches,
+    resendable_attributes,
+    send_in_batches,
+)
 from taskoverflow_shared.topology import FIFO_SUFFIX
 
 Handler = Callable[[Envelope, EventData], None]
@@ -190,30 +197,16 @@ class SqsConsumer:
         if not messages:
             return
         self._forget(messages)
-        response = self.sqs.delete_message_batch(
-            QueueUrl=self.queue_url,
-            Entries=[{"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]} for index, m in enumerate(messages)],
-        )
-        for failure in response.get("Failed", []):
+        for failure in delete_in_batches(self.sqs, self.queue_url, [m["ReceiptHandle"] for m in messages]):
             # Not fatal: the message comes back and the idempotent handler absorbs it.
             log.warning("delete_failed", failure=failure)
 
     def _release(self, messages: Sequence[dict]) -> int:
         """Make unprocessed messages visible again now, for another worker, instead of later."""
         self._forget(messages)
-        self._set_visibility([m["ReceiptHandle"] for m in messages], 0)
+        change_visibility_in_batches(self.sqs, self.queue_url, [m["ReceiptHandle"] for m in messages], 0)
         log.info("messages_released", count=len(messages))
         return len(messages)
-
-    def _set_visibility(self, receipt_handles: Sequence[str], seconds: int) -> None:
-        for start in range(0, len(receipt_handles), 10):  # SQS batches hold at most 10 entries
-            self.sqs.change_message_visibility_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": seconds}
-                    for index, handle in enumerate(receipt_handles[start : start + 10])
-                ],
-            )
 
     def _forget(self, messages: Sequence[dict]) -> None:
         with self._lock:
@@ -229,7 +222,7 @@ class SqsConsumer:
             if not in_flight:
                 continue
             try:
-                self._set_visibility(in_flight, self.visibility_timeout_seconds)
+                change_visibility_in_batches(self.sqs, self.queue_url, in_flight, self.visibility_timeout_seconds)
                 log.info("visibility_extended", count=len(in_flight))
             except Exception:
                 log.exception("visibility_extension_failed")
@@ -242,30 +235,25 @@ def send_to_dead_letter_queue(sqs: Any, dead_letter_queue_url: str, dead: Sequen
     tried again), or they would be lost.
     """
     fifo = dead_letter_queue_url.endswith(FIFO_SUFFIX)
-    for start in range(0, len(dead), 10):  # SQS batches hold at most 10 entries
-        batch = dead[start : start + 10]
-        entries = [_dead_letter_entry(index, message, reason, fifo) for index, (message, reason) in enumerate(batch)]
-        response = sqs.send_message_batch(QueueUrl=dead_letter_queue_url, Entries=entries)
-        if response.get("Failed"):
-            raise RuntimeError(f"could not dead-letter messages: {response['Failed']}")
-
-
-def _dead_letter_entry(index: int, message: dict, reason: str, fifo: bool) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "Id": str(index),
-        "MessageBody": message["Body"],
-        "MessageAttributes": {
-            **message.get("MessageAttributes", {}),
-            DEAD_LETTER_REASON_ATTRIBUTE: {"DataType": "String", "StringValue": reason[:1000]},
-        },
-    }
-    if fifo:
-        # A FIFO DLQ wants both ids. The original group keeps a redrive in the old order; the
-        # message id makes a second dead-lettering of the same message (we crashed before
-        # deleting it) a duplicate that SQS drops.
-        entry["MessageGroupId"] = _message_group(message) or message["MessageId"]
-        entry["MessageDeduplicationId"] = message["MessageId"]
-    return entry
+    outgoing = [
+        OutgoingMessage(
+            key=message["MessageId"],
+            body=message["Body"],
+            attributes={
+                **resendable_attributes(message.get("MessageAttributes", {})),
+                DEAD_LETTER_REASON_ATTRIBUTE: {"DataType": "String", "StringValue": reason[:1000]},
+            },
+            # A FIFO DLQ wants both ids. The original group keeps a redrive in the old order; the
+            # message id makes a second dead-lettering of the same message (we crashed before
+            # deleting it) a duplicate that SQS drops.
+            group_id=(_message_group(message) or message["MessageId"]) if fifo else None,
+            deduplication_id=message["MessageId"] if fifo else None,
+        )
+        for message, reason in dead
+    ]
+    result = send_in_batches(sqs, dead_letter_queue_url, outgoing)
+    if result.failed:
+        raise RuntimeError(f"could not dead-letter messages: {result.failed}")
 
 
 def _message_group(message: dict) -> str | None:

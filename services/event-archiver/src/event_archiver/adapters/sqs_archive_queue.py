@@ -9,17 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import structlog
 
 from event_archiver.domain.messages import ReceivedMessage
+from taskoverflow_shared.sqs_batches import change_visibility_in_batches, delete_in_batches
 from taskoverflow_shared.sqs_consumer import send_to_dead_letter_queue
 
-SQS_BATCH_LIMIT = 10
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-T = TypeVar("T")
 
 log = structlog.get_logger("event_archiver.queue")
 
@@ -51,34 +49,20 @@ class SqsArchiveQueue:
         ]
 
     def delete(self, messages: Sequence[ReceivedMessage]) -> int:
-        failed = 0
-        for batch in _batches(messages):
-            response = self.sqs.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[{"Id": str(index), "ReceiptHandle": m.receipt_handle} for index, m in enumerate(batch)],
-            )
-            for failure in response.get("Failed", []):
-                log.warning("delete_failed", failure=failure)
-                failed += 1
-        return failed
+        failures = delete_in_batches(self.sqs, self.queue_url, [m.receipt_handle for m in messages])
+        for failure in failures:
+            log.warning("delete_failed", failure=failure)
+        return len(failures)
 
     def dead_letter(self, dead: Sequence[tuple[ReceivedMessage, str]]) -> None:
-        for batch in _batches(dead):
-            # Raises if the DLQ refuses them: deleting now would lose them, so they stay and come back.
-            send_to_dead_letter_queue(
-                self.sqs, self.dead_letter_queue_url, [(_as_received(message), reason) for message, reason in batch]
-            )
-            self.delete([message for message, _ in batch])
+        # Raises if the DLQ refuses them: deleting now would lose them, so they stay and come back.
+        send_to_dead_letter_queue(
+            self.sqs, self.dead_letter_queue_url, [(_as_received(message), reason) for message, reason in dead]
+        )
+        self.delete([message for message, _ in dead])
 
     def release(self, messages: Sequence[ReceivedMessage]) -> None:
-        for batch in _batches(messages):
-            self.sqs.change_message_visibility_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {"Id": str(index), "ReceiptHandle": m.receipt_handle, "VisibilityTimeout": 0}
-                    for index, m in enumerate(batch)
-                ],
-            )
+        change_visibility_in_batches(self.sqs, self.queue_url, [m.receipt_handle for m in messages], 0)
 
 
 def _as_received(message: ReceivedMessage) -> dict[str, Any]:
@@ -90,7 +74,3 @@ def _as_received(message: ReceivedMessage) -> dict[str, Any]:
         "MessageAttributes": dict(message.attributes),
         "Attributes": system_attributes,
     }
-
-
-def _batches(items: Sequence[T]) -> list[Sequence[T]]:
-    return [items[start : start + SQS_BATCH_LIMIT] for start in range(0, len(items), SQS_BATCH_LIMIT)]

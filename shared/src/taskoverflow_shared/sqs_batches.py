@@ -1,7 +1,8 @@
 """Batch calls to SQS within its limits (10 entries, 256 KiB per request), reporting partial failures.
 
 SQS batch calls succeed or fail per entry: the callers act only on the entries that succeeded
-(a redrive deletes from the DLQ only what reached the source queue).
+(a redrive deletes from the DLQ only what reached the source queue; a consumer deletes only what
+reached its DLQ). Shared by the consumer loop, the event-archiver and the operator commands.
 """
 
 from __future__ import annotations
@@ -98,14 +99,16 @@ def delete_in_batches(sqs: Any, queue_url: str, receipt_handles: Sequence[str]) 
     return failures
 
 
-def release_in_batches(sqs: Any, queue_url: str, receipt_handles: Sequence[str]) -> list[dict[str, Any]]:
-    """Make received messages visible again now (visibility 0); return the failures."""
+def change_visibility_in_batches(
+    sqs: Any, queue_url: str, receipt_handles: Sequence[str], seconds: int
+) -> list[dict[str, Any]]:
+    """Set received messages' visibility timeout (0: visible again now); return the failures."""
     failures: list[dict[str, Any]] = []
     for start in range(0, len(receipt_handles), SQS_BATCH_LIMIT):
         response = sqs.change_message_visibility_batch(
             QueueUrl=queue_url,
             Entries=[
-                {"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                {"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": seconds}
                 for index, handle in enumerate(receipt_handles[start : start + SQS_BATCH_LIMIT])
             ],
         )
