@@ -63,7 +63,7 @@ def _ensure_queue(sqs, spec: QueueSpec, topic_arn: str, topology: Topology) -> Q
     # Content-based deduplication is the safety net for a sender without an explicit
     # deduplication id; our publisher and consumer always send one (the event or message id).
     kind = {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if topology.is_fifo else {}
-    dlq_url = _create_or_update_queue(sqs, spec.dlq_name, {**kind, "MessageRetentionSeconds": retention})
+    dlq_url = _create_or_update_queue(sqs, spec.dlq_name, {**kind, "MessageRetentionPeriod": retention})
     dlq_arn = _queue_arn(sqs, dlq_url)
     queue_url = _create_or_update_queue(
         sqs,
@@ -72,7 +72,7 @@ def _ensure_queue(sqs, spec: QueueSpec, topic_arn: str, topology: Topology) -> Q
             **kind,
             "VisibilityTimeout": str(spec.visibility_timeout_seconds),
             "ReceiveMessageWaitTimeSeconds": str(topology.receive_wait_time_seconds),
-            "MessageRetentionSeconds": retention,
+            "MessageRetentionPeriod": retention,
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.max_receive_count}),
         },
     )
