@@ -180,7 +180,8 @@ def test_the_bootstrap_creates_a_fifo_topic_and_fifo_queues_with_fifo_dead_lette
         assert json.loads(subscription.get("FilterPolicy", "null")) == spec.filter_policy("type")
 
 
-def test_each_todos_versions_reach_the_consumer_in_order_even_when_one_is_retried(fifo_addresses):
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_each_todos_versions_reach_the_consumer_in_order_even_when_one_is_retried(fifo_addresses, concurrency):
     sqs = make_client("sqs")
     queue = fifo_addresses.queues["notifier"]
     # The retried message returns after the queue's visibility timeout: one second keeps it quick.
@@ -206,6 +207,7 @@ def test_each_todos_versions_reach_the_consumer_in_order_even_when_one_is_retrie
         {"TodoChanged": on_todo_changed},
         visibility_timeout_seconds=1,
         wait_time_seconds=1,
+        concurrency=concurrency,
     )
     wait_until(
         lambda: consumer.poll_once() is not None and len(handled) == len(interleaved),

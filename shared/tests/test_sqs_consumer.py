@@ -104,3 +104,28 @@ def test_long_work_keeps_the_message_invisible_to_other_consumers(topology_addre
         worker.join(30)
     assert seen_by_other == []
     wait_until(lambda: sum(depth(sqs, queue.url)) == 0, timeout=5, message="the message deleted")
+
+
+def test_a_batch_on_a_standard_queue_is_handled_concurrently_and_deleted_together(topology_addresses):
+    sqs = make_client("sqs")
+    queue = topology_addresses.queues["notifier"]
+    envelopes = [
+        new_envelope(CalendarFailed(job_id=f"j{n}", reason="r"), source="t", correlation_id="c") for n in range(3)
+    ]
+    for envelope in envelopes:
+        send(sqs, queue.url, envelope.model_dump_json())
+    wait_until(lambda: sum(depth(sqs, queue.url)) == 3, timeout=5, message="three queued messages")
+    # Each handler waits for the other two: handled one after another, the barrier would break.
+    all_three_at_once = threading.Barrier(3, timeout=5)
+    handled = []
+
+    def meet_the_others(envelope, data):
+        all_three_at_once.wait()
+        handled.append(envelope.id)
+
+    consumer = make_consumer(topology_addresses, {"CalendarFailed": meet_the_others}, concurrency=3)
+    result = consumer.poll_once()
+
+    assert (result.handled, result.failed) == (3, 0)
+    assert sorted(handled) == sorted(e.id for e in envelopes)
+    wait_until(lambda: sum(depth(sqs, queue.url)) == 0, timeout=5, message="every message deleted")

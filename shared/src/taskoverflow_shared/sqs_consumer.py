@@ -6,8 +6,14 @@ visibility timeout (and, after the queue's maxReceiveCount, SQS moves it to the 
 that can never succeed (bad JSON, bad schema, unknown type or major version) is moved to the
 DLQ at once with its reason, so it neither crashes the worker nor blocks the queue.
 
+A received batch is split into lanes: on a standard queue every message is a lane of its own,
+on a FIFO queue a lane is one message group in the order SQS gave it. With `concurrency` above
+one, lanes run side by side on a thread pool (handlers wait on S3, SNS, a database or a webhook
+far more than they compute), and the batch is acknowledged with one DeleteMessageBatch once
+every lane is done.
+
 On a FIFO queue SQS hands out a message group's messages in order and no more of them while
-one is in flight. The loop keeps that order: it handles a batch front to back, and once a
+one is in flight. The loop keeps that order: a lane is handled front to back, and once a
 message of a group must be retried it releases the group's later messages unhandled, so they
 come back after it instead of overtaking it.
 """
@@ -18,7 +24,9 @@ import enum
 import signal
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,9 +94,13 @@ class SqsConsumer:
     wait_time_seconds: int = 20
     max_messages: int = 10
     heartbeat: Heartbeat | None = None
+    # Lanes handled at once; handlers must then be thread-safe (boto3 clients, SQLAlchemy
+    # session factories and our locked SQLite delivery log are).
+    concurrency: int = 1
     busy: bool = field(default=False, init=False)
     _in_flight: dict[str, str] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False)
 
     def run(self, stop: threading.Event) -> None:
         """Poll until `stop` is set; the message in hand is finished, the rest released."""
@@ -106,6 +118,9 @@ class SqsConsumer:
                     log.exception("receive_failed")
                     stop.wait(1.0)
         finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
             log.info("consumer_stopped", queue_url=self.queue_url)
 
     def poll_once(self, stop: threading.Event | None = None) -> PollResult:
@@ -127,40 +142,50 @@ class SqsConsumer:
         try:
             with self._lock:
                 self._in_flight.update({m["MessageId"]: m["ReceiptHandle"] for m in messages})
-            acknowledged: list[dict] = []
-            dead: list[tuple[dict, str]] = []
-            waiting_for_retried: list[dict] = []
-            retried_groups: set[str] = set()
-            for position, message in enumerate(messages):
-                if stop is not None and stop.is_set():
-                    result.released += self._release(messages[position:])
-                    break
-                group = _message_group(message)
-                if group is not None and group in retried_groups:
-                    waiting_for_retried.append(message)
-                    continue
-                outcome = self._process(message)
-                if outcome is HANDLED:
-                    acknowledged.append(message)
-                    result.handled += 1
-                elif outcome is RETRY_LATER:
-                    self._forget([message])
-                    result.failed += 1
-                    if group is not None:
-                        retried_groups.add(group)
-                else:
-                    dead.append((message, outcome.reason))
-                    result.dead_lettered += 1
+            lanes = self._run_lanes(_lanes(messages), stop)
+            acknowledged = [message for lane in lanes for message in lane.acknowledged]
+            dead = [entry for lane in lanes for entry in lane.dead]
+            for lane in lanes:
+                result.handled += len(lane.acknowledged)
+                result.dead_lettered += len(lane.dead)
+                result.failed += lane.failed
             # Visible again at once, yet SQS keeps the group closed while the retried message
             # is in flight, so they return behind it. Leaving them to time out instead would
             # let moto hand them out before it, as it reopens a group per message, not per batch.
-            if waiting_for_retried:
-                result.released += self._release(waiting_for_retried)
+            unhandled = [message for lane in lanes for message in lane.unhandled]
+            if unhandled:
+                result.released += self._release(unhandled)
             send_to_dead_letter_queue(self.sqs, self.dead_letter_queue_url, dead)
             self._delete(acknowledged + [message for message, _ in dead])
             return result
         finally:
             self.busy = False
+
+    def _run_lanes(self, lanes: list[list[dict]], stop: threading.Event | None) -> list[_Lane]:
+        if self.concurrency <= 1 or len(lanes) <= 1:
+            return [self._handle_lane(lane, stop) for lane in lanes]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="lane")
+        return list(self._pool.map(lambda lane: self._handle_lane(lane, stop), lanes))
+
+    def _handle_lane(self, messages: list[dict], stop: threading.Event | None) -> _Lane:
+        """Handle one lane front to back; after a retry or a stop, its later messages stay unhandled."""
+        lane = _Lane()
+        for position, message in enumerate(messages):
+            if stop is not None and stop.is_set():
+                lane.unhandled.extend(messages[position:])
+                break
+            outcome = self._process(message)
+            if outcome is HANDLED:
+                lane.acknowledged.append(message)
+            elif outcome is RETRY_LATER:
+                self._forget([message])
+                lane.failed += 1
+                lane.unhandled.extend(messages[position + 1 :])
+                break
+            else:
+                lane.dead.append((message, outcome.reason))
+        return lane
 
     def _process(self, message: dict) -> Outcome:
         try:
@@ -254,6 +279,24 @@ def send_to_dead_letter_queue(sqs: Any, dead_letter_queue_url: str, dead: Sequen
     result = send_in_batches(sqs, dead_letter_queue_url, outgoing)
     if result.failed:
         raise RuntimeError(f"could not dead-letter messages: {result.failed}")
+
+
+@dataclass
+class _Lane:
+    """What handling one lane came to."""
+
+    acknowledged: list[dict] = field(default_factory=list)
+    dead: list[tuple[dict, str]] = field(default_factory=list)
+    failed: int = 0
+    unhandled: list[dict] = field(default_factory=list)
+
+
+def _lanes(messages: Sequence[dict]) -> list[list[dict]]:
+    """A FIFO batch by message group, in received order; on a standard queue, one lane per message."""
+    lanes: dict[str, list[dict]] = defaultdict(list)
+    for message in messages:
+        lanes[_message_group(message) or message["MessageId"]].append(message)
+    return list(lanes.values())
 
 
 def _message_group(message: dict) -> str | None:

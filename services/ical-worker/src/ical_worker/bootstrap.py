@@ -13,7 +13,7 @@ from ical_worker.handlers import on_calendar_requested
 from ical_worker.ports import CalendarStore, Publish, SnapshotReader
 from taskoverflow_shared.addresses import topic_arn
 from taskoverflow_shared.aws_clients import aws_region, make_client
-from taskoverflow_shared.sns_publisher import SnsPublisher
+from taskoverflow_shared.sns_publisher import CoalescingPublisher, SnsPublisher
 from taskoverflow_shared.sqs_consumer import Handler
 
 
@@ -37,8 +37,9 @@ def bootstrap(
         calendars = calendars or S3CalendarStore(s3)
     if publish is None:
         arn = topic_arn(make_client("sts"), settings.topic_name, aws_region())
+        # Jobs handled side by side announce their outcomes in shared PublishBatch requests.
         publish = SnsEventPublisher(
-            SnsPublisher(make_client("sns"), arn, type_attribute=settings.message_type_attribute)
+            CoalescingPublisher(SnsPublisher(make_client("sns"), arn, type_attribute=settings.message_type_attribute))
         )
     handle_calendar_requested = partial(
         on_calendar_requested,

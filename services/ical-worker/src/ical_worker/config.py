@@ -28,9 +28,11 @@ class Settings:
     message_type_attribute: str
     layout: StorageLayout
     receive_wait_seconds: int
-    # One message at a time by default: a big calendar should not hold nine other jobs hostage
-    # while idle workers could take them.
-    max_messages: int = 1
+    # Up to ten jobs per receive, handled `concurrency` at a time: a job mostly waits on S3 and
+    # SNS, so overlapping them is where throughput comes from (and a big calendar does not hold
+    # the small ones in its batch back; only the next receive waits for it).
+    max_messages: int = 10
+    concurrency: int = 8
     # Entries in each of the two caches (rendered VEVENT blocks, parsed snapshot lines).
     cache_size: int = DEFAULT_CACHE_SIZE
     # How long to wait at start for the queue to exist (`make run` bootstraps beside us).
@@ -52,7 +54,8 @@ class Settings:
             receive_wait_seconds=_integer(
                 environ, "ICAL_WORKER_RECEIVE_WAIT_SECONDS", topology.receive_wait_time_seconds, low=0, high=20
             ),
-            max_messages=_integer(environ, "ICAL_WORKER_MAX_MESSAGES", 1, low=1, high=10),
+            max_messages=_integer(environ, "ICAL_WORKER_MAX_MESSAGES", 10, low=1, high=10),
+            concurrency=_integer(environ, "ICAL_WORKER_CONCURRENCY", 8, low=1, high=64),
             cache_size=_integer(environ, "ICAL_WORKER_CACHE_SIZE", DEFAULT_CACHE_SIZE, low=0),
             startup_wait_seconds=_integer(environ, "ICAL_WORKER_STARTUP_WAIT_SECONDS", 60, low=0),
         )

@@ -1,11 +1,11 @@
-"""Publish the worker's outcome events through the shared SnsPublisher (one PublishBatch call each)."""
+"""Publish the worker's outcome events through the shared publisher, one event per call."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from taskoverflow_shared.events import Envelope
-from taskoverflow_shared.sns_publisher import SnsPublisher
+from taskoverflow_shared.sns_publisher import EventPublisher
 
 
 class PublishRejected(Exception):
@@ -14,7 +14,7 @@ class PublishRejected(Exception):
 
 @dataclass
 class SnsEventPublisher:
-    publisher: SnsPublisher
+    publisher: EventPublisher
 
     def __call__(self, envelope: Envelope) -> None:
         if envelope.id not in self.publisher.publish([envelope]):

@@ -46,6 +46,7 @@ def main() -> None:
         visibility_timeout_seconds=queue.visibility_timeout_seconds,
         wait_time_seconds=settings.receive_wait_seconds,
         max_messages=settings.max_messages,
+        concurrency=settings.concurrency,
         heartbeat=heartbeat,
     )
     if heartbeat:
