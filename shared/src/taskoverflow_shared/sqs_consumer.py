@@ -6,8 +6,8 @@ visibility timeout (and, after the queue's maxReceiveCount, SQS moves it to the 
 that can never succeed (bad JSON, bad schema, unknown type or major version) is moved to the
 DLQ at once with its reason, so it neither crashes the worker nor blocks the queue.
 
-A received batch is split into lanes: on a standard queue every message is a lane of its own,
-on a FIFO queue a lane is one message group in the order SQS gave it. With `concurrency` above
+A received batch is split into lanes: on a standard queue every distinct message is a lane of its
+own, on a FIFO queue a lane is one message group in the order SQS gave it. With `concurrency` above
 one, lanes run side by side on a thread pool (handlers wait on S3, SNS, a database or a webhook
 far more than they compute), and the batch is acknowledged with one DeleteMessageBatch once
 every lane is done.
@@ -292,10 +292,14 @@ class _Lane:
 
 
 def _lanes(messages: Sequence[dict]) -> list[list[dict]]:
-    """A FIFO batch by message group, in received order; on a standard queue, one lane per message."""
+    """A FIFO batch by message group, in received order; on a standard queue, one lane per body.
+
+    Copies of one message (SQS delivers at least once, sometimes twice in one batch) share a lane,
+    so the second copy's handler sees what the first one did and its idempotency check holds.
+    """
     lanes: dict[str, list[dict]] = defaultdict(list)
     for message in messages:
-        lanes[_message_group(message) or message["MessageId"]].append(message)
+        lanes[_message_group(message) or message.get("MD5OfBody") or message["MessageId"]].append(message)
     return list(lanes.values())
 
 

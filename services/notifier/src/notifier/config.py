@@ -47,6 +47,8 @@ class Settings:
     mail: MailSettings | None
     delivery_db: Path
     delivery_retention_days: int
+    # Events delivered at once: one slow or failing receiver then delays only its own events.
+    concurrency: int = 8
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> Settings:
@@ -84,6 +86,7 @@ class Settings:
 
         smtp, mail = reader.mail()
         retention_days = reader.number("NOTIFIER_DELIVERY_RETENTION_DAYS", 30, int, minimum=1)
+        concurrency = reader.number("NOTIFIER_CONCURRENCY", 8, int, minimum=1)
         # Forgetting a delivery SQS (or a DLQ redrive) can still bring back would send it twice.
         if retention_days * 86400 < retention:
             reader.problems.append(
@@ -104,6 +107,7 @@ class Settings:
             mail=mail,
             delivery_db=Path(env.get("NOTIFIER_DELIVERY_DB") or DEFAULT_DELIVERY_DB),
             delivery_retention_days=retention_days,
+            concurrency=concurrency,
         )
 
 

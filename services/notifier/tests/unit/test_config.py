@@ -16,6 +16,7 @@ def test_an_empty_environment_is_a_valid_notifier_that_sends_nothing():
     assert settings.delivery_db == Path("data/notifier-deliveries.sqlite3")
     assert settings.retry.max_attempts == 4
     assert settings.retry_budget_seconds + settings.timeout_seconds <= 30
+    assert settings.concurrency == 8
 
 
 def test_a_full_configuration_is_read():
@@ -35,6 +36,7 @@ def test_a_full_configuration_is_read():
             "PUBLIC_BASE_URL": "https://todo.example.com",
             "NOTIFIER_DELIVERY_DB": "/tmp/x.sqlite3",
             "NOTIFIER_DELIVERY_RETENTION_DAYS": "20",
+            "NOTIFIER_CONCURRENCY": "2",
         }
     )
 
@@ -45,6 +47,7 @@ def test_a_full_configuration_is_read():
     assert settings.smtp.security == "starttls" and settings.smtp.password == "p@ss"
     assert settings.mail.default_recipient == "ops@example.com"
     assert settings.delivery_db == Path("/tmp/x.sqlite3")
+    assert settings.concurrency == 2
 
 
 def test_every_problem_is_reported_together_naming_its_variable():
@@ -58,6 +61,7 @@ def test_every_problem_is_reported_together_naming_its_variable():
                 "NOTIFIER_SMTP_URL": "smtp://user:pw@mail.example",
                 "NOTIFIER_EMAIL_TO": "a@example.com, b@example.com",
                 "NOTIFIER_DELIVERY_RETENTION_DAYS": "3",
+                "NOTIFIER_CONCURRENCY": "0",
             }
         )
 
@@ -71,9 +75,10 @@ def test_every_problem_is_reported_together_naming_its_variable():
         "NOTIFIER_EMAIL_TO is not a single e-mail address",
         "PUBLIC_BASE_URL must be an http(s) URL",
         "NOTIFIER_DELIVERY_RETENTION_DAYS must cover",
+        "NOTIFIER_CONCURRENCY must be at least 1",
     ):
         assert expected in problems
-    assert len(error.value.problems) == 8
+    assert len(error.value.problems) == 9
     assert str(error.value).startswith("invalid notifier configuration:")
 
 
