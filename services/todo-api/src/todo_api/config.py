@@ -22,6 +22,7 @@ class Settings:
     relay_poll_interval_seconds: float
     relay_batch_size: int
     relay_publish_threads: int = 4
+    status_long_polls: int = 3
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -33,6 +34,7 @@ class Settings:
             relay_poll_interval_seconds=_positive_number("OUTBOX_RELAY_POLL_SECONDS", 0.1),
             relay_batch_size=int(_positive_number("OUTBOX_RELAY_BATCH_SIZE", 100)),
             relay_publish_threads=int(_positive_number("OUTBOX_RELAY_PUBLISH_THREADS", 4)),
+            status_long_polls=int(_positive_number("CALENDAR_STATUS_LONG_POLLS", 3)),
         )
 
 
