@@ -68,9 +68,12 @@ def test_a_calendar_request_recorded_after_3000_todo_changes_goes_out_in_the_fir
     record_todo_changes(todo_api, 3000)
     job_id = todo_api.service.request_calendar("req-1")
     publisher = RecordingPublisher()
+    relay = build_relay(todo_api, publisher)
+    assert relay.has_pending([Lane.INTERACTIVE])
 
-    build_relay(todo_api, publisher).relay_once()
+    relay.relay_once()
 
+    assert (relay.has_pending([Lane.INTERACTIVE]), relay.has_pending([Lane.BULK])) == (False, True)
     first_cycle = publisher.published
     assert len(first_cycle) == todo_api.settings.relay_batch_size
     (request,) = [e for e in first_cycle if e.type == "CalendarRequested"]

@@ -59,7 +59,7 @@ def run_lane(
             heartbeat.beat()
             last_beat = time.monotonic()
         try:
-            published = relay.relay_once(lanes)
+            published = relay.relay_once(lanes) if relay.has_pending(lanes) else 0
         except Exception as error:
             log.warning("relay_publish_failed", lane=lane_names, error=str(error), retry_in_seconds=round(backoff, 2))
             stop.wait(backoff)
