@@ -130,6 +130,28 @@ def test_each_todo_s_versions_leave_in_order_when_streams_publish_concurrently(t
         assert versions == [1, 2, 3, 4, 5]
 
 
+def test_when_one_stream_fails_what_the_others_published_is_marked_and_the_error_propagates(todo_api):
+    record_todo_changes(todo_api, todos=100)  # four streams: todos 1-30, 31-60, 61-90, 91-100
+    broker_down_for_todo_1 = True
+
+    class PartlyDownPublisher(RecordingPublisher):
+        def publish(self, envelopes):
+            if broker_down_for_todo_1 and any(e.subject == "todos/1" for e in envelopes):
+                raise ConnectionError("broker unreachable")
+            return super().publish(envelopes)
+
+    publisher = PartlyDownPublisher()
+    relay = build_relay(todo_api, publisher)
+    with pytest.raises(ConnectionError):
+        relay.relay_once()
+    assert len(publisher.published) == 70
+
+    broker_down_for_todo_1 = False
+    assert relay.relay_once() == 30
+    relay.close()
+    assert sorted(e.data["todo"]["id"] for e in publisher.published) == list(range(1, 101))
+
+
 class FifoSnsRefusingOnce:
     """A FIFO topic's PublishBatch that refuses `refused` the first time it sees it."""
 
