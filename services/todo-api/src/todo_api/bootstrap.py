@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from taskoverflow_shared.addresses import topic_arn
 from taskoverflow_shared.aws_clients import aws_region, make_client
+from taskoverflow_shared.events import CalendarRequested
 from taskoverflow_shared.sns_publisher import EventPublisher, SnsPublisher
 from taskoverflow_shared.topology import load_topology
 from todo_api.adapters.calendar_requests import CalendarRequestCompleter
@@ -54,5 +55,9 @@ def build_relay(api: TodoApi, publisher: EventPublisher | None = None) -> Outbox
         )
     completer = CalendarRequestCompleter(api.calendar_files, api.settings.inline_todos_max_bytes)
     return OutboxRelay(
-        api.session_factory, publisher, {"CalendarRequested": completer}, batch_size=api.settings.relay_batch_size
+        api.session_factory,
+        publisher,
+        {CalendarRequested.event_type: completer},
+        batch_size=api.settings.relay_batch_size,
+        publish_threads=api.settings.relay_publish_threads,
     )

@@ -21,6 +21,8 @@ class Settings:
     inline_todos_max_bytes: int
     relay_poll_interval_seconds: float
     relay_batch_size: int
+    relay_publish_threads: int = 4
+    status_long_polls: int = 3
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -31,6 +33,8 @@ class Settings:
             inline_todos_max_bytes=int(_positive_number("CALENDAR_INLINE_TODOS_MAX_BYTES", 128 * 1024)),
             relay_poll_interval_seconds=_positive_number("OUTBOX_RELAY_POLL_SECONDS", 0.1),
             relay_batch_size=int(_positive_number("OUTBOX_RELAY_BATCH_SIZE", 100)),
+            relay_publish_threads=int(_positive_number("OUTBOX_RELAY_PUBLISH_THREADS", 4)),
+            status_long_polls=int(_positive_number("CALENDAR_STATUS_LONG_POLLS", 3)),
         )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskoverflow_shared.events import CalendarFailed, CalendarReady, Envelope, TodoChanged, new_envelope
@@ -20,6 +21,8 @@ from todo_api.domain.todos import TodoFilters, TodoInput
 
 SOURCE = "todo-api"
 MAX_ID = 2**63 - 1
+# How often a long poll of a job's status reads the job again.
+LONG_POLL_CHECK_SECONDS = 0.1
 
 log = structlog.get_logger("todo_api.handlers")
 
@@ -28,10 +31,40 @@ class NotFound(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class CalendarJobView:
+    """A calendar job as clients see it, the deadline rule applied."""
+
+    id: str
+    status: JobStatus
+    error: str | None
+    result_bucket: str | None
+    result_key: str | None
+    result_size_bytes: int | None
+
+
+# Clients poll a job's status many times a second: built once, run on a bare connection (no
+# ORM session, no objects), it costs a fraction of a session.get().
+_jobs = CalendarJobRow.__table__
+_JOB_VIEW = select(
+    _jobs.c.id,
+    _jobs.c.status,
+    _jobs.c.requested_at,
+    _jobs.c.error,
+    _jobs.c.result_bucket,
+    _jobs.c.result_key,
+    _jobs.c.result_size_bytes,
+).where(_jobs.c.id == bindparam("job_id"))
+
+
 @dataclass
 class TodoService:
     session_factory: sessionmaker[Session]
     calendar_job_deadline_seconds: float
+
+    @property
+    def engine(self) -> Engine:
+        return self.session_factory.kw["bind"]
 
     # --- todos -------------------------------------------------------------------------------
 
@@ -113,20 +146,34 @@ class TodoService:
         log.info("calendar_requested", job_id=job_id, emitted_event_id=envelope.id)
         return job_id
 
-    def calendar_job(self, job_id: str) -> CalendarJobRow:
-        """The job as clients see it; past its deadline an unfinished job becomes FAILURE."""
-        with self.session_factory() as session, session.begin():
-            job = session.get(CalendarJobRow, job_id)
-            if job is None:
-                raise NotFound(f"task {job_id} not found")
-            status = JobStatus(job.status)
-            now = datetime.now(UTC)
-            if is_overdue(status, as_utc(job.requested_at), now, self.calendar_job_deadline_seconds):
-                job.status = JobStatus.FAILURE
-                job.error = overdue_reason(self.calendar_job_deadline_seconds)
-                job.finished_at = now
-                log.warning("calendar_job_overdue", job_id=job_id)
-            return job
+    def calendar_job(self, job_id: str) -> CalendarJobView:
+        """The job as clients see it: one primary-key read, no write. Past its deadline an
+        unfinished job reads as FAILURE; `_finish` keeps a late report from contradicting that."""
+        with self.engine.connect() as connection:
+            row = connection.execute(_JOB_VIEW, {"job_id": job_id}).one_or_none()
+        if row is None:
+            raise NotFound(f"task {job_id} not found")
+        status, error = JobStatus(row.status), row.error
+        if is_overdue(status, as_utc(row.requested_at), datetime.now(UTC), self.calendar_job_deadline_seconds):
+            status, error = JobStatus.FAILURE, overdue_reason(self.calendar_job_deadline_seconds)
+            log.warning("calendar_job_overdue", job_id=job_id)
+        return CalendarJobView(row.id, status, error, row.result_bucket, row.result_key, row.result_size_bytes)
+
+    def calendar_job_once_finished(
+        self, job_id: str, wait_seconds: float, check_every_seconds: float = LONG_POLL_CHECK_SECONDS
+    ) -> CalendarJobView:
+        """The long poll: the job as soon as it is finished, or as it is after `wait_seconds`.
+
+        The worker's report reaches the database through another process (the consumer), so
+        the only news that can reach this one comes from the database: one primary-key read
+        every `check_every_seconds`. The deadline also ends the wait, as the job reads FAILURE.
+        """
+        give_up_at = time.monotonic() + wait_seconds
+        job = self.calendar_job(job_id)
+        while not job.status.finished and (remaining := give_up_at - time.monotonic()) > 0:
+            time.sleep(min(check_every_seconds, remaining))
+            job = self.calendar_job(job_id)
+        return job
 
     # --- events from the calendar worker (idempotent: a finished job stays as it is) ---------
 
@@ -149,8 +196,15 @@ class TodoService:
             job = self._unfinished_job(session, job_id)
             if job is None:
                 return
+            now = datetime.now(UTC)
+            deadline = self.calendar_job_deadline_seconds
+            if is_overdue(JobStatus(job.status), as_utc(job.requested_at), now, deadline):
+                # Clients have read FAILURE since the deadline passed (calendar_job computes it
+                # without writing): a late report must not turn that into a success now.
+                log.warning("calendar_job_reported_after_deadline", job_id=job_id, reported_status=status)
+                status, outcome = JobStatus.FAILURE, {"error": overdue_reason(deadline)}
             job.status = status
-            job.finished_at = datetime.now(UTC)
+            job.finished_at = now
             for column, value in outcome.items():
                 setattr(job, column, value)
 

@@ -129,7 +129,7 @@ def test_small_todo_sets_travel_inline_in_the_published_request(client, todo_api
     publisher = CapturingPublisher()
     build_relay(todo_api, publisher).relay_once()
 
-    request = parse_data(publisher.envelopes[-1])
+    (request,) = [parse_data(e) for e in publisher.envelopes if e.type == "CalendarRequested"]
     assert request.job_id == task_id
     assert request.todo_count == 2
     assert [todo.title for todo in request.todos] == ["with deadline", "without deadline"]

@@ -1,11 +1,15 @@
 """The schema comes from Alembic, and several processes may migrate at once."""
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import inspect
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect, text
 
-from todo_api.adapters.database import make_engine, upgrade_to_latest
+from todo_api.adapters.database import MIGRATIONS, make_engine, upgrade_to_latest
+from todo_api.adapters.outbox import Lane
 
 
 # PostgreSQL only: that is where several todo-api tasks start together (ECS, compose); with SQLite
@@ -19,3 +23,26 @@ def test_simultaneous_migrations_on_postgresql_take_turns_and_leave_one_schema(d
     assert {"todos", "calendar_jobs", "outbox", "alembic_version"} <= tables
     for engine in engines:
         engine.dispose()
+
+
+def test_lanes_migration_puts_pending_calendar_requests_in_the_interactive_lane(database_url):
+    engine = make_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(
+            text(
+                "INSERT INTO outbox (event_id, event_type, envelope, created_at, published_at) VALUES"
+                " ('pending-request', 'CalendarRequested', '{}', :now, NULL),"
+                " ('published-request', 'CalendarRequested', '{}', :now, :now),"
+                " ('pending-change', 'TodoChanged', '{}', :now, NULL)"
+            ),
+            {"now": datetime.now(UTC)},
+        )
+    upgrade_to_latest(engine)
+    with engine.connect() as connection:
+        lanes = dict(connection.execute(text("SELECT event_id, lane FROM outbox")).all())
+    assert lanes == {"pending-request": Lane.INTERACTIVE, "published-request": Lane.BULK, "pending-change": Lane.BULK}
+    engine.dispose()

@@ -80,7 +80,7 @@ def test_bodies_are_described_with_the_domains_limits(document):
         ("put", "/api/v1/todos/{todo_id}", {"200", "400", "404", "413"}),
         ("delete", "/api/v1/todos/{todo_id}", {"200", "404"}),
         ("post", "/api/v1/todos/ical", {"202", "400", "413"}),
-        ("get", "/api/v1/todos/ical/{task_id}/status", {"200", "404"}),
+        ("get", "/api/v1/todos/ical/{task_id}/status", {"200", "400", "404"}),
         ("get", "/api/v1/todos/ical/{task_id}/result", {"200", "404"}),
     ],
 )
@@ -131,3 +131,13 @@ def test_the_web_page_and_its_files_are_served_with_a_strict_content_security_po
     for label in ("Title", "Description", "Deadline"):
         assert f">{label}</label>" in html
     assert client.get("/static/../pyproject.toml").status_code == 404
+
+
+def test_the_status_documents_its_long_poll_and_retry_after(document):
+    status = operation(document, "get", "/api/v1/todos/ical/{task_id}/status")
+    wait = next(p for p in status["parameters"] if p.get("name") == "wait")
+    assert wait["in"] == "query"
+    assert wait["schema"] == {"type": "number", "minimum": 0, "maximum": 20, "default": 0}
+    retry_after = status["responses"]["200"]["headers"]["Retry-After"]
+    assert retry_after["required"] is False
+    assert retry_after["schema"] == {"type": "integer", "minimum": 1}

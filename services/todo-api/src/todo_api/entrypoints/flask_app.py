@@ -7,7 +7,9 @@ Each API route carries its `Operation`, from which `/api/v1/openapi.json` is bui
 from __future__ import annotations
 
 import json
+import math
 import re
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -29,8 +31,12 @@ from todo_api.entrypoints.openapi import (
     COMPLETED_FILTER,
     CORRELATION_HEADER,
     CORRELATION_ID_PATTERN,
+    MAX_STATUS_WAIT_SECONDS,
     NOTIFY_EMAIL_MAX_LENGTH,
     NOTIFY_EMAIL_PATTERN,
+    RETRY_AFTER_HEADER,
+    RETRY_AFTER_SECONDS,
+    STATUS_WAIT,
     WINDOW_FILTER,
     CalendarJobAccepted,
     CalendarJobStatus,
@@ -238,17 +244,41 @@ def create_app(api: TodoApi | None = None) -> Flask:
         job_id = service.request_calendar(g.correlation_id, _notify_email(_optional_json_body()))
         return jsonify(task_id=job_id, task_url=_absolute(f"/api/v1/todos/ical/{job_id}/status")), 202
 
+    # A long poll holds one of the process's threads: past this many at once, answer at once.
+    long_polls = threading.BoundedSemaphore(api.settings.status_long_polls)
+
     @app.get("/api/v1/todos/ical/<task_id>/status")
     @documented(
         Operation(
             "Where a calendar job is",
             "calendar",
-            {200: Reply("PENDING or STARTED, then SUCCESS or FAILURE for good.", CalendarJobStatus), 404: "NotFound"},
-            description="A job unfinished past its deadline is FAILURE, never PENDING forever.",
+            {
+                200: Reply(
+                    "PENDING or STARTED, then SUCCESS or FAILURE for good.",
+                    CalendarJobStatus,
+                    headers={"Retry-After": RETRY_AFTER_HEADER},
+                ),
+                400: "BadRequest",
+                404: "NotFound",
+            },
+            description=(
+                "A job unfinished past its deadline is FAILURE, never PENDING forever. Poll it, "
+                "or long-poll with `wait`: the answer comes as soon as the job is finished, or "
+                "once `wait` seconds have passed. An unfinished job's answer carries `Retry-After`."
+            ),
+            query=(STATUS_WAIT,),
         )
     )
     def calendar_status(task_id: str):
-        job = service.calendar_job(_task_id(task_id))
+        wait_seconds = _wait_seconds(request.args.get("wait"))
+        task_id = _task_id(task_id)
+        if wait_seconds > 0 and long_polls.acquire(blocking=False):
+            try:
+                job = service.calendar_job_once_finished(task_id, wait_seconds)
+            finally:
+                long_polls.release()
+        else:
+            job = service.calendar_job(task_id)
         body: dict[str, Any] = {
             "task_id": job.id,
             "task_status": job.status,
@@ -256,7 +286,10 @@ def create_app(api: TodoApi | None = None) -> Flask:
         }
         if job.status == JobStatus.FAILURE:
             body["error"] = job.error
-        return jsonify(body)
+        response = jsonify(body)
+        if not job.status.finished:
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.get("/api/v1/todos/ical/<task_id>/result")
     @documented(
@@ -353,6 +386,18 @@ def _notify_email(body: Any) -> str | None:
     if not isinstance(email, str) or len(email) > NOTIFY_EMAIL_MAX_LENGTH or not _EMAIL_SHAPE.fullmatch(email):
         raise InvalidInput("notify_email must be an e-mail address")
     return email
+
+
+def _wait_seconds(raw: str | None) -> float:
+    if raw is None:
+        return 0.0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds <= MAX_STATUS_WAIT_SECONDS:  # NaN fails this too
+        raise InvalidInput(f"wait must be a number of seconds from 0 to {MAX_STATUS_WAIT_SECONDS}")
+    return seconds
 
 
 def _task_id(task_id: str) -> str:

@@ -186,6 +186,22 @@ WINDOW_FILTER = QueryParameter(
 )
 
 
+MAX_STATUS_WAIT_SECONDS = 20
+STATUS_WAIT = QueryParameter(
+    "wait",
+    {"type": "number", "minimum": 0, "maximum": MAX_STATUS_WAIT_SECONDS, "default": 0},
+    "Long poll: answer as soon as the job is finished, or after this many seconds at the latest "
+    "(0, the default, answers at once). A server busy with other long polls may answer at once.",
+)
+# An unfinished job's answer suggests when to ask again (plain polling); finished jobs carry none.
+RETRY_AFTER_SECONDS = 1
+RETRY_AFTER_HEADER = {
+    "required": False,
+    "description": "On PENDING and STARTED only: seconds to wait before polling again.",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+
 def documented(operation: Operation) -> Callable[[View], View]:
     """Attach `operation` to a view; the document picks it up from Flask's URL map."""
 

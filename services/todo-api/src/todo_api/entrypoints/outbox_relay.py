@@ -1,7 +1,9 @@
 """`todo-api-relay`: publish outbox rows to the SNS topic until SIGTERM.
 
-While the broker is down the relay backs off (up to a few seconds) and keeps the rows; they go
-out, in order, once it is back.
+Each lane of the outbox has its own loop, so a calendar request goes out within one idle poll
+even while thousands of TodoChanged rows are being published. A loop that found a full batch
+goes straight on; one that did not waits `idle_wait_seconds`. While the broker is down a loop
+backs off (up to a few seconds) and keeps the rows; they go out, in order, once it is back.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Collection
 
 import structlog
 
 from taskoverflow_shared.heartbeat import Heartbeat
 from taskoverflow_shared.logging_setup import configure_logging
-from todo_api.adapters.outbox import OutboxRelay
+from todo_api.adapters.outbox import Lane, OutboxRelay
 from todo_api.bootstrap import bootstrap, build_relay
 
 MAX_BACKOFF_SECONDS = 5.0
@@ -27,23 +30,46 @@ log = structlog.get_logger("todo_api.relay")
 def run_relay(
     relay: OutboxRelay, stop: threading.Event, idle_wait_seconds: float, heartbeat: Heartbeat | None = None
 ) -> None:
+    """Run the interactive lane in a thread and the bulk lane in this one, until `stop`."""
+    interactive = threading.Thread(
+        target=run_lane, args=(relay, (Lane.INTERACTIVE,), stop, idle_wait_seconds), name="relay-interactive"
+    )
+    interactive.start()
+    try:
+        run_lane(relay, (Lane.BULK,), stop, idle_wait_seconds, heartbeat)
+    except BaseException:
+        stop.set()  # the relay is going down: take the other lane with it
+        raise
+    finally:
+        interactive.join()
+
+
+def run_lane(
+    relay: OutboxRelay,
+    lanes: Collection[Lane],
+    stop: threading.Event,
+    idle_wait_seconds: float,
+    heartbeat: Heartbeat | None = None,
+) -> None:
     backoff = idle_wait_seconds
     last_beat = 0.0
+    lane_names = ",".join(lane.name.lower() for lane in lanes)
     while not stop.is_set():
         if heartbeat and time.monotonic() - last_beat > HEARTBEAT_INTERVAL_SECONDS:
             heartbeat.beat()
             last_beat = time.monotonic()
         try:
-            published = relay.relay_once()
+            published = relay.relay_once(lanes) if relay.has_pending(lanes) else 0
         except Exception as error:
-            log.warning("relay_publish_failed", error=str(error), retry_in_seconds=round(backoff, 2))
+            log.warning("relay_publish_failed", lane=lane_names, error=str(error), retry_in_seconds=round(backoff, 2))
             stop.wait(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
             continue
         backoff = idle_wait_seconds
         if published:
-            log.info("outbox_published", count=published)
-        else:
+            log.info("outbox_published", lane=lane_names, count=published)
+        # A full batch means more may be waiting; anything less emptied the lane just now.
+        if published < relay.batch_size:
             stop.wait(idle_wait_seconds)
 
 
@@ -55,7 +81,10 @@ def main() -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     log.info("relay_started", poll_seconds=api.settings.relay_poll_interval_seconds)
-    run_relay(relay, stop, api.settings.relay_poll_interval_seconds, Heartbeat.from_environment())
+    try:
+        run_relay(relay, stop, api.settings.relay_poll_interval_seconds, Heartbeat.from_environment())
+    finally:
+        relay.close()
     log.info("relay_stopped")
     return 0
 

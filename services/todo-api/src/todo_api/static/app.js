@@ -5,6 +5,7 @@ const API = "/api/v1";
 const FINISHED = new Set(["SUCCESS", "FAILURE"]);
 const POLL_FIRST_MS = 250;
 const POLL_MAX_MS = 2000;
+const LONG_POLL_SECONDS = 10;
 
 const $ = (selector) => document.querySelector(selector);
 const errorBox = $("#error");
@@ -196,13 +197,17 @@ async function exportCalendar() {
   exportDownload.hidden = true;
   exportStatus.textContent = "Calendar export: requesting…";
   const job = await api("POST", `${API}/todos/ical`);
+  // A long poll: the server answers as soon as the job is finished (or after LONG_POLL_SECONDS).
+  const statusUrl = new URL(job.task_url);
+  statusUrl.searchParams.set("wait", LONG_POLL_SECONDS);
   let status = { task_status: "PENDING" };
-  // The server turns a job stuck past its deadline into FAILURE, so this loop ends.
+  // The server turns a job stuck past its deadline into FAILURE, so this loop ends. A server
+  // busy with other long polls answers at once: the pause keeps that from becoming a busy loop.
   for (let wait = POLL_FIRST_MS; ; wait = Math.min(wait * 2, POLL_MAX_MS)) {
     exportStatus.textContent = `Calendar export: ${status.task_status}`;
-    await pause(wait);
-    status = await api("GET", job.task_url);
+    status = await api("GET", statusUrl);
     if (FINISHED.has(status.task_status)) break;
+    await pause(wait);
   }
   exportStatus.textContent = `Calendar export: ${status.task_status}`;
   if (status.task_status === "FAILURE") throw new ApiError(`The calendar export failed: ${status.error}`);
