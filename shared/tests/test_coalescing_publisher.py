@@ -50,7 +50,7 @@ def publish_concurrently(publisher: CoalescingPublisher, gated: GatedPublisher, 
     later = [threading.Thread(target=call, args=(envelope,)) for envelope in envelopes[1:]]
     for thread in later:
         thread.start()
-    wait_until(lambda: len(publisher._waiting) == len(later), timeout=5, message="the later callers to queue up")
+    wait_until(lambda: publisher._requests.waiting == len(later), timeout=5, message="the later callers to queue up")
     gated.gate.set()
     for thread in [first, *later]:
         thread.join(5)

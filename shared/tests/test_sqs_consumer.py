@@ -129,3 +129,34 @@ def test_a_batch_on_a_standard_queue_is_handled_concurrently_and_deleted_togethe
     assert (result.handled, result.failed) == (3, 0)
     assert sorted(handled) == sorted(e.id for e in envelopes)
     wait_until(lambda: sum(depth(sqs, queue.url)) == 0, timeout=5, message="every message deleted")
+
+
+def test_a_slow_message_does_not_hold_back_the_messages_that_arrive_after_it(topology_addresses):
+    sqs = make_client("sqs")
+    queue = topology_addresses.queues["notifier"]
+    slow, quick = (new_envelope(CalendarFailed(job_id=j, reason="r"), source="t", correlation_id="c") for j in "ab")
+    slow_started, release_slow, stop = threading.Event(), threading.Event(), threading.Event()
+    handled = []
+
+    def handle(envelope, data):
+        if envelope.id == slow.id:
+            slow_started.set()
+            assert release_slow.wait(20)
+        handled.append(envelope.id)
+
+    consumer = make_consumer(topology_addresses, {"CalendarFailed": handle}, concurrency=2, wait_time_seconds=1)
+    worker = threading.Thread(target=consumer.run, args=(stop,))
+    send(sqs, queue.url, slow.model_dump_json())
+    worker.start()
+    try:
+        wait_until(slow_started.is_set, timeout=10, message="the slow message in hand")
+        send(sqs, queue.url, quick.model_dump_json())
+        wait_until(lambda: quick.id in handled, timeout=10, message="the quick message, while the slow one runs")
+        assert handled == [quick.id]
+        release_slow.set()
+        wait_until(lambda: sum(depth(sqs, queue.url)) == 0, timeout=10, message="both messages deleted")
+    finally:
+        release_slow.set()
+        stop.set()
+        worker.join(30)
+    assert handled == [quick.id, slow.id]

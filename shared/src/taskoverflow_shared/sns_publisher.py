@@ -10,12 +10,12 @@ re-published event (the outbox relay publishes at least once) is dropped within 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from taskoverflow_shared.events import Envelope
+from taskoverflow_shared.group_commit import GroupCommit
 from taskoverflow_shared.topology import FIFO_SUFFIX
 
 SQS_MESSAGE_LIMIT_BYTES = 256 * 1024
@@ -98,61 +98,16 @@ class SnsPublisher:
         return entry, size
 
 
-@dataclass
-class _Ticket:
-    envelopes: Sequence[Envelope]
-    done: bool = False
-    accepted: set[str] = field(default_factory=set)
-    error: BaseException | None = None
-
-
 class CoalescingPublisher:
-    """Lets concurrent callers share PublishBatch requests, as a database shares a log flush.
-
-    While one request is in flight, the events of the callers that arrive meanwhile wait and go
-    out together in the next one. A lone caller publishes at once, so batching costs no latency;
-    under load, ten jobs finishing together cost one request instead of ten. Each caller still
-    returns only once SNS answered for its own events, so it acknowledges nothing early.
-    """
+    """Concurrent callers share PublishBatch requests (see group_commit.py): ten jobs finishing
+    together cost one request instead of ten, and a lone caller publishes at once."""
 
     def __init__(self, publisher: EventPublisher) -> None:
-        self._publisher = publisher
-        self._changed = threading.Condition()
-        self._waiting: list[_Ticket] = []
-        self._sending = False
+        self._requests: GroupCommit[Envelope, set[str]] = GroupCommit(publisher.publish)
 
     def publish(self, envelopes: Sequence[Envelope]) -> set[str]:
-        ticket = _Ticket(envelopes)
-        with self._changed:
-            self._waiting.append(ticket)
-            while self._sending and not ticket.done:
-                self._changed.wait()
-            if not ticket.done:
-                self._sending = True
-                batch, self._waiting = self._waiting, []
-        if not ticket.done:
-            self._send(batch)
-        if ticket.error is not None:
-            raise ticket.error
-        return ticket.accepted
-
-    def _send(self, batch: list[_Ticket]) -> None:
-        accepted: set[str] = set()
-        # Until SNS answers, every caller in the batch counts as refused, even if we are interrupted.
-        error: BaseException | None = RuntimeError("the batch this event was in was never sent")
-        try:
-            accepted = self._publisher.publish([envelope for ticket in batch for envelope in ticket.envelopes])
-            error = None
-        except Exception as failure:
-            error = failure
-        finally:
-            with self._changed:
-                for ticket in batch:
-                    ticket.accepted = {envelope.id for envelope in ticket.envelopes} & accepted
-                    ticket.error = error
-                    ticket.done = True
-                self._sending = False
-                self._changed.notify_all()
+        accepted = self._requests.submit(envelopes)
+        return {envelope.id for envelope in envelopes} & accepted
 
 
 def message_group(envelope: Envelope) -> str:

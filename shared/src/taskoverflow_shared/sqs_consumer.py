@@ -8,9 +8,11 @@ DLQ at once with its reason, so it neither crashes the worker nor blocks the que
 
 A received batch is split into lanes: on a standard queue every distinct message is a lane of its
 own, on a FIFO queue a lane is one message group in the order SQS gave it. With `concurrency` above
-one, lanes run side by side on a thread pool (handlers wait on S3, SNS, a database or a webhook
-far more than they compute), and the batch is acknowledged with one DeleteMessageBatch once
-every lane is done.
+one, `run` keeps up to that many lanes going on a thread pool (handlers wait on S3, SNS, a
+database or a webhook far more than they compute) and receives again as soon as one is free,
+so a slow message never holds the queue behind it. Each lane settles its own messages when it
+is done; lanes finishing together share DeleteMessageBatch requests (group commit), so a busy
+consumer still acknowledges ten messages per request.
 
 On a FIFO queue SQS hands out a message group's messages in order and no more of them while
 one is in flight. The loop keeps that order: a lane is handled front to back, and once a
@@ -34,6 +36,7 @@ from typing import Any
 import structlog
 
 from taskoverflow_shared.events import Envelope, EventData, UnprocessableEvent, parse_data, parse_envelope
+from taskoverflow_shared.group_commit import GroupCommit
 from taskoverflow_shared.heartbeat import Heartbeat
 from taskoverflow_shared.logging_setup import bound_trace
 from taskoverflow_shared.sns_publisher import REPLAYED_ATTRIBUTE
@@ -101,6 +104,12 @@ class SqsConsumer:
     _in_flight: dict[str, str] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _pool: ThreadPoolExecutor | None = field(default=None, init=False)
+    _lanes_changed: threading.Condition = field(default_factory=threading.Condition, init=False)
+    _running_lanes: int = field(default=0, init=False)
+    _deletes: GroupCommit[str, None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._deletes = GroupCommit(self._delete_receipts)
 
     def run(self, stop: threading.Event) -> None:
         """Poll until `stop` is set; the message in hand is finished, the rest released."""
@@ -112,21 +121,44 @@ class SqsConsumer:
         try:
             while not stop.is_set():
                 try:
-                    self.poll_once(stop)
+                    if self.concurrency > 1:
+                        self._receive_into_free_lanes(stop)
+                    else:
+                        self.poll_once(stop)
                 except Exception:
                     # The broker may be briefly unreachable: back off instead of spinning.
                     log.exception("receive_failed")
                     stop.wait(1.0)
         finally:
             if self._pool is not None:
-                self._pool.shutdown()
+                # Lanes still going finish the message in hand and release the rest (they see `stop`).
+                self._pool.shutdown(wait=True)
                 self._pool = None
             log.info("consumer_stopped", queue_url=self.queue_url)
 
     def poll_once(self, stop: threading.Event | None = None) -> PollResult:
+        """Receive one batch, handle it (lanes side by side when `concurrency` > 1) and settle it."""
+        messages = self._receive(self.max_messages)
+        result = PollResult()
+        if not messages:
+            return result
+        self.busy = True
+        try:
+            lanes = self._run_lanes(_lanes(messages), stop)
+            self._settle(lanes)
+            for lane in lanes:
+                result.handled += len(lane.acknowledged)
+                result.dead_lettered += len(lane.dead)
+                result.failed += lane.failed
+                result.released += len(lane.unhandled)
+            return result
+        finally:
+            self.busy = False
+
+    def _receive(self, max_messages: int) -> list[dict]:
         response = self.sqs.receive_message(
             QueueUrl=self.queue_url,
-            MaxNumberOfMessages=self.max_messages,
+            MaxNumberOfMessages=max_messages,
             WaitTimeSeconds=self.wait_time_seconds,
             # A standard queue has no MessageGroupId and leaves it out of the answer.
             MessageSystemAttributeNames=["ApproximateReceiveCount", "MessageGroupId"],
@@ -135,38 +167,74 @@ class SqsConsumer:
         if self.heartbeat:
             self.heartbeat.beat()
         messages = response.get("Messages", [])
-        result = PollResult()
+        with self._lock:
+            self._in_flight.update({m["MessageId"]: m["ReceiptHandle"] for m in messages})
+        return messages
+
+    def _receive_into_free_lanes(self, stop: threading.Event) -> None:
+        """Receive as many messages as lanes are free, and start their lanes without waiting for them."""
+        with self._lanes_changed:
+            while self._running_lanes >= self.concurrency and not stop.is_set():
+                # A stop from another thread does not notify: look again every second.
+                self._lanes_changed.wait(1.0)
+            free = self.concurrency - self._running_lanes
+        if stop.is_set():
+            return
+        messages = self._receive(min(self.max_messages, free))
         if not messages:
-            return result
+            return
         self.busy = True
         try:
-            with self._lock:
-                self._in_flight.update({m["MessageId"]: m["ReceiptHandle"] for m in messages})
-            lanes = self._run_lanes(_lanes(messages), stop)
-            acknowledged = [message for lane in lanes for message in lane.acknowledged]
-            dead = [entry for lane in lanes for entry in lane.dead]
-            for lane in lanes:
-                result.handled += len(lane.acknowledged)
-                result.dead_lettered += len(lane.dead)
-                result.failed += lane.failed
-            # Visible again at once, yet SQS keeps the group closed while the retried message
-            # is in flight, so they return behind it. Leaving them to time out instead would
-            # let moto hand them out before it, as it reopens a group per message, not per batch.
-            unhandled = [message for lane in lanes for message in lane.unhandled]
-            if unhandled:
-                result.released += self._release(unhandled)
-            send_to_dead_letter_queue(self.sqs, self.dead_letter_queue_url, dead)
-            self._delete(acknowledged + [message for message, _ in dead])
-            return result
+            pool = self._lane_pool()
+            for lane in _lanes(messages):
+                with self._lanes_changed:
+                    self._running_lanes += 1
+                pool.submit(self._handle_and_settle, lane, stop)
         finally:
             self.busy = False
+
+    def _handle_and_settle(self, messages: list[dict], stop: threading.Event) -> None:
+        try:
+            self._settle([self._handle_lane(messages, stop)])
+        except Exception:
+            log.exception("settle_failed", count=len(messages))
+        finally:
+            with self._lanes_changed:
+                self._running_lanes -= 1
+                self._lanes_changed.notify_all()
+
+    def _lane_pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="lane")
+        return self._pool
 
     def _run_lanes(self, lanes: list[list[dict]], stop: threading.Event | None) -> list[_Lane]:
         if self.concurrency <= 1 or len(lanes) <= 1:
             return [self._handle_lane(lane, stop) for lane in lanes]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="lane")
-        return list(self._pool.map(lambda lane: self._handle_lane(lane, stop), lanes))
+        return list(self._lane_pool().map(lambda lane: self._handle_lane(lane, stop), lanes))
+
+    def _settle(self, lanes: Sequence[_Lane]) -> None:
+        """Release what was not handled, dead-letter what never can be, delete the rest.
+
+        If the dead letters cannot be sent, nothing of these lanes is deleted and the loop stops
+        renewing their visibility: they all come back after the timeout, none is lost or stuck.
+        """
+        # Visible again at once, yet SQS keeps the group closed while the retried message
+        # is in flight, so they return behind it. Leaving them to time out instead would
+        # let moto hand them out before it, as it reopens a group per message, not per batch.
+        unhandled = [message for lane in lanes for message in lane.unhandled]
+        if unhandled:
+            self._release(unhandled)
+        dead = [entry for lane in lanes for entry in lane.dead]
+        settled = [message for lane in lanes for message in lane.acknowledged] + [message for message, _ in dead]
+        try:
+            send_to_dead_letter_queue(self.sqs, self.dead_letter_queue_url, dead)
+        except Exception:
+            self._forget(settled)
+            raise
+        if settled:
+            self._forget(settled)
+            self._deletes.submit([message["ReceiptHandle"] for message in settled])
 
     def _handle_lane(self, messages: list[dict], stop: threading.Event | None) -> _Lane:
         """Handle one lane front to back; after a retry or a stop, its later messages stay unhandled."""
@@ -218,11 +286,8 @@ class SqsConsumer:
             )
             return HANDLED
 
-    def _delete(self, messages: Sequence[dict]) -> None:
-        if not messages:
-            return
-        self._forget(messages)
-        for failure in delete_in_batches(self.sqs, self.queue_url, [m["ReceiptHandle"] for m in messages]):
+    def _delete_receipts(self, receipt_handles: list[str]) -> None:
+        for failure in delete_in_batches(self.sqs, self.queue_url, receipt_handles):
             # Not fatal: the message comes back and the idempotent handler absorbs it.
             log.warning("delete_failed", failure=failure)
 
