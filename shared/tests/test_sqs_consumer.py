@@ -3,6 +3,8 @@
 import json
 import threading
 
+import pytest
+
 from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.events import CalendarFailed, TodoChanged, new_envelope
 from taskoverflow_shared.sqs_consumer import DEAD_LETTER_REASON_ATTRIBUTE, SqsConsumer
@@ -160,3 +162,55 @@ def test_a_slow_message_does_not_hold_back_the_messages_that_arrive_after_it(top
         stop.set()
         worker.join(30)
     assert handled == [quick.id, slow.id]
+
+
+class CountingSqs:
+    """The real client, with the size of every batch a receive returned."""
+
+    def __init__(self, sqs):
+        self._sqs = sqs
+        self.received_batches: list[int] = []
+
+    def receive_message(self, **kwargs):
+        response = self._sqs.receive_message(**kwargs)
+        if response.get("Messages"):
+            self.received_batches.append(len(response["Messages"]))
+        return response
+
+    def __getattr__(self, name):
+        return getattr(self._sqs, name)
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_batching_window_gathers_a_trickle_of_messages_into_one_receive(topology_addresses, concurrency):
+    sqs = make_client("sqs")
+    queue = topology_addresses.queues["notifier"]
+    first, *trickle = (
+        new_envelope(CalendarFailed(job_id=f"j{n}", reason="r"), source="t", correlation_id="c") for n in range(3)
+    )
+    counting = CountingSqs(sqs)
+    handled, stop = [], threading.Event()
+    consumer = SqsConsumer(
+        counting,
+        queue.url,
+        queue.dlq_url,
+        {"CalendarFailed": lambda envelope, data: handled.append(envelope.id)},
+        visibility_timeout_seconds=30,
+        wait_time_seconds=1,
+        concurrency=concurrency,
+        batching_window_seconds=3,
+    )
+    worker = threading.Thread(target=consumer.run, args=(stop,))
+    send(sqs, queue.url, first.model_dump_json())
+    worker.start()
+    try:
+        wait_until(lambda: handled == [first.id], timeout=10, message="the first message")
+        # A trickle: the two later messages arrive half a second apart, well inside the window.
+        for envelope in trickle:
+            send(sqs, queue.url, envelope.model_dump_json())
+            stop.wait(0.5)
+        wait_until(lambda: len(handled) == 3, timeout=10, message="the trickle")
+    finally:
+        stop.set()
+        worker.join(30)
+    assert counting.received_batches == [1, 2]

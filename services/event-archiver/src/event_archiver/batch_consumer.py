@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -52,6 +52,10 @@ class ArchiveConsumer:
     receive_wait_seconds: int = 20
     heartbeat: Heartbeat | None = None
     clock: Callable[[], float] = time.monotonic
+    # Nobody waits on the archive: after a receive that did not fill a batch, let the queue
+    # gather more before the next one, instead of one receive per event under a steady trickle.
+    batching_window_seconds: float = 0.0
+    _last_receive_filled: bool = field(default=False, init=False)
 
     def run(self, stop: threading.Event) -> None:
         """Poll until `stop` is set, then store (or release) whatever is still held."""
@@ -61,7 +65,10 @@ class ArchiveConsumer:
         try:
             while not stop.is_set():
                 try:
+                    started = self.clock()
                     self.poll_once()
+                    if not self._last_receive_filled and self.batching_window_seconds:
+                        stop.wait(self.batching_window_seconds - (self.clock() - started))
                 except Exception:
                     # The broker may be briefly unreachable: back off instead of spinning.
                     log.exception("receive_failed")
@@ -73,9 +80,9 @@ class ArchiveConsumer:
     def poll_once(self) -> FlushResult | None:
         """One receive; flushes when the batch is full or old enough. Returns the flush's result, if any."""
         wait_seconds = self.buffer.receive_wait_seconds(self.clock(), self.receive_wait_seconds)
-        messages = self.queue.receive(
-            max_messages=max(min(SQS_RECEIVE_LIMIT, self.buffer.room), 1), wait_seconds=wait_seconds
-        )
+        max_messages = max(min(SQS_RECEIVE_LIMIT, self.buffer.room), 1)
+        messages = self.queue.receive(max_messages=max_messages, wait_seconds=wait_seconds)
+        self._last_receive_filled = len(messages) == max_messages
         if self.heartbeat:
             self.heartbeat.beat()
         dead = []

@@ -15,6 +15,8 @@ from taskoverflow_shared.heartbeat import Heartbeat
 # A put of one batch (≤ a few MB) takes well under a second; a short read timeout keeps a stuck
 # request (with its retries) inside the time the visibility timeout leaves for a flush.
 S3_READ_TIMEOUT_SECONDS = 10.0
+# Receive at most once a second while the queue trickles (never longer than a flush interval).
+BATCHING_WINDOW_SECONDS = 1.0
 
 
 def bootstrap(
@@ -42,4 +44,5 @@ def bootstrap(
         buffer=ArchiveBuffer(max_events=settings.flush_events, max_age_seconds=settings.flush_seconds),
         receive_wait_seconds=settings.receive_wait_seconds,
         heartbeat=heartbeat,
+        batching_window_seconds=min(BATCHING_WINDOW_SECONDS, settings.flush_seconds),
     )

@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -9,6 +10,7 @@ from structlog.testing import capture_logs
 
 from event_archiver.batch_consumer import ArchiveConsumer
 from event_archiver.domain.buffer import ArchiveBuffer
+from tests.support.moto import wait_until
 
 T0 = datetime(2026, 11, 27, 23, 59, 59, tzinfo=UTC)
 
@@ -149,3 +151,29 @@ def test_on_stop_a_batch_that_cannot_be_stored_is_released_for_another_worker(fa
     archive.run(stop)
 
     assert fake_queue.released == ["m0"] and fake_queue.deleted == []
+
+
+def test_after_a_receive_that_did_not_fill_a_batch_the_next_waits_for_the_batching_window(
+    fake_queue, fake_store, envelopes
+):
+    receive_times: list[float] = []
+    receive = fake_queue.receive
+
+    def timed_receive(**kwargs):
+        receive_times.append(time.monotonic())
+        return receive(**kwargs)
+
+    fake_queue.receive = timed_receive
+    fake_queue.send(envelopes.todo_changed().model_dump_json())
+    archive = consumer(fake_queue, fake_store, flush_seconds=10, clock=time.monotonic)
+    archive.batching_window_seconds = 0.5
+    stop = threading.Event()
+    loop = threading.Thread(target=archive.run, args=(stop,))
+    loop.start()
+    try:
+        wait_until(lambda: len(receive_times) >= 2, timeout=5, message="a second receive")
+    finally:
+        stop.set()
+        loop.join(10)
+
+    assert receive_times[1] - receive_times[0] >= 0.5

@@ -49,6 +49,9 @@ class Settings:
     delivery_retention_days: int
     # Events delivered at once: one slow or failing receiver then delays only its own events.
     concurrency: int = 8
+    # Let a trickle of events gather before the next receive: one receive and one delete for
+    # several events, for at most this much extra delay of a webhook.
+    batching_window_seconds: float = 0.5
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> Settings:
@@ -87,6 +90,7 @@ class Settings:
         smtp, mail = reader.mail()
         retention_days = reader.number("NOTIFIER_DELIVERY_RETENTION_DAYS", 30, int, minimum=1)
         concurrency = reader.number("NOTIFIER_CONCURRENCY", 8, int, minimum=1)
+        batching_window = reader.number("NOTIFIER_BATCHING_WINDOW_SECONDS", 0.5, float, minimum=0)
         # Forgetting a delivery SQS (or a DLQ redrive) can still bring back would send it twice.
         if retention_days * 86400 < retention:
             reader.problems.append(
@@ -108,6 +112,7 @@ class Settings:
             delivery_db=Path(env.get("NOTIFIER_DELIVERY_DB") or DEFAULT_DELIVERY_DB),
             delivery_retention_days=retention_days,
             concurrency=concurrency,
+            batching_window_seconds=batching_window,
         )
 
 

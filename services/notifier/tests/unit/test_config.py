@@ -16,7 +16,7 @@ def test_an_empty_environment_is_a_valid_notifier_that_sends_nothing():
     assert settings.delivery_db == Path("data/notifier-deliveries.sqlite3")
     assert settings.retry.max_attempts == 4
     assert settings.retry_budget_seconds + settings.timeout_seconds <= 30
-    assert settings.concurrency == 8
+    assert (settings.concurrency, settings.batching_window_seconds) == (8, 0.5)
 
 
 def test_a_full_configuration_is_read():
@@ -37,6 +37,7 @@ def test_a_full_configuration_is_read():
             "NOTIFIER_DELIVERY_DB": "/tmp/x.sqlite3",
             "NOTIFIER_DELIVERY_RETENTION_DAYS": "20",
             "NOTIFIER_CONCURRENCY": "2",
+            "NOTIFIER_BATCHING_WINDOW_SECONDS": "0",
         }
     )
 
@@ -47,7 +48,7 @@ def test_a_full_configuration_is_read():
     assert settings.smtp.security == "starttls" and settings.smtp.password == "p@ss"
     assert settings.mail.default_recipient == "ops@example.com"
     assert settings.delivery_db == Path("/tmp/x.sqlite3")
-    assert settings.concurrency == 2
+    assert (settings.concurrency, settings.batching_window_seconds) == (2, 0)
 
 
 def test_every_problem_is_reported_together_naming_its_variable():

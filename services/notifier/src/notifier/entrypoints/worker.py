@@ -37,6 +37,7 @@ def build_consumer(settings: Settings, *, sqs: Any | None = None, wait_time_seco
         wait_time_seconds=topology.receive_wait_time_seconds if wait_time_seconds is None else wait_time_seconds,
         heartbeat=Heartbeat.from_environment(),
         concurrency=settings.concurrency,
+        batching_window_seconds=settings.batching_window_seconds,
     )
 
 

@@ -68,8 +68,10 @@ def run_lane(
         backoff = idle_wait_seconds
         if published:
             log.info("outbox_published", lane=lane_names, count=published)
-        # A full batch means more may be waiting; anything less emptied the lane just now.
-        if published < relay.batch_size:
+        # A full batch means more may be waiting; anything less emptied the lane just now. Yet
+        # a client is waiting on each interactive row, so that lane looks again at once while it
+        # finds any: the requests that came in during this publish go out in the next.
+        if published == 0 or (published < relay.batch_size and Lane.INTERACTIVE not in lanes):
             stop.wait(idle_wait_seconds)
 
 
