@@ -5,8 +5,8 @@
 2. 20 jobs over 5000 todos from one client, one todo changed between jobs: CPU seconds per job of
    our six services (from /proc; the emulator, the dev sinks and this load generator excluded)
    and AWS API calls per job (counted by every process's boto3 clients).
-3. Last, bench.pipeline_comparison: 200 jobs over 100 todos from 8 clients, ours side by side
-   with the original design (Flask + Celery + Redis, icalendar) in the same run.
+`make bench` follows it with bench.pipeline_comparison: 200 jobs over 100 todos from 8 clients,
+ours side by side with the original design (Flask + Celery + Redis, icalendar).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from collections import Counter
 
 import requests
 
-from bench import pipeline_comparison
 from bench.calendar_jobs import bench_todos, fetch_calendar
 from bench.load import LoadResult, run_clients
 from bench.pipeline_comparison import OUR_SERVICES, start_our_system
@@ -100,8 +99,6 @@ def main() -> None:
         system.stop()
     print("-- end to end, 5000 todos, one changed between jobs")
     jobs_run("5000-todos-changing", 5000, clients=1, jobs_per_client=20, change_between=True)
-    print()
-    pipeline_comparison.main()
 
 
 if __name__ == "__main__":
