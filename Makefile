@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := shared operations $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 PYTEST := $(BIN)/pytest
 
 .PHONY: install run test test-unit test-e2e lint bench infra-check taskoverflow replay redrive demo-queues clean
@@ -36,8 +37,15 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: install
-	$(BIN)/python -m bench
+## bench: every benchmark; one of them with e.g. make bench BENCH=bench.pipeline_comparison
+bench: $(BENCH_STAMP)
+	bash scripts/install_bench_deps.sh
+	$(BIN)/python -m bench $(BENCH)
+
+# The reference design's packages (Celery, icalendar …), in .venv but in no service's dependencies.
+$(BENCH_STAMP): bench/requirements.txt $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	touch $@
 
 infra-check:
 	bash scripts/infra_check.sh

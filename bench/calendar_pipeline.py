@@ -1,48 +1,26 @@
-"""The calendar pipeline, measured on the real system (moto server, API, relay, consumer, worker).
+"""The calendar pipeline, measured on the real system (emulator, API, relay, consumers, workers).
 
 1. POST /todos/ical latency at 100, 10k and 100k todos, against POST /todos on the same database
    (the reference: a plain write of one row and one outbox event).
-2. 200 jobs over 100 todos from 8 concurrent clients, POST to downloaded result, against the same
-   jobs from one client (the reference: no queueing).
-3. 20 jobs over 5000 todos, one todo changed between jobs.
-For 2 and 3: CPU seconds per job of our own processes (from /proc; moto and this load generator
-excluded) and AWS API calls per job (counted by every process's boto3 clients).
+2. 20 jobs over 5000 todos from one client, one todo changed between jobs: CPU seconds per job of
+   our six services (from /proc; the emulator, the dev sinks and this load generator excluded)
+   and AWS API calls per job (counted by every process's boto3 clients).
+`make bench` follows it with bench.pipeline_comparison: 200 jobs over 100 todos from 8 clients,
+ours side by side with the original design (Flask + Celery + Redis, icalendar).
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import requests
 
+from bench.calendar_jobs import bench_todos, fetch_calendar
 from bench.load import LoadResult, run_clients
+from bench.pipeline_comparison import OUR_SERVICES, start_our_system
 from bench.process_cpu import cpu_seconds, descendants
 from tests.support.moto import wait_until
 from tests.support.system import RunningSystem
-
-OUR_PROCESSES = ("api", "relay", "api-consumer", "ical-worker")
-
-
-def bench_todos(start: int, count: int) -> list[tuple[str, str, str | None]]:
-    """Every tenth todo has no deadline, as in real lists."""
-    return [
-        (f"todo {n}", f"described {n}", "2030-01-01 09:00:00.000000" if n % 10 else None)
-        for n in range(start, start + count)
-    ]
-
-
-def fetch_calendar(session: requests.Session, api_url: str) -> bool:
-    task = session.post(f"{api_url}/api/v1/todos/ical", timeout=30).json()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status = session.get(task["task_url"], timeout=30).json()["task_status"]
-        if status == "SUCCESS":
-            return session.get(f"{api_url}/api/v1/todos/ical/{task['task_id']}/result", timeout=60).status_code == 200
-        if status == "FAILURE":
-            return False
-        time.sleep(0.05)  # a client polling its job (as the web page does), not a test waiting
-    return False
 
 
 def request_latency(system: RunningSystem, sizes: list[int]) -> None:
@@ -79,17 +57,17 @@ def _outbox_drained(system: RunningSystem) -> bool:
 def jobs_run(
     label: str, todo_count: int, clients: int, jobs_per_client: int, change_between: bool = False
 ) -> LoadResult:
-    system = RunningSystem(f"bench-pipeline-{label}").start()
+    system, _ = start_our_system(f"bench-pipeline-{label}")
     try:
         system.insert_todos(bench_todos(0, todo_count))
         fetch_calendar(requests.Session(), system.api_url)  # warm-up: imports, connections, caches
-        pids = descendants([system.processes[name].pid for name in OUR_PROCESSES])
+        pids = descendants([system.processes[name].pid for name in OUR_SERVICES])
         cpu_before = cpu_seconds(pids)
 
         def send(session, n):
             if change_between:
                 session.put(f"{system.api_url}/api/v1/todos/{1 + n % todo_count}", json={"title": f"changed {n}"})
-            return fetch_calendar(session, system.api_url)
+            return fetch_calendar(session, system.api_url) is not None
 
         result = run_clients(clients, jobs_per_client, send)
         cpu_after = cpu_seconds(pids)
@@ -99,13 +77,13 @@ def jobs_run(
     cpu = sum(cpu_after.get(pid, 0) - cpu_before.get(pid, 0) for pid in cpu_before)
     calls = Counter()
     for process, counts in system.aws_calls().items():
-        if process in OUR_PROCESSES:
+        if process in OUR_SERVICES:
             calls.update(counts)
     print(
         f"{label}: {jobs} jobs, {result.per_second:.1f} jobs/s, POST→result p50 {result.median:.0f} ms"
         f" p95 {result.percentile(95):.0f} ms p99 {result.percentile(99):.0f} ms, errors {result.errors}"
     )
-    print(f"   CPU of our processes: {cpu / jobs * 1000:.1f} ms per job")
+    print(f"   CPU of our six services: {cpu / jobs * 1000:.1f} ms per job")
     per_job = {op: round(n / (jobs + 1), 2) for op, n in sorted(calls.items())}
     print(f"   AWS calls per job (incl. warm-up job and start-up): {sum(calls.values()) / (jobs + 1):.2f} {per_job}")
     return result
@@ -113,18 +91,12 @@ def jobs_run(
 
 def main() -> None:
     print(__doc__.splitlines()[0])
-    system = RunningSystem("bench-pipeline-latency").start()
+    system, emulator = start_our_system("bench-pipeline-latency", with_sinks=False)
+    print(f"-- on {emulator}")
     try:
         request_latency(system, [100, 10_000, 100_000])
     finally:
         system.stop()
-    print("-- end to end, 100 todos")
-    reference = jobs_run("100-todos-1-client", 100, clients=1, jobs_per_client=40)
-    measured = jobs_run("100-todos-8-clients", 100, clients=8, jobs_per_client=25)
-    print(
-        f"   8 clients vs 1 client (reference): throughput x{measured.per_second / reference.per_second:.2f},"
-        f" p50 latency x{measured.median / reference.median:.2f}"
-    )
     print("-- end to end, 5000 todos, one changed between jobs")
     jobs_run("5000-todos-changing", 5000, clients=1, jobs_per_client=20, change_between=True)
 

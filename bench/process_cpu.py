@@ -41,3 +41,13 @@ def cpu_seconds(pids: set[int]) -> dict[int, float]:
         if fields:
             usage[pid] = (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
     return usage
+
+
+def tree_cpu_seconds(root_pids: list[int]) -> dict[int, float]:
+    """CPU seconds of every live process in the trees under `root_pids` (workers forked later included)."""
+    return cpu_seconds(descendants(root_pids))
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two snapshots by the processes alive at the second (new ones from zero)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())

@@ -1,4 +1,5 @@
-"""The whole system as real processes: moto server, API (gunicorn), relay, consumers, workers.
+"""The whole system as real processes: moto server, API (gunicorn), relay, consumers, workers
+(and, with `with_sinks`, the webhook and SMTP sinks the notifier delivers to in `make run`).
 
 End-to-end tests and benchmarks start it the way `make run` does, on free ports, with each
 process's log in artifacts/<run>/<process>.log and its AWS call counts in <process>.<pid>.aws-calls.json.
@@ -10,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -19,8 +21,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import boto3
 import requests
 
+from taskoverflow_shared.topology import DELIVERY_VARIABLE, load_topology
 from tests.support.moto import MotoServer, free_port, wait_until
 
 BIN = Path(sys.executable).parent
@@ -34,6 +38,31 @@ WORKERS = {
     "event-archiver": ["event-archiver"],
 }
 
+# The queue (topology name) each consuming process drains.
+CONSUMED_QUEUES = {
+    "api-consumer": "todo-api",
+    "ical-worker": "ical-worker",
+    "notifier": "notifier",
+    "event-archiver": "event-archiver",
+}
+
+# `make run`'s local receivers (Procfile: webhook-sink, smtp): started only with `with_sinks`.
+SINKS = {
+    "webhook-sink": ["notifier-webhook-sink", "--port", "{port}"],
+    "smtp-sink": [
+        "python",
+        "-m",
+        "aiosmtpd",
+        "--nosetuid",
+        "--listen",
+        "127.0.0.1:{port}",
+        "--class",
+        "aiosmtpd.handlers.Debugging",
+        "stdout",
+    ],
+}
+SINK_SECRET = "bench-webhook-secret-0123456789"
+
 
 @dataclass
 class RunningSystem:
@@ -41,6 +70,8 @@ class RunningSystem:
     with_relay: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
     api_workers: int = 2
+    # The notifier delivers to a local webhook sink and SMTP sink, as in `make run`.
+    with_sinks: bool = False
     directory: Path = field(init=False)
     moto: MotoServer = field(init=False)
     api_url: str = field(init=False)
@@ -69,6 +100,8 @@ class RunningSystem:
             **self.extra_env,
         }
         self.env.pop("AWS_SESSION_TOKEN", None)
+        if self.with_sinks:
+            self._start_sinks()
         self._run_once("taskoverflow-bootstrap")
         self._run_once("todo-api-migrate")
         gunicorn = [
@@ -121,6 +154,34 @@ class RunningSystem:
             counts.setdefault(process_name, Counter()).update(json.loads(path.read_text()))
         return {name: dict(calls) for name, calls in counts.items()}
 
+    def wait_until_idle(self, timeout: float = 180) -> None:
+        """Until every event so far is handled: the outbox is published and the queues of the
+        running consumers hold nothing, visible or in flight."""
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=self.env["AWS_ENDPOINT_URL"],
+            region_name=self.env["AWS_REGION"],
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+        )
+        topology = load_topology(self.env.get(DELIVERY_VARIABLE) or "standard")
+        queue_urls = [
+            sqs.get_queue_url(QueueName=topology.queue_for(queue).name)["QueueUrl"]
+            for process, queue in CONSUMED_QUEUES.items()
+            if process in self.processes
+        ]
+        backlog = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+
+        def idle() -> bool:
+            health = requests.get(f"{self.api_url}/api/v1/health", timeout=10).json()
+            return health["outbox_lag_seconds"] == 0 and not any(
+                int(count)
+                for url in queue_urls
+                for count in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=backlog)["Attributes"].values()
+            )
+
+        wait_until(idle, timeout=timeout, interval=0.5, message="the system to handle every event")
+
     def insert_todos(self, rows: Iterable[tuple[str, str | None, str | None]]) -> None:
         """Bulk set-up straight into the API's database: (title, description, deadline) rows.
 
@@ -147,6 +208,22 @@ class RunningSystem:
                 [str(BIN / command[0]), *command[1:]], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.directory
             )
 
+    def _start_sinks(self) -> None:
+        ports = {name: free_port() for name in SINKS}
+        notifier_settings = {
+            "NOTIFIER_WEBHOOK_URLS": f"http://127.0.0.1:{ports['webhook-sink']}/hooks",
+            "NOTIFIER_WEBHOOK_SECRET": SINK_SECRET,  # the webhook sink checks signatures with it
+            "NOTIFIER_ALLOW_PRIVATE_TARGETS": "true",
+            "NOTIFIER_SMTP_URL": f"smtp://127.0.0.1:{ports['smtp-sink']}",
+            "NOTIFIER_EMAIL_FROM": "notifier@localhost",
+            "NOTIFIER_EMAIL_TO": "dev@localhost",
+        }
+        self.env.update({**notifier_settings, **self.extra_env})
+        for name, command in SINKS.items():
+            self._spawn(name, [part.format(port=ports[name]) for part in command])
+        for name, port in ports.items():
+            wait_until(lambda port=port: _accepts(port), timeout=30, interval=0.1, message=f"{name} on port {port}")
+
     def _run_once(self, command: str) -> None:
         with open(self.directory / f"{command}.log", "ab") as log:
             subprocess.run([str(BIN / command)], env=self.env, stdout=log, stderr=subprocess.STDOUT, check=True)
@@ -155,10 +232,18 @@ class RunningSystem:
         for name, process in self.processes.items():
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log(name)[-3000:]}")
-        heartbeats = [n for n in self.processes if n != "api"]
+        heartbeats = [n for n in self.processes if n in WORKERS]
         if not all((self.directory / f"{n}.heartbeat").exists() for n in heartbeats):
             return False
         try:
             return requests.get(f"{self.api_url}/api/v1/health", timeout=5).status_code == 200
         except requests.RequestException:
             return False
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
