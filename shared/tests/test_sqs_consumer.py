@@ -214,3 +214,33 @@ def test_a_batching_window_gathers_a_trickle_of_messages_into_one_receive(topolo
         stop.set()
         worker.join(30)
     assert counting.received_batches == [1, 2]
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_when_the_dead_letter_send_fails_the_message_comes_back_instead_of_staying_invisible(
+    topology_addresses, concurrency
+):
+    sqs = make_client("sqs")
+    queue = topology_addresses.queues["notifier"]
+    sqs.set_queue_attributes(QueueUrl=queue.url, Attributes={"VisibilityTimeout": "1"})
+    send(sqs, queue.url, "{not json")
+    counting = CountingSqs(sqs)
+    stop = threading.Event()
+    missing_dlq = queue.dlq_url + "-that-does-not-exist"
+    consumer = SqsConsumer(
+        counting,
+        queue.url,
+        missing_dlq,
+        {},
+        visibility_timeout_seconds=1,
+        wait_time_seconds=1,
+        concurrency=concurrency,
+    )
+    worker = threading.Thread(target=consumer.run, args=(stop,))
+    worker.start()
+    try:
+        # Were its visibility still renewed after the failed send, it would never be received again.
+        wait_until(lambda: len(counting.received_batches) >= 3, timeout=20, message="the message received again")
+    finally:
+        stop.set()
+        worker.join(30)
