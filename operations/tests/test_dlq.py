@@ -120,7 +120,7 @@ class RefusedAtOnce:
     def __init__(self, sqs, source_url, dlq_url):
         self._sqs, self._source_url, self._dlq_url = sqs, source_url, dlq_url
 
-    def send_message_batch(self, QueueUrl, Entries):  # noqa: N803 (boto3's argument names)
+    def send_message_batch(self, QueueUrl, Entries):
         response = self._sqs.send_message_batch(QueueUrl=QueueUrl, Entries=Entries)
         if QueueUrl == self._source_url:
             self._sqs.send_message_batch(QueueUrl=self._dlq_url, Entries=Entries)
