@@ -1,7 +1,8 @@
 """FIFO delivery: TASKOVERFLOW_DELIVERY=fifo turns the same topology into SNS FIFO → SQS FIFO.
 
-Against a real moto server: each todo's versions reach a consumer in order (even when one of
-them has to be retried), and an event published twice reaches the consumer's queue once.
+Against a real moto server and LocalStack: each todo's versions reach a consumer in order (even
+when one of them has to be retried, except on LocalStack: see that test), and an event published
+twice reaches the consumer's queue once.
 """
 
 import json
@@ -41,9 +42,9 @@ def todo_and_version(body: str) -> tuple[int, int]:
 
 
 @pytest.fixture
-def fifo_addresses(moto_server, monkeypatch):
+def fifo_addresses(emulator, monkeypatch):
+    """The FIFO topology on a fresh moto server and on a fresh LocalStack account."""
     monkeypatch.setenv(DELIVERY_VARIABLE, "fifo")
-    moto_server.reset()
     return bootstrap()
 
 
@@ -180,7 +181,11 @@ def test_the_bootstrap_creates_a_fifo_topic_and_fifo_queues_with_fifo_dead_lette
         assert json.loads(subscription.get("FilterPolicy", "null")) == spec.filter_policy("type")
 
 
-def test_each_todos_versions_reach_the_consumer_in_order_even_when_one_is_retried(fifo_addresses):
+def test_each_todos_versions_reach_the_consumer_in_order_even_when_one_is_retried(fifo_addresses, emulator, request):
+    if emulator == "localstack":
+        # SQS keeps a group closed while one of its messages is in flight; LocalStack 4.13.1 hands
+        # out the messages the loop released (visibility 0) behind the retried one at once.
+        request.applymarker(pytest.mark.xfail(strict=True, reason="LocalStack reopens a FIFO group early"))
     sqs = make_client("sqs")
     queue = fifo_addresses.queues["notifier"]
     # The retried message returns after the queue's visibility timeout: one second keeps it quick.
