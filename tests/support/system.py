@@ -1,7 +1,9 @@
-"""The whole system as real processes: moto server, API (gunicorn), relay, consumers, workers.
+"""The whole system as real processes: the emulator, API (gunicorn), relay, consumers, workers.
 
 End-to-end tests and benchmarks start it the way `make run` does, on free ports, with each
 process's log in artifacts/<run>/<process>.log and its AWS call counts in <process>.<pid>.aws-calls.json.
+The emulator is a moto server of its own (the default) or LocalStack: its own, or a fresh account
+on a LocalStack the caller shares between systems (`localstack=`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import boto3
 import requests
 
+from taskoverflow_shared.topology import load_topology
+from tests.support.localstack import LocalStackServer
 from tests.support.moto import MotoServer, free_port, wait_until
 
 BIN = Path(sys.executable).parent
@@ -41,8 +46,11 @@ class RunningSystem:
     with_relay: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
     api_workers: int = 2
+    emulator: str = "moto"
+    localstack: LocalStackServer | None = None
     directory: Path = field(init=False)
-    moto: MotoServer = field(init=False)
+    emulator_server: MotoServer | LocalStackServer = field(init=False)
+    aws_url: str = field(init=False)
     api_url: str = field(init=False)
     env: dict[str, str] = field(init=False)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
@@ -51,14 +59,14 @@ class RunningSystem:
         self.directory = ARTIFACTS / self.name
         shutil.rmtree(self.directory, ignore_errors=True)
         self.directory.mkdir(parents=True)
-        self.moto = MotoServer(log_path=self.directory / "moto.log").start()
+        credentials = self._start_emulator()
+        self.aws_url = self.emulator_server.url
         port = free_port()
         self.api_url = f"http://127.0.0.1:{port}"
         self.env = {
             **os.environ,
-            "AWS_ENDPOINT_URL": self.moto.url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL": self.aws_url,
+            **credentials,
             "AWS_REGION": "us-east-1",
             "DATABASE_URL": f"sqlite:///{self.directory / 'todo-api.sqlite3'}",
             "PUBLIC_BASE_URL": self.api_url,
@@ -69,6 +77,8 @@ class RunningSystem:
             **self.extra_env,
         }
         self.env.pop("AWS_SESSION_TOKEN", None)
+        if self.localstack is not None:
+            self._empty_the_shared_bucket()
         self._run_once("taskoverflow-bootstrap")
         self._run_once("todo-api-migrate")
         gunicorn = [
@@ -102,7 +112,8 @@ class RunningSystem:
             except subprocess.TimeoutExpired:
                 process.kill()
                 codes[name] = process.wait()
-        self.moto.stop()
+        if self.localstack is None:
+            self.emulator_server.stop()
         return codes
 
     def restart(self, process_name: str, extra_env: dict[str, str] | None = None) -> None:
@@ -112,6 +123,16 @@ class RunningSystem:
         process.wait()
         self.env.update(extra_env or {})
         self._spawn(process_name, WORKERS[process_name], heartbeat=True)
+
+    def client(self, service_name: str):
+        """A boto3 client on this system's emulator and account."""
+        return boto3.client(
+            service_name,
+            endpoint_url=self.aws_url,
+            region_name=self.env["AWS_REGION"],
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+        )
 
     def aws_calls(self) -> dict[str, dict[str, int]]:
         """Per process, the AWS calls it made (written when it exits: call after stop())."""
@@ -137,6 +158,36 @@ class RunningSystem:
 
     def log(self, process_name: str) -> str:
         return (self.directory / f"{process_name}.log").read_text()
+
+    def _start_emulator(self) -> dict[str, str]:
+        """Start (or join) the emulator; return the credentials of this system's account."""
+        if self.localstack is not None and self.emulator != "localstack":
+            raise ValueError("a shared LocalStack needs emulator='localstack'")
+        if self.emulator == "moto":
+            self.emulator_server = MotoServer(log_path=self.directory / "moto.log").start()
+            return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        if self.emulator != "localstack":
+            raise ValueError(f"emulator must be moto or localstack, not {self.emulator!r}")
+        self.emulator_server = (
+            self.localstack
+            or LocalStackServer(
+                state_dir=self.directory / "localstack", log_path=self.directory / "localstack.log"
+            ).start()
+        )
+        return self.emulator_server.new_account()
+
+    def _empty_the_shared_bucket(self) -> None:
+        """Bucket names are global: start with no object of an earlier system on this LocalStack
+        (the archive and the calendars then hold this system's only, as on an emulator of its own)."""
+        s3 = self.client("s3")
+        bucket = load_topology().bucket_name
+        try:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+                if keys:
+                    s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        except s3.exceptions.NoSuchBucket:
+            pass
 
     def _spawn(self, name: str, command: list[str], heartbeat: bool = False) -> None:
         env = dict(self.env, AWS_CALL_STATS_FILE=str(self.directory / f"{name}.{{pid}}.aws-calls.json"))
