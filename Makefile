@@ -20,7 +20,7 @@ install: $(STAMP)
 
 $(STAMP): requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt $(addprefix -e ./,$(PACKAGES))
+	$(BIN)/pip install --quiet --no-compile --disable-pip-version-check -r requirements-dev.txt $(addprefix -e ./,$(PACKAGES))
 	touch $@
 
 ## emulator-install: LocalStack's own venv (.venv-localstack); nothing for EMULATOR=moto
