@@ -6,24 +6,38 @@ PACKAGES := shared operations $(patsubst %/pyproject.toml,%,$(wildcard services/
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 PYTEST := $(BIN)/pytest
+# The processes `make run` starts (a test swaps in one that reports its environment).
+PROCFILE ?= Procfile
+# The AWS emulator of `make run`: localstack (LocalStack 4.13.1, validates like AWS) or moto (moto
+# server, the light option). Both listen on 127.0.0.1:4566, so nothing else changes.
+EMULATOR ?= localstack
+export EMULATOR
+# dev.env's settings under the shell's: `NOTIFIER_WEBHOOK_URLS=... make run` wins over dev.env.
+WITH_DEV_ENV := bash scripts/with_dev_env.sh
 
-.PHONY: install run test test-unit test-e2e lint bench infra-check taskoverflow replay redrive demo-queues clean
+.PHONY: install emulator-install run test test-unit test-e2e lint bench infra-check taskoverflow replay redrive demo-queues clean
 
 install: $(STAMP)
 
 $(STAMP): requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt $(addprefix -e ./,$(PACKAGES))
+	$(BIN)/pip install --quiet --no-compile --disable-pip-version-check -r requirements-dev.txt $(addprefix -e ./,$(PACKAGES))
 	touch $@
 
-## run: the whole system in the foreground (moto server, API, relay, consumers, workers); Ctrl-C stops all
-run: install
-	set -a && . ./dev.env && set +a && $(BIN)/todo-api-migrate
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile --env dev.env start
+## emulator-install: LocalStack's own venv (.venv-localstack); nothing for EMULATOR=moto
+emulator-install:
+	bash scripts/emulator.sh install
 
-## test: every suite, unit to end-to-end, plus the offline infrastructure checks
+## run: the whole system in the foreground (the emulator, API, relay, consumers, workers); Ctrl-C stops all
+run:
+	$(MAKE) --no-print-directory -j2 install emulator-install
+	$(WITH_DEV_ENV) $(BIN)/todo-api-migrate
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(WITH_DEV_ENV) $(BIN)/honcho --procfile $(PROCFILE) --env /dev/null start
+
+## test: every suite, unit to end-to-end (on moto and on LocalStack), plus the offline infrastructure checks
 test: install
 	bash scripts/install_system_deps.sh
+	EMULATOR=localstack bash scripts/emulator.sh install
 	$(PYTEST)
 	$(MAKE) infra-check
 
@@ -31,6 +45,7 @@ test-unit: install
 	$(PYTEST) -m "not e2e and not slow"
 
 test-e2e: install
+	EMULATOR=localstack bash scripts/emulator.sh install
 	$(PYTEST) -m e2e
 
 lint: install
@@ -52,19 +67,19 @@ infra-check:
 
 ## taskoverflow: the operator CLI with dev.env's emulator settings, e.g. make taskoverflow ARGS="dlq list notifier"
 taskoverflow: install
-	set -a && . ./dev.env && set +a && $(BIN)/taskoverflow $(ARGS)
+	$(WITH_DEV_ENV) $(BIN)/taskoverflow $(ARGS)
 
 ## redrive: move a DLQ back to its queue, e.g. make redrive QUEUE=notifier ARGS=--dry-run
 redrive: install
-	set -a && . ./dev.env && set +a && $(BIN)/taskoverflow dlq redrive $(QUEUE) $(ARGS)
+	$(WITH_DEV_ENV) $(BIN)/taskoverflow dlq redrive $(QUEUE) $(ARGS)
 
 ## replay: re-publish archived events, e.g. make replay ARGS="--type TodoChanged --since 2026-11-27 --dry-run"
 replay: install
-	set -a && . ./dev.env && set +a && $(BIN)/taskoverflow replay $(ARGS)
+	$(WITH_DEV_ENV) $(BIN)/taskoverflow replay $(ARGS)
 
 ## demo-queues: create the queue demo's csse6400_prac and csse6400_prac.fifo on the emulator (make run must be up)
 demo-queues: install
-	set -a && . ./dev.env && set +a && $(BIN)/queue-demo --create-demo-queues
+	$(WITH_DEV_ENV) $(BIN)/queue-demo --create-demo-queues
 
 clean:
-	rm -rf $(VENV) .venv-infra .venv-checkov data artifacts .pytest_cache
+	rm -rf $(VENV) .venv-infra .venv-checkov .venv-localstack .venv-localstack.lock data artifacts .pytest_cache

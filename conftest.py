@@ -1,4 +1,5 @@
-"""Fixtures every test folder shares: a real moto server and a private PostgreSQL cluster."""
+"""Fixtures every test folder shares: a real moto server, one LocalStack for the session, and a
+private PostgreSQL cluster."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.localstack import LocalStackServer
 from tests.support.moto import MotoServer
 from tests.support.postgres import PostgresCluster
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+# LocalStack's variants need its server (installed on first use): they belong to the e2e suite,
+# so `make test-unit` stays on moto.
+EACH_EMULATOR = ["moto", pytest.param("localstack", marks=pytest.mark.e2e)]
 
 
 @pytest.fixture(scope="session")
@@ -28,12 +33,45 @@ def moto_server():
             os.environ[key] = value
 
 
+@pytest.fixture(scope="session")
+def localstack_server():
+    """One LocalStack for the whole session; each user takes a fresh account of it."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    server = LocalStackServer(state_dir=ARTIFACTS / "localstack", log_path=ARTIFACTS / "localstack.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=EACH_EMULATOR)
+def emulator(request, monkeypatch) -> str:
+    """Run the test on each emulator: the environment names a reset moto server, or a fresh
+    account on the session's LocalStack. Returns the emulator's name."""
+    if request.param == "moto":
+        request.getfixturevalue("moto_server").reset()
+        return "moto"
+    server = request.getfixturevalue("localstack_server")
+    for key, value in {**_AWS_ENV, **server.new_account(), "AWS_ENDPOINT_URL": server.url}.items():
+        monkeypatch.setenv(key, value)
+    # LocalStack reads the account from the access key id; keep no moto session token beside it.
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    return "localstack"
+
+
 @pytest.fixture
 def topology_addresses(moto_server):
     """A fresh emulator holding the whole topology, created by the real bootstrap command."""
     from taskoverflow_shared.bootstrap_topology import bootstrap
 
     moto_server.reset()
+    return bootstrap()
+
+
+@pytest.fixture
+def topology_on_each_emulator(emulator):
+    """The whole topology, created by the real bootstrap command, on a fresh moto server and on
+    a fresh LocalStack account."""
+    from taskoverflow_shared.bootstrap_topology import bootstrap
+
     return bootstrap()
 
 

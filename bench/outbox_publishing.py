@@ -48,7 +48,7 @@ def measure(with_relay: bool) -> tuple[LoadResult, list[float], dict[str, float]
     system = RunningSystem(f"bench-outbox-{'relay' if with_relay else 'reference'}", with_relay=with_relay).start()
     try:
         roots = {name: process.pid for name, process in system.processes.items()}
-        roots["moto"] = system.moto.process.pid
+        roots["moto"] = system.emulator_server.process.pid
         groups = {name: descendants([pid]) for name, pid in roots.items()}
         before = {name: sum(cpu_seconds(pids).values()) for name, pids in groups.items()}
         result = post_todos(system.api_url)

@@ -25,7 +25,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import requests
 
@@ -43,20 +43,13 @@ REFERENCE_PROCESSES = ("web", "worker")
 
 
 def start_our_system(name: str, *, with_sinks: bool = True) -> tuple[RunningSystem, str]:
-    """THE one place that chooses our system's emulator: BENCH_EMULATOR, LocalStack by default.
-
-    RunningSystem runs moto server until it accepts `emulator=`; then the wish is passed on. The
-    name returned is the emulator that actually runs.
-    """
-    wanted = os.environ.get("BENCH_EMULATOR", "localstack")
-    if any(f.name == "emulator" and f.init for f in fields(RunningSystem)):
-        return RunningSystem(name, with_sinks=with_sinks, emulator=wanted).start(), wanted
-    return RunningSystem(name, with_sinks=with_sinks).start(), "moto"
+    """Our system on the emulator BENCH_EMULATOR names: LocalStack (`make run`'s) by default."""
+    emulator = os.environ.get("BENCH_EMULATOR", "localstack")
+    return RunningSystem(name, with_sinks=with_sinks, emulator=emulator).start(), emulator
 
 
 def emulator_pid(system: RunningSystem) -> int:
-    """The emulator's process. LEAD: if RunningSystem keeps LocalStack elsewhere than `.moto`, read it here."""
-    return system.moto.process.pid
+    return system.emulator_server.process.pid
 
 
 @dataclass

@@ -113,6 +113,41 @@ def test_max_moves_at_most_n_messages_and_leaves_the_rest_in_the_dlq(topology_ad
     assert depth(sqs, queue.dlq_url) == (1, 0)
 
 
+class RefusedAtOnce:
+    """An SQS client whose every message sent to `source_url` is dead-lettered again at once,
+    as a consumer that still refuses it does (LocalStack's consumers take well under a second)."""
+
+    def __init__(self, sqs, source_url, dlq_url):
+        self._sqs, self._source_url, self._dlq_url = sqs, source_url, dlq_url
+
+    def send_message_batch(self, QueueUrl, Entries):
+        response = self._sqs.send_message_batch(QueueUrl=QueueUrl, Entries=Entries)
+        if QueueUrl == self._source_url:
+            self._sqs.send_message_batch(QueueUrl=self._dlq_url, Entries=Entries)
+        return response
+
+    def __getattr__(self, name):
+        return getattr(self._sqs, name)
+
+
+def test_a_message_dead_lettered_again_during_the_redrive_waits_for_the_next_one(topology_addresses):
+    sqs = make_client("sqs")
+    queue = topology_addresses.queues["notifier"]
+    dead_letter(sqs, queue.dlq_url, TodoChanged(action="created", todo=TODO, version=1), reason="still broken")
+
+    report = redrive(
+        RefusedAtOnce(sqs, queue.url, queue.dlq_url),
+        dlq_url=queue.dlq_url,
+        source_url=queue.url,
+        options=RedriveOptions(**QUICK),
+        progress=False,
+    )
+
+    assert (report.moved, report.skipped, report.failed) == (1, 0, 0)
+    # The copy that came back is left (visible) for the next redrive, not moved round and round.
+    assert depth(sqs, queue.dlq_url) == (1, 0)
+
+
 def taskoverflow(*arguments, stdin=subprocess.DEVNULL):
     command = [str(Path(sys.executable).parent / "taskoverflow"), *arguments]
     return subprocess.run(command, env=os.environ, capture_output=True, text=True, stdin=stdin, timeout=60)

@@ -1,7 +1,8 @@
 """FIFO delivery: TASKOVERFLOW_DELIVERY=fifo turns the same topology into SNS FIFO → SQS FIFO.
 
-Against a real moto server: each todo's versions reach a consumer in order (even when one of
-them has to be retried), and an event published twice reaches the consumer's queue once.
+Against a real moto server and LocalStack: each todo's versions reach a consumer in order (even
+when one of them has to be retried, except on LocalStack: see that test), and an event published
+twice reaches the consumer's queue once.
 """
 
 import json
@@ -41,9 +42,9 @@ def todo_and_version(body: str) -> tuple[int, int]:
 
 
 @pytest.fixture
-def fifo_addresses(moto_server, monkeypatch):
+def fifo_addresses(emulator, monkeypatch):
+    """The FIFO topology on a fresh moto server and on a fresh LocalStack account."""
     monkeypatch.setenv(DELIVERY_VARIABLE, "fifo")
-    moto_server.reset()
     return bootstrap()
 
 

@@ -2,14 +2,47 @@ import pytest
 
 from tests.support.system import RunningSystem
 
+EMULATORS = ["moto", "localstack"]
+
+
+def _stop(system: RunningSystem) -> None:
+    codes = system.stop()
+    assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"
+
 
 @pytest.fixture(scope="session")
 def running_system():
     """One system for the e2e session (tests use their own todos and jobs, so they can share it)."""
     system = RunningSystem("e2e").start()
     yield system
-    codes = system.stop()
-    assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"
+    _stop(system)
+
+
+@pytest.fixture(scope="session")
+def localstack_system(localstack_server):
+    """The same, on LocalStack (an account of the session's server)."""
+    system = RunningSystem("e2e-localstack", emulator="localstack", localstack=localstack_server).start()
+    yield system
+    _stop(system)
+
+
+@pytest.fixture(params=EMULATORS)
+def system_on_each_emulator(request) -> RunningSystem:
+    """The session's system on moto, then on LocalStack."""
+    return request.getfixturevalue("running_system" if request.param == "moto" else "localstack_system")
+
+
+@pytest.fixture(scope="module", params=EMULATORS)
+def start_system(request):
+    """Starts a module's own system, once on each emulator in turn (all of the module's tests on
+    moto, then all on LocalStack). Module fixtures that depend on it are made anew for each."""
+    localstack = request.getfixturevalue("localstack_server") if request.param == "localstack" else None
+
+    def start(name: str, **options) -> RunningSystem:
+        system = RunningSystem(f"{name}-{request.param}", emulator=request.param, localstack=localstack, **options)
+        return system.start()
+
+    return start
 
 
 def pytest_collection_modifyitems(items):

@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import requests
 
 from taskoverflow_shared.topology import load_topology
@@ -94,13 +93,7 @@ def _delete_todos_created_since(api_url: str, before: set[int]) -> None:
 def _wait_until_idle(system: RunningSystem) -> None:
     """Every event the fuzzing caused is handled: its hundreds of calendar jobs must not slow the
     tests that share the system after this one."""
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=system.moto.url,
-        region_name=system.env["AWS_REGION"],
-        aws_access_key_id=system.env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=system.env["AWS_SECRET_ACCESS_KEY"],
-    )
+    sqs = system.client("sqs")
     topology = load_topology()
     queue_urls = [
         sqs.get_queue_url(QueueName=topology.queue_for(queue).name)["QueueUrl"]

@@ -6,27 +6,26 @@ notifier's subscriber in version order, and the calendar export works as on stan
 
 import json
 
-import boto3
 import pytest
 import requests
 
 from notifier.entrypoints.webhook_sink import WebhookSink
 from tests.e2e.test_calendar_export import export_calendar
 from tests.support.moto import wait_until
-from tests.support.system import RunningSystem
 
 SECRET = "fifo-e2e-webhook-secret-0123456789"
 
 
+# Depends on start_system only to be made anew for each emulator's system.
 @pytest.fixture(scope="module")
-def webhook_sink():
+def webhook_sink(start_system):
     with WebhookSink(secret=SECRET) as sink:
         yield sink
 
 
 @pytest.fixture(scope="module")
-def system(webhook_sink):
-    system = RunningSystem(
+def system(start_system, webhook_sink):
+    system = start_system(
         "fifo-e2e",
         extra_env={
             "TASKOVERFLOW_DELIVERY": "fifo",
@@ -34,17 +33,15 @@ def system(webhook_sink):
             "NOTIFIER_WEBHOOK_SECRET": SECRET,
             "NOTIFIER_ALLOW_PRIVATE_TARGETS": "true",
         },
-    ).start()
+    )
     yield system
     codes = system.stop()
     assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"
 
 
 def test_the_system_runs_on_the_fifo_topic_and_queues_only(system):
-    aws = {"endpoint_url": system.moto.url, "region_name": "us-east-1"}
-    aws |= {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    topics = boto3.client("sns", **aws).list_topics()["Topics"]
-    queues = boto3.client("sqs", **aws).list_queues()["QueueUrls"]
+    topics = system.client("sns").list_topics()["Topics"]
+    queues = system.client("sqs").list_queues()["QueueUrls"]
     assert [t["TopicArn"].rsplit(":", 1)[1] for t in topics] == ["taskoverflow-events.fifo"]
     assert queues and all(url.endswith(".fifo") for url in queues)
 

@@ -16,7 +16,6 @@ from aiosmtpd.controller import Controller
 from notifier.domain.signing import verify
 from notifier.entrypoints.webhook_sink import WebhookSink
 from tests.support.moto import free_port, wait_until
-from tests.support.system import RunningSystem
 
 SECRET = "e2e-webhook-secret-0123456789"
 
@@ -32,14 +31,15 @@ class _Inbox:
         return "250 Message accepted for delivery"
 
 
+# The sinks depend on start_system only to be made anew for each emulator's system.
 @pytest.fixture(scope="module")
-def webhook_sink():
+def webhook_sink(start_system):
     with WebhookSink(secret=SECRET) as sink:
         yield sink
 
 
 @pytest.fixture(scope="module")
-def inbox():
+def inbox(start_system):
     inbox = _Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
@@ -48,8 +48,8 @@ def inbox():
 
 
 @pytest.fixture(scope="module")
-def system(webhook_sink, inbox):
-    system = RunningSystem(
+def system(start_system, webhook_sink, inbox):
+    system = start_system(
         "e2e-notifier",
         extra_env={
             "NOTIFIER_WEBHOOK_URLS": f"{webhook_sink.url}/todos|TodoChanged",
@@ -57,7 +57,7 @@ def system(webhook_sink, inbox):
             "NOTIFIER_ALLOW_PRIVATE_TARGETS": "true",
             "NOTIFIER_SMTP_URL": inbox[1],
         },
-    ).start()
+    )
     yield system
     codes = system.stop()
     assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"

@@ -1,8 +1,8 @@
 """The operator CLI against the whole running system: a dead letter redriven once its cause is
 fixed, and archived history replayed to one service without repeating what it already did.
 
-Every `taskoverflow` command runs as a real subprocess against the system's moto server, the
-way an operator runs it against `make run`.
+Every `taskoverflow` command runs as a real subprocess against the system's emulator (moto, then
+LocalStack), the way an operator runs it against `make run`.
 """
 
 import json
@@ -11,60 +11,49 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import boto3
 import pytest
 import requests
 
 from notifier.entrypoints.webhook_sink import WebhookSink
 from tests.support.moto import wait_until
 from tests.support.sqs import depth
-from tests.support.system import RunningSystem
 
 SECRET = "e2e-operations-secret-0123456789"
 
 
+# The subscribers depend on start_system only to be made anew for each emulator's system.
 @pytest.fixture(scope="module")
-def first_subscriber():
+def first_subscriber(start_system):
     # Its first answer is 410 Gone: the notifier treats that as permanent and dead-letters the event.
     with WebhookSink(secret=SECRET, statuses=[410]) as sink:
         yield sink
 
 
 @pytest.fixture(scope="module")
-def new_subscriber():
+def new_subscriber(start_system):
     with WebhookSink(secret=SECRET) as sink:
         yield sink
 
 
 @pytest.fixture(scope="module")
-def system(first_subscriber):
-    system = RunningSystem(
+def system(start_system, first_subscriber):
+    system = start_system(
         "e2e-operations",
         extra_env={
             "NOTIFIER_WEBHOOK_URLS": f"{first_subscriber.url}/first|TodoChanged",
             "NOTIFIER_WEBHOOK_SECRET": SECRET,
             "NOTIFIER_ALLOW_PRIVATE_TARGETS": "true",
         },
-    ).start()
+    )
     # The notifier is killed and restarted below; its last long poll stays open in the broker,
     # which hands it whatever arrives meanwhile. Those messages come back after the visibility
     # timeout: 5 s here instead of the topology's 60 keeps the test short (nothing is lost either way).
-    sqs = sqs_of(system)
+    sqs = system.client("sqs")
     notifier_queue = sqs.get_queue_url(QueueName="taskoverflow-notifier")["QueueUrl"]
     sqs.set_queue_attributes(QueueUrl=notifier_queue, Attributes={"VisibilityTimeout": "5"})
     yield system
     codes = system.stop()
     assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"
-
-
-def sqs_of(system):
-    return boto3.client(
-        "sqs",
-        endpoint_url=system.moto.url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
 
 
 def taskoverflow(system, *arguments):
@@ -107,7 +96,7 @@ def notifier_handled(system, event_ids):
 
 def test_a_dead_letter_is_listed_with_its_reason_and_processed_after_a_redrive(system, first_subscriber):
     todo = create_todo(system, "refused at first")
-    sqs = sqs_of(system)
+    sqs = system.client("sqs")
     notifier_dlq = sqs.get_queue_url(QueueName="taskoverflow-notifier-dlq")["QueueUrl"]
     wait_until(lambda: depth(sqs, notifier_dlq)[0] == 1, timeout=30, message="the dead letter")
     [gone] = delivered_event_ids(first_subscriber, status=410)

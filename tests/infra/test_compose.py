@@ -3,6 +3,7 @@ the configuration it reads under `make run`, and starts only once what it needs 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from tests.infra.offline_terraform import REPO_ROOT
 
 AWS_VARIABLES = {"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "LOG_LEVEL"}
 APPLICATION = ("todo-api", "todo-api-relay", "todo-api-consumer", "ical-worker", "notifier", "event-archiver")
+LOCALSTACK_REQUIREMENTS = REPO_ROOT / "requirements-localstack.txt"
 TODO_API_FAMILY = ("todo-api-migrate", "todo-api", "todo-api-relay", "todo-api-consumer")
 
 
@@ -25,19 +27,22 @@ def services(compose) -> dict[str, dict[str, Any]]:
     return compose["services"]
 
 
-def test_moto_is_the_default_emulator_and_localstack_is_opt_in(services):
+def test_localstack_is_the_default_emulator_at_make_runs_release_and_moto_is_opt_in(services):
+    pinned = re.search(r"^localstack-core\[runtime\]==(\S+)$", LOCALSTACK_REQUIREMENTS.read_text(), re.MULTILINE)
+    assert services["localstack"]["image"] == f"localstack/localstack:{pinned[1]}"
+    assert "profiles" not in services["localstack"]
+    assert services["localstack"]["environment"]["SERVICES"] == "sns,sqs,s3,sts"
+    assert services["localstack"]["ports"] == ["4566:4566"]
     assert services["moto"]["image"].startswith("motoserver/moto:")
     assert services["moto"]["environment"]["MOTO_PORT"] == "4566"
-    assert "profiles" not in services["moto"]
-    assert services["localstack"]["profiles"] == ["localstack"]
-    assert "LOCALSTACK_AUTH_TOKEN" in services["localstack"]["environment"]
+    assert services["moto"]["profiles"] == ["moto"]
 
 
 def test_every_application_service_talks_to_the_emulator_like_make_run(services):
     for name in (*APPLICATION, "bootstrap", "todo-api-migrate"):
         environment = services[name]["environment"]
         assert AWS_VARIABLES <= set(environment), name
-        assert environment["AWS_ENDPOINT_URL"] == "${AWS_ENDPOINT_URL:-http://moto:4566}", name
+        assert environment["AWS_ENDPOINT_URL"] == "${AWS_ENDPOINT_URL:-http://localstack:4566}", name
         assert environment["AWS_REGION"] == "us-east-1", name
 
 
@@ -60,7 +65,7 @@ def test_the_todo_api_processes_share_one_postgresql_database(services):
 
 def test_one_shot_steps_run_before_the_services_that_need_them(services):
     assert services["bootstrap"]["command"][0] == "taskoverflow-bootstrap"
-    assert services["bootstrap"]["depends_on"] == {"moto": {"condition": "service_healthy"}}
+    assert services["bootstrap"]["depends_on"] == {"localstack": {"condition": "service_healthy"}}
     assert services["todo-api-migrate"]["command"] == ["todo-api-migrate"]
     assert services["todo-api-migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     for name in APPLICATION:

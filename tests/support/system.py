@@ -1,8 +1,10 @@
-"""The whole system as real processes: moto server, API (gunicorn), relay, consumers, workers
+"""The whole system as real processes: the emulator, API (gunicorn), relay, consumers, workers
 (and, with `with_sinks`, the webhook and SMTP sinks the notifier delivers to in `make run`).
 
 End-to-end tests and benchmarks start it the way `make run` does, on free ports, with each
 process's log in artifacts/<run>/<process>.log and its AWS call counts in <process>.<pid>.aws-calls.json.
+The emulator is a moto server of its own (the default) or LocalStack: its own, or a fresh account
+on a LocalStack the caller shares between systems (`localstack=`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import boto3
 import requests
 
 from taskoverflow_shared.topology import DELIVERY_VARIABLE, load_topology
+from tests.support.localstack import LocalStackServer
 from tests.support.moto import MotoServer, free_port, wait_until
 
 BIN = Path(sys.executable).parent
@@ -72,8 +75,11 @@ class RunningSystem:
     api_workers: int = 2
     # The notifier delivers to a local webhook sink and SMTP sink, as in `make run`.
     with_sinks: bool = False
+    emulator: str = "moto"
+    localstack: LocalStackServer | None = None
     directory: Path = field(init=False)
-    moto: MotoServer = field(init=False)
+    emulator_server: MotoServer | LocalStackServer = field(init=False)
+    aws_url: str = field(init=False)
     api_url: str = field(init=False)
     env: dict[str, str] = field(init=False)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
@@ -82,14 +88,14 @@ class RunningSystem:
         self.directory = ARTIFACTS / self.name
         shutil.rmtree(self.directory, ignore_errors=True)
         self.directory.mkdir(parents=True)
-        self.moto = MotoServer(log_path=self.directory / "moto.log").start()
+        credentials = self._start_emulator()
+        self.aws_url = self.emulator_server.url
         port = free_port()
         self.api_url = f"http://127.0.0.1:{port}"
         self.env = {
             **os.environ,
-            "AWS_ENDPOINT_URL": self.moto.url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL": self.aws_url,
+            **credentials,
             "AWS_REGION": "us-east-1",
             "DATABASE_URL": f"sqlite:///{self.directory / 'todo-api.sqlite3'}",
             "PUBLIC_BASE_URL": self.api_url,
@@ -102,6 +108,8 @@ class RunningSystem:
         self.env.pop("AWS_SESSION_TOKEN", None)
         if self.with_sinks:
             self._start_sinks()
+        if self.localstack is not None:
+            self._empty_the_shared_bucket()
         self._run_once("taskoverflow-bootstrap")
         self._run_once("todo-api-migrate")
         gunicorn = [
@@ -135,7 +143,8 @@ class RunningSystem:
             except subprocess.TimeoutExpired:
                 process.kill()
                 codes[name] = process.wait()
-        self.moto.stop()
+        if self.localstack is None:
+            self.emulator_server.stop()
         return codes
 
     def restart(self, process_name: str, extra_env: dict[str, str] | None = None) -> None:
@@ -145,6 +154,16 @@ class RunningSystem:
         process.wait()
         self.env.update(extra_env or {})
         self._spawn(process_name, WORKERS[process_name], heartbeat=True)
+
+    def client(self, service_name: str):
+        """A boto3 client on this system's emulator and account."""
+        return boto3.client(
+            service_name,
+            endpoint_url=self.aws_url,
+            region_name=self.env["AWS_REGION"],
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+        )
 
     def aws_calls(self) -> dict[str, dict[str, int]]:
         """Per process, the AWS calls it made (written when it exits: call after stop())."""
@@ -157,13 +176,7 @@ class RunningSystem:
     def wait_until_idle(self, timeout: float = 180) -> None:
         """Until every event so far is handled: the outbox is published and the queues of the
         running consumers hold nothing, visible or in flight."""
-        sqs = boto3.client(
-            "sqs",
-            endpoint_url=self.env["AWS_ENDPOINT_URL"],
-            region_name=self.env["AWS_REGION"],
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-        )
+        sqs = self.client("sqs")
         topology = load_topology(self.env.get(DELIVERY_VARIABLE) or "standard")
         queue_urls = [
             sqs.get_queue_url(QueueName=topology.queue_for(queue).name)["QueueUrl"]
@@ -198,6 +211,36 @@ class RunningSystem:
 
     def log(self, process_name: str) -> str:
         return (self.directory / f"{process_name}.log").read_text()
+
+    def _start_emulator(self) -> dict[str, str]:
+        """Start (or join) the emulator; return the credentials of this system's account."""
+        if self.localstack is not None and self.emulator != "localstack":
+            raise ValueError("a shared LocalStack needs emulator='localstack'")
+        if self.emulator == "moto":
+            self.emulator_server = MotoServer(log_path=self.directory / "moto.log").start()
+            return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        if self.emulator != "localstack":
+            raise ValueError(f"emulator must be moto or localstack, not {self.emulator!r}")
+        self.emulator_server = (
+            self.localstack
+            or LocalStackServer(
+                state_dir=self.directory / "localstack", log_path=self.directory / "localstack.log"
+            ).start()
+        )
+        return self.emulator_server.new_account()
+
+    def _empty_the_shared_bucket(self) -> None:
+        """Bucket names are global: start with no object of an earlier system on this LocalStack
+        (the archive and the calendars then hold this system's only, as on an emulator of its own)."""
+        s3 = self.client("s3")
+        bucket = load_topology().bucket_name
+        try:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+                if keys:
+                    s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        except s3.exceptions.NoSuchBucket:
+            pass
 
     def _spawn(self, name: str, command: list[str], heartbeat: bool = False) -> None:
         env = dict(self.env, AWS_CALL_STATS_FILE=str(self.directory / f"{name}.{{pid}}.aws-calls.json"))

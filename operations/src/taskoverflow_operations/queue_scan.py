@@ -4,10 +4,15 @@
 at, a redrive keeps the messages it skips. Each message is received with a visibility timeout long
 enough for the whole walk, so it cannot reappear and be counted twice; when the walk ends (or
 fails, or is interrupted) everything still held is made visible again at once.
+
+A walk covers the messages sent before it began. A redriven message that fails again comes back
+to the DLQ as a new message while the redrive still runs; taking it too would move it round for
+as long as its consumer keeps refusing it (it did, endlessly, against LocalStack's fast consumers).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -41,13 +46,16 @@ class QueueScan:
 
     Use it as a context manager: leaving the block releases whatever is still held, so an
     error or Ctrl-C does not hide a queue's messages for the whole visibility timeout.
-    Call `settle()` for messages the caller deleted, so they are not released.
+    Call `settle()` for messages the caller deleted, so they are not released. Messages sent
+    after `started_ms` (the scan's creation, in SQS's SentTimestamp milliseconds) are held but
+    never handed out.
     """
 
     sqs: Any
     queue_url: str
     visibility_timeout_seconds: int = DEFAULT_SCAN_VISIBILITY_SECONDS
     wait_seconds: int = DEFAULT_WAIT_SECONDS
+    started_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
     released: int = field(default=0, init=False)
     _held: dict[str, str] = field(default_factory=dict, init=False)
     _seen: set[str] = field(default_factory=set, init=False)
@@ -72,7 +80,8 @@ class QueueScan:
                 self._held[message["MessageId"]] = message["ReceiptHandle"]
                 if message["MessageId"] not in self._seen:
                     self._seen.add(message["MessageId"])
-                    new.append(message)
+                    if not self._sent_after_start(message):
+                        new.append(message)
             if new:
                 self._empty_receives = 0
                 return new
@@ -80,6 +89,10 @@ class QueueScan:
             if self._empty_receives >= EMPTY_RECEIVES_TO_STOP or approximate_depth(self.sqs, self.queue_url) == 0:
                 self._exhausted = True
         return None
+
+    def _sent_after_start(self, message: dict[str, Any]) -> bool:
+        sent = message.get("Attributes", {}).get("SentTimestamp")
+        return sent is not None and int(sent) > self.started_ms
 
     def batches(self) -> Iterator[list[dict[str, Any]]]:
         """Every batch until the queue is done."""
