@@ -182,7 +182,13 @@ def test_the_bootstrap_creates_a_fifo_topic_and_fifo_queues_with_fifo_dead_lette
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
-def test_each_todos_versions_reach_the_consumer_in_order_even_when_one_is_retried(fifo_addresses, concurrency):
+def test_each_todos_versions_reach_the_consumer_in_order_even_when_one_is_retried(
+    fifo_addresses, concurrency, emulator, request
+):
+    if emulator == "localstack":
+        # SQS keeps a group closed while one of its messages is in flight; LocalStack 4.13.1 hands
+        # out the messages the loop released (visibility 0) behind the retried one at once.
+        request.applymarker(pytest.mark.xfail(strict=True, reason="LocalStack reopens a FIFO group early"))
     sqs = make_client("sqs")
     queue = fifo_addresses.queues["notifier"]
     # The retried message returns after the queue's visibility timeout: one second keeps it quick.

@@ -16,10 +16,8 @@ consumer still acknowledges ten messages per request.
 
 On a FIFO queue SQS hands out a message group's messages in order and no more of them while
 one is in flight. The loop keeps that order: a lane is handled front to back, and once a
-message of a group must be retried, the group's later messages stay unhandled and invisible a
-second longer than it, so they come back after it instead of overtaking it — on AWS, which
-keeps the group closed meanwhile, and on the emulators, which reopen it early (moto per
-message, LocalStack as soon as other messages of the group are visible).
+message of a group must be retried it releases the group's later messages unhandled, so they
+come back after it instead of overtaking it.
 """
 
 from __future__ import annotations
@@ -160,7 +158,7 @@ class SqsConsumer:
                 result.handled += len(lane.acknowledged)
                 result.dead_lettered += len(lane.dead)
                 result.failed += lane.failed
-                result.released += len(lane.unhandled) + len(lane.behind_a_retry)
+                result.released += len(lane.unhandled)
             return result
         finally:
             self.busy = False
@@ -232,12 +230,12 @@ class SqsConsumer:
         If the dead letters cannot be sent, nothing of these lanes is deleted and the loop stops
         renewing their visibility: they all come back after the timeout, none is lost or stuck.
         """
+        # Visible again at once, yet SQS keeps the group closed while the retried message
+        # is in flight, so they return behind it. Leaving them to time out instead would
+        # let moto hand them out before it, as it reopens a group per message, not per batch.
         unhandled = [message for lane in lanes for message in lane.unhandled]
         if unhandled:
             self._release(unhandled)
-        behind_a_retry = [message for lane in lanes for message in lane.behind_a_retry]
-        if behind_a_retry:
-            self._release(behind_a_retry, after_seconds=self.visibility_timeout_seconds + 1)
         dead = [entry for lane in lanes for entry in lane.dead]
         settled = [message for lane in lanes for message in lane.acknowledged] + [message for message, _ in dead]
         try:
@@ -262,7 +260,7 @@ class SqsConsumer:
             elif outcome is RETRY_LATER:
                 self._forget([message])
                 lane.failed += 1
-                lane.behind_a_retry.extend(messages[position + 1 :])
+                lane.unhandled.extend(messages[position + 1 :])
                 break
             else:
                 lane.dead.append((message, outcome.reason))
@@ -304,11 +302,11 @@ class SqsConsumer:
             # Not fatal: the message comes back and the idempotent handler absorbs it.
             log.warning("delete_failed", failure=failure)
 
-    def _release(self, messages: Sequence[dict], after_seconds: int = 0) -> int:
-        """Hand messages back unhandled: visible again now for another worker, or `after_seconds`."""
+    def _release(self, messages: Sequence[dict]) -> int:
+        """Make unprocessed messages visible again now, for another worker, instead of later."""
         self._forget(messages)
-        change_visibility_in_batches(self.sqs, self.queue_url, [m["ReceiptHandle"] for m in messages], after_seconds)
-        log.info("messages_released", count=len(messages), visible_in_seconds=after_seconds)
+        change_visibility_in_batches(self.sqs, self.queue_url, [m["ReceiptHandle"] for m in messages], 0)
+        log.info("messages_released", count=len(messages))
         return len(messages)
 
     def _forget(self, messages: Sequence[dict]) -> None:
@@ -367,8 +365,6 @@ class _Lane:
     dead: list[tuple[dict, str]] = field(default_factory=list)
     failed: int = 0
     unhandled: list[dict] = field(default_factory=list)
-    # A FIFO group's messages after one that must be retried: they return only after it.
-    behind_a_retry: list[dict] = field(default_factory=list)
 
 
 def _lanes(messages: Sequence[dict]) -> list[list[dict]]:
