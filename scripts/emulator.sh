@@ -22,7 +22,7 @@ LOCALSTACK_REQUIREMENTS=$ROOT/requirements-localstack.txt
 PYTHON=${PYTHON:-python3.11}
 
 usage() {
-    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
