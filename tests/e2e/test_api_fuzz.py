@@ -16,9 +16,7 @@ from pathlib import Path
 
 import requests
 
-from taskoverflow_shared.topology import load_topology
-from tests.support.moto import wait_until
-from tests.support.system import ARTIFACTS, RunningSystem
+from tests.support.system import ARTIFACTS
 
 ST = Path(sys.executable).parent / "st"
 # Every check schemathesis has (no 5xx; status, media type, headers and body as documented;
@@ -32,13 +30,6 @@ MIN_CASES = 1000
 MAX_EXAMPLES = 120
 # Fixed, so a failure reproduces with the command printed; FUZZ_SEED explores other inputs.
 SEED = os.environ.get("FUZZ_SEED", "20261127")
-# The system's consumers (process name -> the topology's queue it drains).
-CONSUMED_QUEUES = {
-    "api-consumer": "todo-api",
-    "ical-worker": "ical-worker",
-    "notifier": "notifier",
-    "event-archiver": "event-archiver",
-}
 
 
 def test_generated_requests_find_no_server_error_and_only_documented_responses(running_system, capsys):
@@ -77,7 +68,8 @@ def test_generated_requests_find_no_server_error_and_only_documented_responses(r
         assert cases["generated"] >= MIN_CASES
     finally:
         _delete_todos_created_since(running_system.api_url, todos_before)
-        _wait_until_idle(running_system)
+        # Its hundreds of calendar jobs must not slow the tests that share the system after this one.
+        running_system.wait_until_idle()
 
 
 def _todo_ids(api_url: str) -> set[int]:
@@ -88,26 +80,3 @@ def _delete_todos_created_since(api_url: str, before: set[int]) -> None:
     """The system is shared by the session: leave it without the fuzzer's hundreds of todos."""
     for todo_id in sorted(_todo_ids(api_url) - before):
         requests.delete(f"{api_url}/api/v1/todos/{todo_id}", timeout=30)
-
-
-def _wait_until_idle(system: RunningSystem) -> None:
-    """Every event the fuzzing caused is handled: its hundreds of calendar jobs must not slow the
-    tests that share the system after this one."""
-    sqs = system.client("sqs")
-    topology = load_topology()
-    queue_urls = [
-        sqs.get_queue_url(QueueName=topology.queue_for(queue).name)["QueueUrl"]
-        for process, queue in CONSUMED_QUEUES.items()
-        if process in system.processes
-    ]
-    backlog = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-
-    def idle() -> bool:
-        health = requests.get(f"{system.api_url}/api/v1/health", timeout=10).json()
-        return health["outbox_lag_seconds"] == 0 and not any(
-            int(count)
-            for url in queue_urls
-            for count in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=backlog)["Attributes"].values()
-        )
-
-    wait_until(idle, timeout=180, interval=0.5, message="the system to handle the fuzzer's events")
