@@ -167,6 +167,42 @@ def test_the_rate_limit_spaces_the_batches(topology_addresses):
     assert slept == [1.0, 1.0]
 
 
+def test_calendar_requests_older_than_their_snapshots_are_left_out(topology_addresses):
+    cutoff = DAY + timedelta(hours=12)
+    stale, fresh = (
+        event_at(time, CalendarRequested(job_id=f"job-{n}", todo_count=0, todos=[]), f"calendars/job-{n}")
+        for n, time in enumerate((cutoff - timedelta(seconds=1), cutoff))
+    )
+    change = todo_changed(DAY + timedelta(hours=1))
+    archive(stale, fresh, change)
+
+    report = run_replay(
+        topology_addresses, WINDOW, TopicTarget(topology_addresses.topic_arn, "type"), calendar_requests_since=cutoff
+    )
+
+    assert [e.id for e in report.selected] == [fresh.id, change.id]
+    assert (report.expired_calendar_requests, report.skipped) == (1, 1)
+    assert "1 calendar requests older than their snapshots" in summary_table(report)
+
+
+def test_a_replay_without_a_window_or_all_is_refused_and_sends_nothing(topology_addresses):
+    archive(todo_changed(DAY))
+    taskoverflow = str(Path(sys.executable).parent / "taskoverflow")
+
+    refused = subprocess.run(
+        [taskoverflow, "replay", "--type", "TodoChanged"], env=os.environ, capture_output=True, text=True, timeout=60
+    )
+    whole = subprocess.run(
+        [taskoverflow, "replay", "--all", "--dry-run"], env=os.environ, capture_output=True, text=True, timeout=60
+    )
+
+    assert refused.returncode == 2
+    assert "needs a window (--since and/or --until) or --all" in refused.stderr
+    assert depth(make_client("sqs"), topology_addresses.queues["notifier"].url) == (0, 0)
+    assert whole.returncode == 0, whole.stderr
+    assert whole.stdout.splitlines()[-1] == "dry run to topic taskoverflow-events: would send 1, skipped 0, sent 0"
+
+
 def test_the_command_line_lists_the_archive_and_dry_runs_a_replay(topology_addresses):
     sqs = make_client("sqs")
     inside, outside = todo_changed(DAY + timedelta(hours=1)), todo_changed(DAY + timedelta(days=3))

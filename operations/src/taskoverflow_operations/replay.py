@@ -5,6 +5,11 @@ order they arrived. They go to the topic (its filter policies route them to ever
 their type) or straight to one service's queue (`--to ical-worker` rebuilds only that service).
 Every replayed message keeps its original event id, so idempotent consumers skip what they
 already processed, and carries the message attribute `replayed=true`, so logs tell replays apart.
+
+A replay needs a window (`--since`/`--until`) or `--all`, and is paced (50 events/s unless
+`--rate` says otherwise): re-publishing the whole archive at full speed by accident would bury
+every consumer. A CalendarRequested older than the snapshots' lifetime is left out: its snapshot
+is gone, so the worker could only fail it and mail its requester a failure weeks later.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -30,6 +36,8 @@ from taskoverflow_shared.sqs_batches import SQS_BATCH_LIMIT, OutgoingMessage, se
 from taskoverflow_shared.topology import Topology, load_topology
 
 TOPIC = "topic"
+DEFAULT_EVENTS_PER_SECOND = 50.0
+CALENDAR_REQUESTED = "CalendarRequested"
 
 log = structlog.get_logger("taskoverflow.operations.replay")
 
@@ -77,6 +85,7 @@ class ReplayReport:
     target: str
     found: int = 0
     not_consumed_by_target: int = 0
+    expired_calendar_requests: int = 0
     beyond_max: int = 0
     selected: list[Envelope] = field(default_factory=list)
     sent: int = 0
@@ -84,7 +93,7 @@ class ReplayReport:
 
     @property
     def skipped(self) -> int:
-        return self.not_consumed_by_target + self.beyond_max
+        return self.not_consumed_by_target + self.expired_calendar_requests + self.beyond_max
 
 
 def replay(
@@ -99,11 +108,15 @@ def replay(
     dry_run: bool = False,
     max_events: int | None = None,
     events_per_second: float | None = None,
+    calendar_requests_since: datetime | None = None,
     progress: bool = True,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ReplayReport:
-    """Read the selected events from the archive and re-publish them in arrival order."""
+    """Read the selected events from the archive and re-publish them in arrival order.
+
+    CalendarRequested events from before `calendar_requests_since` are left out (their snapshots
+    have expired)."""
     report = ReplayReport(dry_run=dry_run, target=target.label)
     chosen: list[Envelope] = []
     for archived in select(s3, bucket, archive_prefix, selection):
@@ -111,6 +124,8 @@ def replay(
         if not target.consumes(archived.envelope.type):
             # The consumer would dead-letter an event it has no handler for: do not send those.
             report.not_consumed_by_target += 1
+        elif _expired_request(archived.envelope, calendar_requests_since):
+            report.expired_calendar_requests += 1
         elif max_events is not None and len(chosen) >= max_events:
             report.beyond_max += 1
         else:
@@ -131,6 +146,14 @@ def replay(
                     log.error("replay_send_failed", replayed_event_id=envelope.id, event_type=envelope.type)
             bar.update(len(batch))
     return report
+
+
+def _expired_request(envelope: Envelope, calendar_requests_since: datetime | None) -> bool:
+    return (
+        calendar_requests_since is not None
+        and envelope.type == CALENDAR_REQUESTED
+        and envelope.time < calendar_requests_since
+    )
 
 
 @dataclass
@@ -192,7 +215,8 @@ def summary_table(report: ReplayReport) -> str:
         lines += [f"{counts[name]:>10}  {name}" for name in sorted(counts)]
     lines.append(
         f"found {report.found} archived events in the selection: {report.not_consumed_by_target} not consumed "
-        f"by the target, {report.beyond_max} beyond --max"
+        f"by the target, {report.expired_calendar_requests} calendar requests older than their snapshots, "
+        f"{report.beyond_max} beyond --max"
     )
     return "\n".join(lines)
 
@@ -228,7 +252,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--max", type=positive_int, dest="max_events", metavar="N", help="send at most the N first-arrived events"
     )
     parser.add_argument(
-        "--rate", type=positive_float, metavar="PER_SECOND", help="send at most this many events per second"
+        "--all", action="store_true", dest="whole_archive", help="replay the whole archive (no --since/--until)"
+    )
+    parser.add_argument(
+        "--rate",
+        type=positive_float,
+        default=DEFAULT_EVENTS_PER_SECOND,
+        metavar="PER_SECOND",
+        help=f"send at most this many events per second (default {DEFAULT_EVENTS_PER_SECOND:g})",
     )
     parser.set_defaults(run=_run)
 
@@ -244,6 +275,9 @@ def _target(name: str, topology: Topology, sqs: Any) -> Target:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if not (args.since or args.until or args.whole_archive):
+        print("replay needs a window (--since and/or --until) or --all for the whole archive", file=sys.stderr)
+        return 2
     topology = load_topology()
     s3, sqs, sns = make_client("s3"), make_client("sqs"), make_client("sns")
     report = replay(
@@ -257,6 +291,7 @@ def _run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         max_events=args.max_events,
         events_per_second=args.rate,
+        calendar_requests_since=datetime.now(UTC) - timedelta(days=topology.snapshot_retention_days),
     )
     log.info(
         "replay_finished",

@@ -54,6 +54,8 @@ class Topology:
     bucket_name: str
     calendar_prefix: str
     snapshot_prefix: str
+    # Past it, S3 expires a snapshot and a replayed CalendarRequested could only fail.
+    snapshot_retention_days: int
     event_archive_prefix: str
     queues: dict[str, QueueSpec]
     message_retention_seconds: int
@@ -115,6 +117,7 @@ def parse_topology(raw: dict) -> Topology:
         bucket_name=raw["bucket"]["name"],
         calendar_prefix=raw["bucket"]["calendar_prefix"],
         snapshot_prefix=raw["bucket"]["snapshot_prefix"],
+        snapshot_retention_days=int(raw["bucket"]["snapshot_retention_days"]),
         event_archive_prefix=raw["bucket"]["event_archive_prefix"],
         queues=queues,
         message_retention_seconds=int(raw["message_retention_seconds"]),

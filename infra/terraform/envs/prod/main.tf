@@ -48,6 +48,8 @@ module "storage" {
   snapshot_prefix = local.topology.bucket.snapshot_prefix
   force_destroy   = !var.deletion_protection
 
+  snapshot_retention_days = local.topology.bucket.snapshot_retention_days
+
   event_archive_prefix                = local.topology.bucket.event_archive_prefix
   event_archive_transition_after_days = var.event_archive_transition_after_days
   event_archive_storage_class         = var.event_archive_storage_class

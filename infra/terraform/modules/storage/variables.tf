@@ -53,9 +53,8 @@ variable "calendar_retention_days" {
 }
 
 variable "snapshot_retention_days" {
-  description = "Days a snapshot is kept. It is only read while its job runs, so a short retention suffices; keep it above the queue retention (14 days) plus DLQ redrive time if failed jobs are to be replayed."
+  description = "Days a snapshot is kept (topology.json, where `taskoverflow replay` reads it too). It is only read while its job runs; keep it above the queue retention (14 days) plus DLQ redrive time if failed jobs are to be replayed."
   type        = number
-  default     = 15
 }
 
 variable "noncurrent_version_retention_days" {
