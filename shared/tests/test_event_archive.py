@@ -187,6 +187,16 @@ def test_partitions_span_year_and_month_boundaries(s3):
     assert archive_partitions(s3, BUCKET, PREFIX, until=moments[1]) == ["event-archive/2025/12/31/23/"]
 
 
+def test_an_event_in_the_last_hour_of_year_9999_is_archived_and_read_back(s3):
+    last_hour = datetime(9999, 12, 31, 23, 30, tzinfo=UTC)
+    ordinary, far = todo_changed(T0), todo_changed(last_hour)
+    store(s3, [entry(ordinary, T0), entry(far, T0 + timedelta(seconds=1))])
+
+    assert archive_partitions(s3, BUCKET, PREFIX)[-1] == "event-archive/9999/12/31/23/"
+    assert ids(read_archive(s3, BUCKET, PREFIX)) == [ordinary.id, far.id]
+    assert ids(read_archive(s3, BUCKET, PREFIX, since=datetime(9999, 12, 31, 23, tzinfo=UTC))) == [far.id]
+
+
 def test_a_line_this_format_did_not_write_is_reported_with_its_place(s3):
     s3.put_object(Bucket=BUCKET, Key="event-archive/2026/11/27/22/0000000000001-x.ndjson", Body=b'{"arrived_at": 1}\n')
 

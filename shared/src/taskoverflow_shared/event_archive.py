@@ -34,6 +34,7 @@ ARCHIVE_CONTENT_TYPE = "application/x-ndjson"
 OBJECT_SUFFIX = ".ndjson"
 _HASH_CHARACTERS = 16
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
 class ArchiveFormatError(ValueError):
@@ -257,14 +258,18 @@ def _period_bounds(relative_prefix: str) -> tuple[datetime, datetime] | None:
         start = datetime(year, month, day, hour, tzinfo=UTC)
     except ValueError:
         return None
-    if len(parts) == 1:
-        end = start.replace(year=year + 1)
-    elif len(parts) == 2:
-        end = start.replace(year=year + month // 12, month=month % 12 + 1)
-    elif len(parts) == 3:
-        end = start + timedelta(days=1)
-    else:
-        end = start + timedelta(hours=1)
+    try:
+        if len(parts) == 1:
+            end = start.replace(year=year + 1)
+        elif len(parts) == 2:
+            end = start.replace(year=year + month // 12, month=month % 12 + 1)
+        elif len(parts) == 3:
+            end = start + timedelta(days=1)
+        else:
+            end = start + timedelta(hours=1)
+    except (OverflowError, ValueError):
+        # The last period of year 9999 ends past what datetime can hold: it runs to the end of time.
+        end = _END_OF_TIME
     return start, end
 
 
