@@ -29,6 +29,7 @@ import requests
 from taskoverflow_shared.topology import DELIVERY_VARIABLE, load_topology
 from tests.support.localstack import LocalStackServer
 from tests.support.moto import MotoServer, free_port, wait_until
+from tests.support.tcp_proxy import TcpProxy
 
 BIN = Path(sys.executable).parent
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -77,6 +78,15 @@ class RunningSystem:
     with_sinks: bool = False
     emulator: str = "moto"
     localstack: LocalStackServer | None = None
+    # The services reach the emulator through a TCP proxy the test can cut (`aws_proxy`), while
+    # the test's own clients (`client()`) keep talking to the emulator itself.
+    proxied_aws: bool = False
+    # S3 alone through a proxy of its own (`s3_proxy`): botocore's AWS_ENDPOINT_URL_S3.
+    proxied_s3: bool = False
+    # SQLite in the run's folder unless given (e.g. a PostgreSQL URL, possibly through a proxy).
+    database_url: str | None = None
+    aws_proxy: TcpProxy | None = field(default=None, init=False)
+    s3_proxy: TcpProxy | None = field(default=None, init=False)
     directory: Path = field(init=False)
     emulator_server: MotoServer | LocalStackServer = field(init=False)
     aws_url: str = field(init=False)
@@ -90,14 +100,21 @@ class RunningSystem:
         self.directory.mkdir(parents=True)
         credentials = self._start_emulator()
         self.aws_url = self.emulator_server.url
+        services_aws_url = self.aws_url
+        if self.proxied_aws:
+            self.aws_proxy = TcpProxy(target_port=self.emulator_server.port).start()
+            services_aws_url = self.aws_proxy.url
+        if self.proxied_s3:
+            self.s3_proxy = TcpProxy(target_port=self.emulator_server.port).start()
+            self.extra_env = {"AWS_ENDPOINT_URL_S3": self.s3_proxy.url, **self.extra_env}
         port = free_port()
         self.api_url = f"http://127.0.0.1:{port}"
         self.env = {
             **os.environ,
-            "AWS_ENDPOINT_URL": self.aws_url,
+            "AWS_ENDPOINT_URL": services_aws_url,
             **credentials,
             "AWS_REGION": "us-east-1",
-            "DATABASE_URL": f"sqlite:///{self.directory / 'todo-api.sqlite3'}",
+            "DATABASE_URL": self.database_url or f"sqlite:///{self.directory / 'todo-api.sqlite3'}",
             "PUBLIC_BASE_URL": self.api_url,
             "NOTIFIER_DELIVERY_DB": str(self.directory / "notifier-deliveries.sqlite3"),
             "LOG_LEVEL": "INFO",
@@ -143,6 +160,9 @@ class RunningSystem:
             except subprocess.TimeoutExpired:
                 process.kill()
                 codes[name] = process.wait()
+        for proxy in (self.aws_proxy, self.s3_proxy):
+            if proxy is not None:
+                proxy.stop()
         if self.localstack is None:
             self.emulator_server.stop()
         return codes
