@@ -32,6 +32,10 @@ class TcpProxy:
             self._listener = None
         with self._lock:
             for connection in self._connections:
+                # shutdown() first: close() alone leaves the socket open while a pipe thread
+                # is blocked reading it, and the client would hang instead of seeing it drop.
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
                 connection.close()
             self._connections.clear()
 
