@@ -61,7 +61,7 @@ class EventData(BaseModel):
 
 
 class TodoState(BaseModel):
-    """A todo as it is after a change (for a deletion: as it was); also the REST API's todo."""
+    """A todo as it is after a change (for a deletion: as it was)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 

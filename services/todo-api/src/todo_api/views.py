@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, func, select
 
 from todo_api.adapters.orm import OutboxRow, calendar_jobs, todos
-from todo_api.domain.model import MAX_ID, InvalidTodo, JobStatus, NotFound, as_utc, seen_status, todo_state
+from todo_api.domain.model import MAX_ID, InvalidInput, JobStatus, NotFound, as_utc, seen_status, todo_state
 
 MAX_WINDOW_DAYS = 36_500
 # ASCII digits, leading zeros allowed: str.isdigit() also takes "²", which int() refuses, and
@@ -37,13 +37,13 @@ def parse_filters(arguments: dict[str, str], now: datetime | None = None) -> Tod
     if "completed" in arguments:
         raw = arguments["completed"].lower()
         if raw not in ("true", "false"):
-            raise InvalidTodo("completed must be true or false")
+            raise InvalidInput("completed must be true or false")
         completed = raw == "true"
     deadline_before = None
     if "window" in arguments:
         window = _WINDOW_SHAPE.fullmatch(arguments["window"])
         if window is None or int(window[1]) > MAX_WINDOW_DAYS:
-            raise InvalidTodo(f"window must be a whole number of days between 0 and {MAX_WINDOW_DAYS}")
+            raise InvalidInput(f"window must be a whole number of days between 0 and {MAX_WINDOW_DAYS}")
         # Deadlines are naive local times, as clients send them; compare in the same terms.
         now = now or datetime.now(UTC).replace(tzinfo=None)
         deadline_before = now + timedelta(days=int(window[1]))

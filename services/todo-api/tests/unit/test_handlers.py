@@ -14,7 +14,7 @@ from todo_api.domain.commands import (
     TodoChanges,
     UpdateTodo,
 )
-from todo_api.domain.model import InvalidTodo, JobStatus, NotFound
+from todo_api.domain.model import InvalidInput, JobStatus, NotFound
 
 from .conftest import DEADLINE_SECONDS
 
@@ -62,7 +62,7 @@ def test_changing_an_unknown_todo_is_not_found_and_sends_nothing(bus, uow, comma
 
 def test_a_change_that_breaks_a_rule_is_refused_and_sends_nothing(bus, uow):
     todo = create(bus)
-    with pytest.raises(InvalidTodo):
+    with pytest.raises(InvalidInput):
         bus.handle(UpdateTodo(todo.id, TodoChanges.model_construct(_fields_set={"title"}, title=" "), "c"))
     assert len(uow.outbox) == 1 and uow.commits == 1
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Self
+from typing import Any, Generic, Self, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -12,42 +12,43 @@ from todo_api.adapters import outbox
 from todo_api.domain.model import MAX_ID, CalendarJob, Todo
 from todo_api.unit_of_work import UnitOfWork
 
+Entity = TypeVar("Entity", Todo, CalendarJob)
 
-class SqlAlchemyTodoRepository:
+
+class _Repository(Generic[Entity]):
+    """Entities of one mapped class; the unit of work sees every one added or loaded."""
+
+    entity: type[Entity]
+
     def __init__(self, session: Session, uow: UnitOfWork) -> None:
         self.session = session
         self.uow = uow
 
-    def add(self, todo: Todo) -> None:
-        self.session.add(todo)
-        self.uow.seen(todo)
+    def add(self, entity: Entity) -> None:
+        self.session.add(entity)
+        self.uow.seen(entity)
 
-    def get(self, todo_id: int, *, for_update: bool = False) -> Todo | None:
-        if not 0 < todo_id <= MAX_ID:  # the column is 64-bit: a larger id cannot even be compared
+    def get(self, key: Any, *, for_update: bool = False) -> Entity | None:
+        entity = self.session.get(self.entity, key, with_for_update=for_update)
+        if entity is not None:
+            self.uow.seen(entity)
+        return entity
+
+
+class SqlAlchemyTodoRepository(_Repository[Todo]):
+    entity = Todo
+
+    def get(self, key: Any, *, for_update: bool = False) -> Todo | None:
+        if not 0 < key <= MAX_ID:  # the column is 64-bit: a larger id cannot even be compared
             return None
-        todo = self.session.get(Todo, todo_id, with_for_update=for_update)
-        if todo is not None:
-            self.uow.seen(todo)
-        return todo
+        return super().get(key, for_update=for_update)
 
     def remove(self, todo: Todo) -> None:
         self.session.delete(todo)
 
 
-class SqlAlchemyCalendarJobRepository:
-    def __init__(self, session: Session, uow: UnitOfWork) -> None:
-        self.session = session
-        self.uow = uow
-
-    def add(self, job: CalendarJob) -> None:
-        self.session.add(job)
-        self.uow.seen(job)
-
-    def get(self, job_id: str, *, for_update: bool = False) -> CalendarJob | None:
-        job = self.session.get(CalendarJob, job_id, with_for_update=for_update)
-        if job is not None:
-            self.uow.seen(job)
-        return job
+class SqlAlchemyCalendarJobRepository(_Repository[CalendarJob]):
+    entity = CalendarJob
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):

@@ -10,7 +10,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from taskoverflow_shared.events import TodoChanged, TodoState
 
@@ -22,8 +22,8 @@ TODO_FIELDS = ("title", "description", "completed", "deadline_at")
 Action = Literal["created", "updated", "deleted"]
 
 
-class InvalidTodo(ValueError):
-    """A rule of a todo is broken; the message tells the client what to fix."""
+class InvalidInput(ValueError):
+    """What a client sent breaks a rule; the message tells the client what to fix (a 400)."""
 
 
 class NotFound(Exception):
@@ -54,19 +54,19 @@ def check_deadline(deadline_at: str | None) -> str | None:
 
 
 def _checked(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """`fields` with every rule applied and the deadline parsed; InvalidTodo names the field."""
+    """`fields` with every rule applied and the deadline parsed; InvalidInput names the field."""
     checks = {"title": check_title, "description": check_description, "deadline_at": check_deadline}
     checked = dict(fields)
     for name, value in fields.items():
         if name not in TODO_FIELDS:
-            raise InvalidTodo(f"unknown field {name!r}")
+            raise InvalidInput(f"unknown field {name!r}")
         try:
             if name in checks:
                 checks[name](value)
             elif not isinstance(value, bool):
                 raise ValueError("must be true or false")
         except ValueError as broken:
-            raise InvalidTodo(f"{name} {broken}") from None
+            raise InvalidInput(f"{name} {broken}") from None
     if checked.get("deadline_at") is not None:
         checked["deadline_at"] = TodoState.parse_deadline(checked["deadline_at"])
     return checked
@@ -77,20 +77,11 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class StoredTodo(Protocol):
-    """Anything with a stored todo's columns: the entity, or a row a view reads."""
+def todo_state(todo: Any) -> TodoState:
+    """How a todo reads outside: REST bodies, TodoChanged and calendar snapshots agree.
 
-    id: Any
-    title: str
-    description: str | None
-    completed: bool
-    deadline_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-
-
-def todo_state(todo: StoredTodo) -> TodoState:
-    """How a todo reads outside: REST bodies, TodoChanged and calendar snapshots agree."""
+    `todo` is the entity, or a row of the todos table read by a view (it has the same names).
+    """
     return TodoState.model_construct(  # the fields are the entity's, checked when they were set
         id=todo.id,
         title=todo.title,
@@ -152,9 +143,9 @@ class Todo:
     def change(self, changes: Mapping[str, Any], now: datetime) -> None:
         """Set the fields in `changes` (a partial update); the others keep their value."""
         if not changes:
-            raise InvalidTodo("nothing to update: send at least one of " + ", ".join(TODO_FIELDS))
+            raise InvalidInput("nothing to update: send at least one of " + ", ".join(TODO_FIELDS))
         if "title" in changes and changes["title"] is None:
-            raise InvalidTodo("title must not be null")
+            raise InvalidInput("title must not be null")
         for name, value in _checked(changes).items():
             setattr(self, name, value)
         self.updated_at = now

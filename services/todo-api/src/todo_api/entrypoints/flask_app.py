@@ -6,19 +6,17 @@ Each API route carries its `Operation`, from which `/api/v1/openapi.json` is bui
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import structlog
 from flask import Flask, Response, g, jsonify, request, send_from_directory, stream_with_context
 from flask_swagger_ui import get_swaggerui_blueprint
-from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -34,7 +32,7 @@ from todo_api.domain.commands import (
     TodoChanges,
     UpdateTodo,
 )
-from todo_api.domain.model import InvalidTodo, JobStatus, NotFound
+from todo_api.domain.model import InvalidInput, JobStatus, NotFound
 from todo_api.entrypoints.openapi import (
     COMPLETED_FILTER,
     CORRELATION_HEADER,
@@ -49,6 +47,7 @@ from todo_api.entrypoints.openapi import (
     documented,
     openapi_document,
 )
+from todo_api.entrypoints.request_bodies import request_body
 from todo_api.entrypoints.response_bodies import CalendarJobAccepted, CalendarJobStatus, Error, Health
 from todo_api.views import parse_filters
 
@@ -74,8 +73,6 @@ _CALENDAR_FILE = Reply(
         },
     },
 )
-
-Body = TypeVar("Body", bound=BaseModel)
 
 log = structlog.get_logger("todo_api.http")
 
@@ -116,8 +113,8 @@ def create_app(api: TodoApi | None = None) -> Flask:
         if trace is not None:
             trace.__exit__(None, None, None)
 
-    @app.errorhandler(InvalidTodo)
-    def _invalid(error: InvalidTodo):
+    @app.errorhandler(InvalidInput)
+    def _invalid(error: InvalidInput):
         return jsonify(error=str(error)), 400
 
     @app.errorhandler(NotFound)
@@ -192,7 +189,7 @@ def create_app(api: TodoApi | None = None) -> Flask:
         )
     )
     def create_todo():
-        todo = bus.handle(CreateTodo(_parsed(NewTodo, _json_body()), g.correlation_id))
+        todo = bus.handle(CreateTodo(request_body(NewTodo), g.correlation_id))
         return jsonify(todo.model_dump()), 201
 
     @app.get("/api/v1/todos/<int:todo_id>")
@@ -211,7 +208,7 @@ def create_app(api: TodoApi | None = None) -> Flask:
         )
     )
     def update_todo(todo_id: int):
-        changes = _parsed(TodoChanges, _json_body())
+        changes = request_body(TodoChanges)
         return jsonify(bus.handle(UpdateTodo(todo_id, changes, g.correlation_id)).model_dump())
 
     @app.delete("/api/v1/todos/<int:todo_id>")
@@ -235,7 +232,7 @@ def create_app(api: TodoApi | None = None) -> Flask:
         )
     )
     def request_calendar():
-        body = _parsed(CalendarRequest, _optional_json_body())
+        body = request_body(CalendarRequest, required=False)
         job_id = bus.handle(RequestCalendar(body, g.correlation_id))
         return jsonify(task_id=job_id, task_url=_absolute(f"/api/v1/todos/ical/{job_id}/status")), 202
 
@@ -343,83 +340,6 @@ def _add_docs(app: Flask) -> None:
     document.update(openapi_document(app))
 
 
-def _json_body() -> Any:
-    raw = request.get_data(cache=False)
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InvalidTodo("request body must be a JSON object") from None
-    except RecursionError:
-        # A couple of kilobytes of "[[[[..." outnest the decoder's recursion limit; that was a 500.
-        raise InvalidTodo("request body is nested too deeply") from None
-    _refuse_unstorable_text(body)
-    return body
-
-
-def _refuse_unstorable_text(body: Any) -> None:
-    """JSON can carry text no database stores: NUL (PostgreSQL refuses it) and lone surrogates
-    such as "\\ud800" (not encodable as UTF-8, so SQLite refuses them). Both were 500s."""
-    pending = [body]
-    while pending:  # a loop, not recursion: the body may nest as deep as the decoder allowed
-        value = pending.pop()
-        if isinstance(value, dict):
-            pending.extend(value.keys())
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
-        elif isinstance(value, str) and ("\x00" in value or not _encodable(value)):
-            raise InvalidTodo("text must not contain NUL characters or unpaired surrogates (\\ud800-\\udfff)")
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _optional_json_body() -> Any:
-    return _json_body() if request.get_data(cache=True).strip() else {}
-
-
-def _parsed(model: type[Body], body: Any) -> Body:
-    """`body` validated by the request's model; its errors become one 400 message."""
-    try:
-        return model.model_validate(body)
-    except ValidationError as invalid:
-        raise InvalidTodo(_describe(invalid)) from None
-
-
-def _describe(invalid: ValidationError) -> str:
-    """A body's validation errors as one message that says what to fix."""
-    messages = []
-    for error in invalid.errors():
-        field = ".".join(str(part) for part in error["loc"])
-        kind = error["type"]
-        if not field:
-            messages.append("request body must be a JSON object" if kind == "model_type" else _reason(error))
-        elif field == "notify_email":
-            messages.append("notify_email must be an e-mail address")
-        elif kind == "extra_forbidden":
-            messages.append(f"unknown field {field!r}")
-        elif kind == "missing":
-            messages.append(f"{field} is required")
-        elif field == "title" and error["input"] is None:  # a new todo needs one; a change may not clear it
-            messages.append("title is required" if invalid.title == NewTodo.__name__ else "title must not be null")
-        elif kind.startswith("string_type"):
-            messages.append(f"{field} must be a string")
-        elif kind.startswith("bool_type"):
-            messages.append(f"{field} must be true or false")
-        else:
-            messages.append(f"{field} {_reason(error)}")
-    return "; ".join(messages)
-
-
-def _reason(error: Any) -> str:
-    return error["msg"].removeprefix("Value error, ")
-
-
 def _wait_seconds(raw: str | None) -> float:
     if raw is None:
         return 0.0
@@ -428,7 +348,7 @@ def _wait_seconds(raw: str | None) -> float:
     except ValueError:
         seconds = math.nan
     if not 0 <= seconds <= MAX_STATUS_WAIT_SECONDS:  # NaN fails this too
-        raise InvalidTodo(f"wait must be a number of seconds from 0 to {MAX_STATUS_WAIT_SECONDS}")
+        raise InvalidInput(f"wait must be a number of seconds from 0 to {MAX_STATUS_WAIT_SECONDS}")
     return seconds
 
 
