@@ -24,6 +24,7 @@ log = structlog.get_logger("todo_api.handlers")
 
 
 def create_todo(command: CreateTodo, uow: UnitOfWork, now: Clock) -> TodoState:
+    """Store a new todo and its TodoChanged{created}; return it as stored (with its id)."""
     with uow:
         todo = Todo.create(now=now(), **command.todo.model_dump())
         uow.todos.add(todo)
@@ -31,6 +32,7 @@ def create_todo(command: CreateTodo, uow: UnitOfWork, now: Clock) -> TodoState:
 
 
 def update_todo(command: UpdateTodo, uow: UnitOfWork, now: Clock) -> TodoState:
+    """Apply a partial change, bump the version, record TodoChanged{updated}; NotFound if absent."""
     with uow:
         todo = _todo(uow, command.todo_id)
         todo.change(command.changes.fields(), now())
@@ -38,6 +40,7 @@ def update_todo(command: UpdateTodo, uow: UnitOfWork, now: Clock) -> TodoState:
 
 
 def delete_todo(command: DeleteTodo, uow: UnitOfWork) -> TodoState:
+    """Delete a todo and announce it as it was (TodoChanged{deleted}); NotFound if absent."""
     with uow:
         todo = _todo(uow, command.todo_id)
         todo.delete()
@@ -63,6 +66,7 @@ def on_calendar_ready(event: CalendarReady, uow: UnitOfWork, now: Clock, calenda
 def on_calendar_failed(
     event: CalendarFailed, uow: UnitOfWork, now: Clock, calendar_job_deadline_seconds: float
 ) -> None:
+    """The worker gave up: the job fails with its reason (unless already finished)."""
     _report(event.job_id, event.reason, uow, now, calendar_job_deadline_seconds)
 
 
