@@ -59,6 +59,7 @@ def request_calendar(command: RequestCalendar, uow: UnitOfWork, now: Clock) -> s
 
 
 def on_calendar_ready(event: CalendarReady, uow: UnitOfWork, now: Clock, calendar_job_deadline_seconds: float) -> None:
+    """The worker stored the calendar: the job succeeds (unless already finished or overdue)."""
     result = CalendarResult(event.bucket, event.key, event.size_bytes, event.sha256, event.event_count)
     _report(event.job_id, result, uow, now, calendar_job_deadline_seconds)
 
