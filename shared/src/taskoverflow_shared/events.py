@@ -7,6 +7,7 @@ version is a breaking change that older consumers refuse (their message goes to 
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
@@ -64,6 +65,11 @@ class TodoState(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    # A deadline is a naive local wall-clock time. The todo-api checks it on the way in and the
+    # ical-worker before rendering; both call `parse_deadline`, so the format is defined once.
+    DEADLINE_FORMAT: ClassVar[str] = "%Y-%m-%dT%H:%M:%S"
+    DEADLINE_PATTERN: ClassVar[str] = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$"  # ASCII digits
+
     id: int
     title: str
     description: str | None = None
@@ -71,6 +77,16 @@ class TodoState(BaseModel):
     deadline_at: str | None = None
     created_at: str
     updated_at: str
+
+    @classmethod
+    def parse_deadline(cls, text: str) -> datetime:
+        """`text` as a deadline; the ValueError says what is wrong (the shape, or no such moment)."""
+        if re.fullmatch(cls.DEADLINE_PATTERN, text) is None:
+            raise ValueError("must look like YYYY-MM-DDTHH:MM:SS")
+        try:
+            return datetime.strptime(text, cls.DEADLINE_FORMAT)
+        except ValueError:
+            raise ValueError("is not a real date and time") from None
 
 
 class TodoChanged(EventData):

@@ -1,8 +1,10 @@
-"""Wires the todo API's parts to real adapters (or to the fakes tests hand in)."""
+"""Wires the todo API's parts: the message bus with its handlers, the views, and the relay."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,9 +17,13 @@ from taskoverflow_shared.topology import load_topology
 from todo_api.adapters.calendar_requests import CalendarRequestCompleter
 from todo_api.adapters.calendar_storage import CalendarFiles, S3CalendarFiles
 from todo_api.adapters.database import make_engine, make_session_factory
+from todo_api.adapters.orm import start_mappers
 from todo_api.adapters.outbox import OutboxRelay
+from todo_api.adapters.repository import SqlAlchemyUnitOfWork
 from todo_api.config import Settings
-from todo_api.handlers import TodoService
+from todo_api.handlers import HANDLERS
+from todo_api.messagebus import MessageBus
+from todo_api.views import TodoViews
 
 
 @dataclass
@@ -25,12 +31,14 @@ class TodoApi:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
-    service: TodoService
+    bus: MessageBus
+    views: TodoViews
     calendar_files: CalendarFiles
 
 
 def bootstrap(settings: Settings | None = None, *, calendar_files: CalendarFiles | None = None) -> TodoApi:
     settings = settings or Settings.from_environment()
+    start_mappers()
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
     if calendar_files is None:
@@ -40,8 +48,25 @@ def bootstrap(settings: Settings | None = None, *, calendar_files: CalendarFiles
         settings=settings,
         engine=engine,
         session_factory=session_factory,
-        service=TodoService(session_factory, settings.calendar_job_deadline_seconds),
+        bus=build_bus(lambda: SqlAlchemyUnitOfWork(session_factory), settings.calendar_job_deadline_seconds),
+        views=TodoViews(engine, settings.calendar_job_deadline_seconds),
         calendar_files=calendar_files,
+    )
+
+
+def build_bus(
+    new_unit_of_work: Callable[[], object],
+    calendar_job_deadline_seconds: float,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> MessageBus:
+    """The bus with every handler; tests pass a fake unit of work and clock."""
+    return MessageBus(
+        HANDLERS,
+        {
+            "uow": new_unit_of_work,
+            "now": lambda: now,
+            "calendar_job_deadline_seconds": lambda: calendar_job_deadline_seconds,
+        },
     )
 
 

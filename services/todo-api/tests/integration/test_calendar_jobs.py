@@ -13,7 +13,7 @@ from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.events import CalendarFailed, CalendarReady, Envelope, TodoState, parse_data, parse_envelope
 from taskoverflow_shared.sns_publisher import SQS_MESSAGE_LIMIT_BYTES, SnsPublisher
 from todo_api.adapters.database import upgrade_to_latest
-from todo_api.adapters.orm import TodoRow
+from todo_api.adapters.orm import todos
 from todo_api.bootstrap import bootstrap, build_relay
 from todo_api.entrypoints.flask_app import create_app
 
@@ -78,7 +78,7 @@ def test_calendar_request_body_is_validated(client, body, message):
 def test_calendar_ready_makes_the_job_succeed_and_the_result_is_the_calendar(client, todo_api, calendar_files):
     task_id = client.post("/api/v1/todos/ical", json={"notify_email": "me@example.com"}).json["task_id"]
     calendar_files.calendars[("fake", "calendars/x.ics")] = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
-    todo_api.service.on_calendar_ready(*ready(task_id))
+    todo_api.bus.consume(*ready(task_id))
 
     assert client.get(f"/api/v1/todos/ical/{task_id}/status").json["task_status"] == "SUCCESS"
     result = client.get(f"/api/v1/todos/ical/{task_id}/result")
@@ -89,17 +89,17 @@ def test_calendar_ready_makes_the_job_succeed_and_the_result_is_the_calendar(cli
 
 def test_duplicate_and_late_reports_do_not_change_a_finished_job(client, todo_api):
     task_id = client.post("/api/v1/todos/ical").json["task_id"]
-    todo_api.service.on_calendar_ready(*ready(task_id, key="calendars/first.ics"))
-    todo_api.service.on_calendar_ready(*ready(task_id, key="calendars/second.ics"))
+    todo_api.bus.consume(*ready(task_id, key="calendars/first.ics"))
+    todo_api.bus.consume(*ready(task_id, key="calendars/second.ics"))
     failed = CalendarFailed(job_id=task_id, reason="late")
-    todo_api.service.on_calendar_failed(ready(task_id)[0], failed)
-    job = todo_api.service.calendar_job(task_id)
+    todo_api.bus.consume(ready(task_id)[0], failed)
+    job = todo_api.views.calendar_job(task_id)
     assert (job.status, job.result_key, job.error) == ("SUCCESS", "calendars/first.ics", None)
 
 
 def test_calendar_failed_reports_failure_with_the_reason(client, todo_api):
     task_id = client.post("/api/v1/todos/ical").json["task_id"]
-    todo_api.service.on_calendar_failed(ready(task_id)[0], CalendarFailed(job_id=task_id, reason="bad deadline"))
+    todo_api.bus.consume(ready(task_id)[0], CalendarFailed(job_id=task_id, reason="bad deadline"))
     status = client.get(f"/api/v1/todos/ical/{task_id}/status").json
     assert (status["task_status"], status["error"]) == ("FAILURE", "bad deadline")
     result = client.get(f"/api/v1/todos/ical/{task_id}/result")
@@ -108,7 +108,7 @@ def test_calendar_failed_reports_failure_with_the_reason(client, todo_api):
 
 
 def test_reports_for_unknown_jobs_are_ignored(todo_api):
-    todo_api.service.on_calendar_ready(*ready("never-requested"))
+    todo_api.bus.consume(*ready("never-requested"))
 
 
 def test_a_job_past_its_deadline_is_failure_with_a_reason(database_url, calendar_files):
@@ -144,7 +144,7 @@ def test_100k_todos_go_by_claim_check_and_no_published_message_exceeds_256_kib(d
     now = datetime.now(UTC)
     with api.session_factory() as session, session.begin():
         session.execute(
-            insert(TodoRow),
+            insert(todos),
             [
                 {
                     "title": f"todo number {n} " + "x" * 60,

@@ -12,7 +12,7 @@ from sqlalchemy import event, select
 from taskoverflow_shared.events import CalendarReady, Envelope
 from tests.support.moto import wait_until
 from todo_api.adapters.database import upgrade_to_latest
-from todo_api.adapters.orm import CalendarJobRow
+from todo_api.adapters.orm import calendar_jobs
 from todo_api.bootstrap import bootstrap
 from todo_api.entrypoints.flask_app import create_app
 
@@ -26,7 +26,7 @@ def finish(todo_api, job_id: str) -> None:
         job_id=job_id, bucket="fake", key="calendars/x.ics", size_bytes=9, event_count=1, sha256="b" * 64
     )
     envelope = Envelope(type=report.event_type, source="t", schema_version="1.0", correlation_id="c", data={})
-    todo_api.service.on_calendar_ready(envelope, report)
+    todo_api.bus.consume(envelope, report)
 
 
 def status_url(task_id: str, query: str = "") -> str:
@@ -119,14 +119,14 @@ def test_long_polls_beyond_the_process_limit_answer_at_once(database_url, calend
     app = create_app(api)
     task_id = app.test_client().post("/api/v1/todos/ical").json["task_id"]
     waiting = threading.Event()
-    read_job = api.service.calendar_job
+    read_job = api.views.calendar_job
 
     def observed_read(job_id):
         if threading.current_thread() is not threading.main_thread():
             waiting.set()
         return read_job(job_id)
 
-    api.service.calendar_job = observed_read
+    api.views.calendar_job = observed_read
     with ThreadPoolExecutor(1) as pool:
         first = pool.submit(app.test_client().get, status_url(task_id, "?wait=20"))
         wait_until(waiting.is_set, timeout=10, message="the first long poll")
@@ -146,7 +146,7 @@ def test_a_report_after_the_deadline_keeps_the_failure_clients_were_shown(databa
     task_id = client.post("/api/v1/todos/ical").json["task_id"]
     shown = client.get(status_url(task_id)).json
     with api.session_factory() as session:
-        assert session.scalar(select(CalendarJobRow.status).where(CalendarJobRow.id == task_id)) == "PENDING"
+        assert session.scalar(select(calendar_jobs.c.status).where(calendar_jobs.c.id == task_id)) == "PENDING"
 
     finish(api, task_id)
 

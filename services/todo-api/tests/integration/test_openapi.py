@@ -7,9 +7,10 @@ import re
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from todo_api.domain.todos import DESCRIPTION_MAX_LENGTH, MAX_WINDOW_DAYS, TITLE_MAX_LENGTH
+from todo_api.domain.model import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 from todo_api.entrypoints.flask_app import create_app
 from todo_api.entrypoints.openapi import documented_endpoints
+from todo_api.views import MAX_WINDOW_DAYS
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

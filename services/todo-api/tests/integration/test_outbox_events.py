@@ -16,8 +16,8 @@ from tests.support.moto import wait_until
 from tests.support.sqs import receive_all
 from tests.support.tcp_proxy import TcpProxy
 from todo_api.bootstrap import build_relay
-from todo_api.domain.todos import TodoFilters
 from todo_api.entrypoints.outbox_relay import run_relay
+from todo_api.views import TodoFilters
 
 
 def subscribe_test_queue(topic_arn: str) -> str:
@@ -97,7 +97,7 @@ def test_writes_succeed_while_the_broker_is_down_and_the_event_goes_out_once_it_
         response = client.post("/api/v1/todos", json={"title": "written during the outage"})
         assert response.status_code == 201
         wait_until(lambda: publish_attempts() >= attempts_before + 2, timeout=10, message="failed publish attempts")
-        assert todo_api.service.list_todos(TodoFilters())  # the write is there, its event is not out yet
+        assert todo_api.views.todos(TodoFilters())  # the write is there, its event is not out yet
 
         broker.start()
         bodies = receive_events(listener, 1)

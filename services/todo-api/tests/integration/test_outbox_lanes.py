@@ -17,6 +17,7 @@ from todo_api.adapters import outbox
 from todo_api.adapters.orm import OutboxRow
 from todo_api.adapters.outbox import Lane
 from todo_api.bootstrap import build_relay
+from todo_api.domain.commands import CalendarRequest, RequestCalendar
 from todo_api.entrypoints.outbox_relay import run_relay
 
 FIFO_TOPIC = "arn:aws:sns:us-east-1:123456789012:taskoverflow-events.fifo"
@@ -66,7 +67,7 @@ def versions_by_todo(envelopes: list[Envelope]) -> dict[str, list[int]]:
 
 def test_a_calendar_request_recorded_after_3000_todo_changes_goes_out_in_the_first_cycle(todo_api):
     record_todo_changes(todo_api, 3000)
-    job_id = todo_api.service.request_calendar("req-1")
+    job_id = todo_api.bus.handle(RequestCalendar(CalendarRequest(), "req-1"))
     publisher = RecordingPublisher()
     relay = build_relay(todo_api, publisher)
     assert relay.has_pending([Lane.INTERACTIVE])
@@ -101,7 +102,7 @@ def test_the_interactive_lane_publishes_while_the_bulk_lane_is_stuck_in_a_publis
     relay_thread.start()
     try:
         wait_until(bulk_publishing.is_set, timeout=10, message="the bulk lane to publish")
-        todo_api.service.request_calendar("req-1")
+        todo_api.bus.handle(RequestCalendar(CalendarRequest(), "req-1"))
         wait_until(lambda: "CalendarRequested" in published_types, timeout=10, message="the calendar request")
         assert "TodoChanged" not in published_types  # the bulk lane is still in its first publish
         bulk_may_finish.set()

@@ -1,6 +1,6 @@
 """The ical-worker's pure core: todos in, calendar bytes out. Imports no adapter, no boto3."""
 
-from ical_worker.domain.calendar import CalendarRenderer, RenderedCalendar, TodoFields, event_uid, render_event
+from ical_worker.domain.calendar import CalendarRenderer, RenderedCalendar, event_uid, render_event
 from ical_worker.domain.errors import BadCalendarData, InvalidSnapshot, InvalidTodo
 from ical_worker.domain.snapshot import SnapshotDecoder
 from ical_worker.domain.storage_layout import StorageLayout
@@ -13,7 +13,6 @@ __all__ = [
     "RenderedCalendar",
     "SnapshotDecoder",
     "StorageLayout",
-    "TodoFields",
     "event_uid",
     "render_event",
 ]

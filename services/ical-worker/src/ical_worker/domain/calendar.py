@@ -8,16 +8,15 @@ and announces the same size and checksum, which is what makes the worker idempot
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import attrgetter
-from typing import Protocol
 
 from ical_worker.domain.content_lines import CRLF, fold, text_property
 from ical_worker.domain.errors import InvalidTodo
+from taskoverflow_shared.events import TodoState
 
 PRODID = b"-//TaskOverflow//ical-worker 1.0//EN"
 CALENDAR_HEADER = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:" + PRODID + b"\r\nCALSCALE:GREGORIAN\r\n"
@@ -26,25 +25,7 @@ CALENDAR_FOOTER = b"END:VCALENDAR\r\n"
 # Enough for the todo sets seen in practice; each entry costs roughly 0.5-1 KiB.
 DEFAULT_CACHE_SIZE = 50_000
 
-# Exactly the todo-api's format; fromisoformat alone would also accept dates, offsets, "Z"...
-_DEADLINE_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
-
 _by_id = attrgetter("id")
-
-
-class TodoFields(Protocol):
-    """What the renderer reads from a todo (shared's TodoState has these and more)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def description(self) -> str | None: ...
-    @property
-    def deadline_at(self) -> str | None: ...
-    @property
-    def updated_at(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -103,7 +84,7 @@ class CalendarRenderer:
             lru_cache(maxsize=cache_size)(render_event) if cache_size > 0 else render_event
         )
 
-    def render(self, todos: Iterable[TodoFields]) -> RenderedCalendar:
+    def render(self, todos: Iterable[TodoState]) -> RenderedCalendar:
         """The calendar of `todos`: one VEVENT per todo with a deadline, ordered by todo id.
 
         Todos without a deadline have no time to show and are left out; they never fail a job.
@@ -126,12 +107,10 @@ class CalendarRenderer:
 
 
 def _floating_local_time(todo_id: int, deadline_at: str) -> bytes:
-    if _DEADLINE_FORMAT.fullmatch(deadline_at) is None:
-        raise InvalidTodo(f"todo {todo_id}: deadline_at {deadline_at!r} is not YYYY-MM-DDTHH:MM:SS")
     try:
-        datetime.fromisoformat(deadline_at)  # the regex checks the shape; this checks the calendar
-    except ValueError as impossible:
-        raise InvalidTodo(f"todo {todo_id}: deadline_at {deadline_at!r} is not a real date and time") from impossible
+        TodoState.parse_deadline(deadline_at)  # the todo-api's own check: one format, defined once
+    except ValueError as bad:
+        raise InvalidTodo(f"todo {todo_id}: deadline_at {deadline_at!r} {bad}") from bad
     return deadline_at.replace("-", "").replace(":", "").encode()
 
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from taskoverflow_shared.events import CalendarRequested, Envelope, TodoState
+from taskoverflow_shared.events import CalendarRequested, Envelope
 from todo_api.adapters.calendar_storage import CalendarFiles
-from todo_api.adapters.orm import TodoRow
-from todo_api.adapters.todo_records import todo_record
+from todo_api.adapters.orm import todos
+from todo_api.domain.model import todo_state
 
 
 @dataclass
@@ -29,22 +29,16 @@ class CalendarRequestCompleter:
         job_id = envelope.data["job_id"]
         notify_email = envelope.data.get("notify_email")
         # Plain rows, not ORM objects: a 100k-todo snapshot should not build 100k identity-mapped objects.
-        rows = session.execute(select(*TodoRow.__table__.columns).order_by(TodoRow.id))
-        records = [todo_record(row) for row in rows]
-        lines = [json.dumps(record, separators=(",", ":")) for record in records]
+        states = [todo_state(row) for row in session.execute(select(todos).order_by(todos.c.id))]
+        lines = [json.dumps(state.model_dump(), separators=(",", ":")) for state in states]
         snapshot_bytes = sum(len(line) + 1 for line in lines)
         if snapshot_bytes <= self.inline_max_bytes:
-            data = CalendarRequested(
-                job_id=job_id,
-                todo_count=len(records),
-                todos=[TodoState.model_validate(record) for record in records],
-                notify_email=notify_email,
-            )
+            data = CalendarRequested(job_id=job_id, todo_count=len(states), todos=states, notify_email=notify_email)
         else:
             body = ("\n".join(lines) + "\n").encode()
             data = CalendarRequested(
                 job_id=job_id,
-                todo_count=len(records),
+                todo_count=len(states),
                 snapshot=self.files.put_snapshot(job_id, body),
                 notify_email=notify_email,
             )

@@ -1,11 +1,31 @@
-"""Tables: todos, calendar jobs, and the outbox that makes every change an event."""
+"""Tables: todos, calendar jobs, and the outbox that makes every change an event.
+
+The domain's `Todo` and `CalendarJob` are mapped onto their tables (imperative mapping, as in
+cosmicpython), so a todo has no row class of its own: the entity is what the session loads.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, SmallInteger, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    event,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from todo_api.domain.model import CalendarJob, Todo
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -15,33 +35,36 @@ class Base(DeclarativeBase):
     pass
 
 
-class TodoRow(Base):
-    __tablename__ = "todos"
+metadata = Base.metadata
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    title: Mapped[str] = mapped_column(String(80))
-    description: Mapped[str | None] = mapped_column(String(120))
-    completed: Mapped[bool] = mapped_column(Boolean, default=False)
-    deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    version: Mapped[int] = mapped_column(Integer, default=1)
+todos = Table(
+    "todos",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("title", String(80), nullable=False),
+    Column("description", String(120)),
+    Column("completed", Boolean, nullable=False),
+    Column("deadline_at", DateTime(timezone=False)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False),
+)
 
-
-class CalendarJobRow(Base):
-    __tablename__ = "calendar_jobs"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16))
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    error: Mapped[str | None] = mapped_column(Text)
-    result_bucket: Mapped[str | None] = mapped_column(String(255))
-    result_key: Mapped[str | None] = mapped_column(String(1024))
-    result_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
-    result_sha256: Mapped[str | None] = mapped_column(String(64))
-    event_count: Mapped[int | None] = mapped_column(Integer)
-    notify_email: Mapped[str | None] = mapped_column(String(254))
+calendar_jobs = Table(
+    "calendar_jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("error", Text),
+    Column("result_bucket", String(255)),
+    Column("result_key", String(1024)),
+    Column("result_size_bytes", BigInteger),
+    Column("result_sha256", String(64)),
+    Column("event_count", Integer),
+    Column("notify_email", String(254)),
+)
 
 
 class OutboxRow(Base):
@@ -67,3 +90,22 @@ class OutboxRow(Base):
     envelope: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+def start_mappers() -> None:
+    """Map the entities onto their tables, once per process (bootstrap calls it)."""
+    if getattr(Todo, "__mapper__", None) is not None:
+        return
+    Base.registry.map_imperatively(Todo, todos)
+    Base.registry.map_imperatively(CalendarJob, calendar_jobs)
+    # The session builds loaded entities without __init__: give them their empty event lists.
+    event.listen(Todo, "load", _todo_loaded)
+    event.listen(CalendarJob, "load", _job_loaded)
+
+
+def _todo_loaded(todo: Todo, _context: Any) -> None:
+    todo.pending_actions = []
+
+
+def _job_loaded(job: CalendarJob, _context: Any) -> None:
+    job.pending_events = []

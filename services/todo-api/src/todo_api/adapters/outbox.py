@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import structlog
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskoverflow_shared.events import CalendarRequested, Envelope
@@ -193,13 +193,3 @@ def publish_streams(envelopes: Sequence[Envelope], most: int) -> list[list[Envel
     for envelope in envelopes:
         streams[stream_of[message_group(envelope)]].append(envelope)
     return streams
-
-
-def oldest_pending_age_seconds(session: Session) -> float:
-    """Outbox lag: how long the oldest unpublished event has waited (0 when none)."""
-    oldest = session.scalar(select(func.min(OutboxRow.created_at)).where(OutboxRow.published_at.is_(None)))
-    if oldest is None:
-        return 0.0
-    if oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=UTC)
-    return (datetime.now(UTC) - oldest).total_seconds()

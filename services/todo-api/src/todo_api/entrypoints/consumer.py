@@ -11,16 +11,17 @@ from taskoverflow_shared.logging_setup import configure_logging
 from taskoverflow_shared.sqs_consumer import SqsConsumer, run_until_signalled
 from taskoverflow_shared.topology import load_topology
 from todo_api.bootstrap import bootstrap
+from todo_api.messagebus import MessageBus
 
 
-def build_consumer(service, sqs=None) -> SqsConsumer:
+def build_consumer(bus: MessageBus, sqs=None) -> SqsConsumer:
     sqs = sqs or make_client("sqs")
     queue = load_topology().queue_for("todo-api")
     return SqsConsumer(
         sqs,
         queue_url=queue_url(sqs, queue.name),
         dead_letter_queue_url=queue_url(sqs, queue.dlq_name),
-        handlers={"CalendarReady": service.on_calendar_ready, "CalendarFailed": service.on_calendar_failed},
+        handlers=dict.fromkeys(bus.handled_event_types(), bus.consume),
         visibility_timeout_seconds=queue.visibility_timeout_seconds,
         heartbeat=Heartbeat.from_environment(),
     )
@@ -28,7 +29,7 @@ def build_consumer(service, sqs=None) -> SqsConsumer:
 
 def main() -> int:
     configure_logging("todo-api-consumer")
-    run_until_signalled(build_consumer(bootstrap().service))
+    run_until_signalled(build_consumer(bootstrap().bus))
     return 0
 
 

@@ -6,7 +6,6 @@ Each API route carries its `Operation`, from which `/api/v1/openapi.json` is bui
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import threading
@@ -18,40 +17,39 @@ from typing import Any
 import structlog
 from flask import Flask, Response, g, jsonify, request, send_from_directory, stream_with_context
 from flask_swagger_ui import get_swaggerui_blueprint
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from taskoverflow_shared.events import TodoState
 from taskoverflow_shared.logging_setup import bound_trace, configure_logging
-from todo_api.adapters.outbox import oldest_pending_age_seconds
 from todo_api.bootstrap import TodoApi, bootstrap
-from todo_api.domain.calendar_jobs import JobStatus
-from todo_api.domain.todos import InvalidInput, parse_filters, validate_new_todo, validate_todo_changes
+from todo_api.domain.commands import (
+    CalendarRequest,
+    CreateTodo,
+    DeleteTodo,
+    NewTodo,
+    RequestCalendar,
+    TodoChanges,
+    UpdateTodo,
+)
+from todo_api.domain.model import InvalidInput, JobStatus, NotFound
 from todo_api.entrypoints.openapi import (
     COMPLETED_FILTER,
     CORRELATION_HEADER,
     CORRELATION_ID_PATTERN,
     MAX_STATUS_WAIT_SECONDS,
-    NOTIFY_EMAIL_MAX_LENGTH,
-    NOTIFY_EMAIL_PATTERN,
     RETRY_AFTER_HEADER,
     RETRY_AFTER_SECONDS,
     STATUS_WAIT,
     WINDOW_FILTER,
-    CalendarJobAccepted,
-    CalendarJobStatus,
-    CalendarRequest,
-    Error,
-    Health,
-    NewTodo,
     Operation,
     Reply,
-    Todo,
-    TodoChanges,
     documented,
     openapi_document,
 )
-from todo_api.handlers import NotFound
+from todo_api.entrypoints.request_bodies import request_body
+from todo_api.entrypoints.response_bodies import CalendarJobAccepted, CalendarJobStatus, Error, Health
+from todo_api.views import parse_filters
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 MAX_BODY_BYTES = 64 * 1024
@@ -60,10 +58,9 @@ OPENAPI_PATH = "/api/v1/openapi.json"
 DOCS_PATH = "/api/v1/docs"
 PAGE_CONTENT_SECURITY_POLICY = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 _CORRELATION_SHAPE = re.compile(CORRELATION_ID_PATTERN)
-_EMAIL_SHAPE = re.compile(NOTIFY_EMAIL_PATTERN)
 _TASK_ID_SHAPE = re.compile(r"[A-Za-z0-9-]+")
 
-_TODO = Reply("The todo.", Todo)
+_TODO = Reply("The todo.", TodoState)
 _JSON_OBJECT = {"type": "object"}
 _CALENDAR_FILE = Reply(
     "The calendar: one VEVENT per todo with a deadline.",
@@ -88,7 +85,7 @@ def create_app(api: TodoApi | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
     app.extensions["todo_api"] = api
-    service = api.service
+    bus, views = api.bus, api.views
 
     @app.before_request
     def _trace_request() -> None:
@@ -118,7 +115,7 @@ def create_app(api: TodoApi | None = None) -> Flask:
 
     @app.errorhandler(InvalidInput)
     def _invalid(error: InvalidInput):
-        return jsonify(error=error.message), 400
+        return jsonify(error=str(error)), 400
 
     @app.errorhandler(NotFound)
     def _not_found(error: NotFound):
@@ -164,66 +161,60 @@ def create_app(api: TodoApi | None = None) -> Flask:
     )
     def health():
         try:
-            with api.session_factory() as session:
-                session.execute(text("SELECT 1"))
-                lag = oldest_pending_age_seconds(session)
+            lag = views.outbox_lag_seconds()
         except SQLAlchemyError:
             log.exception("health_check_failed")
             return jsonify(error="database unreachable"), 503
         return jsonify(status="ok", database="ok", outbox_lag_seconds=round(lag, 3))
-
-    @app.get(OPENAPI_PATH)
-    @documented(Operation("This document", "service", {200: Reply("OpenAPI 3.1.", _JSON_OBJECT)}))
-    def openapi():
-        return jsonify(document)
 
     @app.get("/api/v1/todos")
     @documented(
         Operation(
             "List todos, oldest first",
             "todos",
-            {200: Reply("The todos that pass every filter given.", list[Todo]), 400: "BadRequest"},
+            {200: Reply("The todos that pass every filter given.", list[TodoState]), 400: "BadRequest"},
             query=(COMPLETED_FILTER, WINDOW_FILTER),
         )
     )
     def list_todos():
-        return jsonify(service.list_todos(parse_filters(request.args.to_dict())))
+        return jsonify(views.todos(parse_filters(request.args.to_dict())))
 
     @app.post("/api/v1/todos")
     @documented(
         Operation(
             "Create a todo",
             "todos",
-            {201: Reply("Created.", Todo), 400: "BadRequest", 413: "PayloadTooLarge"},
+            {201: Reply("Created.", TodoState), 400: "BadRequest", 413: "PayloadTooLarge"},
             body=NewTodo,
         )
     )
     def create_todo():
-        todo = service.create_todo(validate_new_todo(_json_body()), g.correlation_id)
-        return jsonify(todo), 201
+        todo = bus.handle(CreateTodo(request_body(NewTodo), g.correlation_id))
+        return jsonify(todo.model_dump()), 201
 
     @app.get("/api/v1/todos/<int:todo_id>")
     @documented(Operation("Get a todo", "todos", {200: _TODO, 404: "NotFound"}))
     def get_todo(todo_id: int):
-        return jsonify(service.get_todo(todo_id))
+        return jsonify(views.todo(todo_id))
 
     @app.put("/api/v1/todos/<int:todo_id>")
     @documented(
         Operation(
             "Change some fields of a todo",
             "todos",
-            {200: Reply("The todo as changed.", Todo), 400: "BadRequest", 404: "NotFound", 413: "PayloadTooLarge"},
+            {200: Reply("The todo as changed.", TodoState), 400: "BadRequest", 404: "NotFound", 413: "PayloadTooLarge"},
             description="Partial: fields left out keep their value. The body is checked before the id is.",
             body=TodoChanges,
         )
     )
     def update_todo(todo_id: int):
-        return jsonify(service.update_todo(todo_id, validate_todo_changes(_json_body()), g.correlation_id))
+        changes = request_body(TodoChanges)
+        return jsonify(bus.handle(UpdateTodo(todo_id, changes, g.correlation_id)).model_dump())
 
     @app.delete("/api/v1/todos/<int:todo_id>")
-    @documented(Operation("Delete a todo", "todos", {200: Reply("The todo as it was.", Todo), 404: "NotFound"}))
+    @documented(Operation("Delete a todo", "todos", {200: Reply("The todo as it was.", TodoState), 404: "NotFound"}))
     def delete_todo(todo_id: int):
-        return jsonify(service.delete_todo(todo_id, g.correlation_id))
+        return jsonify(bus.handle(DeleteTodo(todo_id, g.correlation_id)).model_dump())
 
     @app.post("/api/v1/todos/ical")
     @documented(
@@ -241,7 +232,8 @@ def create_app(api: TodoApi | None = None) -> Flask:
         )
     )
     def request_calendar():
-        job_id = service.request_calendar(g.correlation_id, _notify_email(_optional_json_body()))
+        body = request_body(CalendarRequest, required=False)
+        job_id = bus.handle(RequestCalendar(body, g.correlation_id))
         return jsonify(task_id=job_id, task_url=_absolute(f"/api/v1/todos/ical/{job_id}/status")), 202
 
     # A long poll holds one of the process's threads: past this many at once, answer at once.
@@ -274,11 +266,11 @@ def create_app(api: TodoApi | None = None) -> Flask:
         task_id = _task_id(task_id)
         if wait_seconds > 0 and long_polls.acquire(blocking=False):
             try:
-                job = service.calendar_job_once_finished(task_id, wait_seconds)
+                job = views.calendar_job_once_finished(task_id, wait_seconds)
             finally:
                 long_polls.release()
         else:
-            job = service.calendar_job(task_id)
+            job = views.calendar_job(task_id)
         body: dict[str, Any] = {
             "task_id": job.id,
             "task_status": job.status,
@@ -301,7 +293,7 @@ def create_app(api: TodoApi | None = None) -> Flask:
         )
     )
     def calendar_result(task_id: str):
-        job = service.calendar_job(_task_id(task_id))
+        job = views.calendar_job(_task_id(task_id))
         if job.status == JobStatus.FAILURE:
             return jsonify(error=f"Task failed: {job.error}"), 404
         if job.status != JobStatus.SUCCESS:
@@ -320,6 +312,22 @@ def create_app(api: TodoApi | None = None) -> Flask:
         base = api.settings.public_base_url or request.host_url.rstrip("/")
         return f"{base}{path}"
 
+    _add_docs(app)
+    return app
+
+
+def _add_docs(app: Flask) -> None:
+    """The API's descriptions and their viewer; added last, as the document describes every route.
+
+    Another machine-readable description (e.g. the events' AsyncAPI document) goes here too.
+    """
+    document: dict[str, Any] = {}
+
+    @app.get(OPENAPI_PATH)
+    @documented(Operation("This document", "service", {200: Reply("OpenAPI 3.1.", _JSON_OBJECT)}))
+    def openapi():
+        return jsonify(document)
+
     # Swagger UI from the flask-swagger-ui wheel: no CDN, so the docs work offline.
     app.register_blueprint(
         get_swaggerui_blueprint(
@@ -329,63 +337,7 @@ def create_app(api: TodoApi | None = None) -> Flask:
             config={"app_name": "TaskOverflow API", "validatorUrl": None},
         )
     )
-    document = openapi_document(app)
-    return app
-
-
-def _json_body() -> Any:
-    raw = request.get_data(cache=False)
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InvalidInput("request body must be a JSON object") from None
-    except RecursionError:
-        # A couple of kilobytes of "[[[[..." outnest the decoder's recursion limit; that was a 500.
-        raise InvalidInput("request body is nested too deeply") from None
-    _refuse_unstorable_text(body)
-    return body
-
-
-def _refuse_unstorable_text(body: Any) -> None:
-    """JSON can carry text no database stores: NUL (PostgreSQL refuses it) and lone surrogates
-    such as "\\ud800" (not encodable as UTF-8, so SQLite refuses them). Both were 500s."""
-    pending = [body]
-    while pending:  # a loop, not recursion: the body may nest as deep as the decoder allowed
-        value = pending.pop()
-        if isinstance(value, dict):
-            pending.extend(value.keys())
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
-        elif isinstance(value, str) and ("\x00" in value or not _encodable(value)):
-            raise InvalidInput("text must not contain NUL characters or unpaired surrogates (\\ud800-\\udfff)")
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _optional_json_body() -> Any:
-    return _json_body() if request.get_data(cache=True).strip() else {}
-
-
-def _notify_email(body: Any) -> str | None:
-    if not isinstance(body, dict):
-        raise InvalidInput("request body must be a JSON object")
-    unknown = sorted(set(body) - {"notify_email"})
-    if unknown:
-        raise InvalidInput(f"unknown field {unknown[0]!r}")
-    email = body.get("notify_email")
-    if email is None:
-        return None
-    # fullmatch: `$` alone would let a trailing newline into an address used in mail headers.
-    if not isinstance(email, str) or len(email) > NOTIFY_EMAIL_MAX_LENGTH or not _EMAIL_SHAPE.fullmatch(email):
-        raise InvalidInput("notify_email must be an e-mail address")
-    return email
+    document.update(openapi_document(app))
 
 
 def _wait_seconds(raw: str | None) -> float:

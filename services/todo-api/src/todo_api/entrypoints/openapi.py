@@ -2,10 +2,10 @@
 
 Each API view declares its `Operation` (summary, query parameters, body, responses) right under
 its route, and `openapi_document(app)` walks Flask's URL map: paths, path parameters and methods
-come from the routes, so a route cannot drift from its description (a unit test holds the other
-end: every `/api/v1` route is documented). Body schemas are pydantic models built from the
-domain's own limits. They only *describe*: the domain still validates, so its messages and
-status codes stay exactly what the REST contract tests pin.
+come from the routes, so a route cannot drift from its description (a test holds the other end:
+every `/api/v1` route is documented). Every schema is generated from the pydantic model that
+validates the request body (`domain.commands`) or shapes the response (`TodoState`,
+`response_bodies`), so the document cannot disagree with what the API does.
 """
 
 from __future__ import annotations
@@ -13,26 +13,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from flask import Flask
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
-from todo_api.domain.calendar_jobs import JobStatus
-from todo_api.domain.todos import DEADLINE_SHAPE, DESCRIPTION_MAX_LENGTH, MAX_WINDOW_DAYS, TITLE_MAX_LENGTH
-from todo_api.handlers import MAX_ID
+from todo_api.domain.model import MAX_ID
+from todo_api.entrypoints.response_bodies import Error
+from todo_api.views import MAX_WINDOW_DAYS
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"
-# The domain's own pattern, so the document cannot disagree with the check.
-DEADLINE_PATTERN = DEADLINE_SHAPE.pattern
-# No NUL anywhere: PostgreSQL cannot store it (the web layer refuses it in every body string).
-NOTIFY_EMAIL_PATTERN = r"^[^@\s\x00]{1,64}@[^@\s\x00]{1,190}\.[^@\s\x00]{2,}$"
-NOTIFY_EMAIL_MAX_LENGTH = 254  # the column's size, and RFC 5321's limit on a path
-_TEXT = r"^[^\x00]*$"
-_NOT_BLANK_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
 CORRELATION_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 CORRELATION_HEADER = "X-Correlation-ID"
 
@@ -41,108 +33,6 @@ _RULE_ARGUMENT = re.compile(r"<(?:(?P<converter>[^:<>]+):)?(?P<name>[^<>]+)>")
 _SCHEMAS = "#/components/schemas/{model}"
 
 View = TypeVar("View", bound=Callable[..., Any])
-
-
-# --- bodies ------------------------------------------------------------------------------------
-
-Deadline = Annotated[str, Field(pattern=DEADLINE_PATTERN, examples=["2030-01-02T09:30:00"])]
-Title = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=TITLE_MAX_LENGTH,
-        pattern=_NOT_BLANK_TEXT,
-        description="Not blank, no NUL.",
-        examples=["Buy milk"],
-    ),
-]
-Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH, pattern=_TEXT, examples=["semi-skimmed"])]
-# additionalProperties: false, for what clients send and for what they get back alike.
-_CLOSED = ConfigDict(extra="forbid")
-_DEADLINE_NOTE = "Naive local date and time, `YYYY-MM-DDTHH:MM:SS`; it must exist on the calendar."
-
-
-class NewTodo(BaseModel):
-    """A todo to create. `id`, `created_at` and `updated_at` are the server's: sending them is a 400."""
-
-    model_config = _CLOSED
-    title: Title
-    description: Description | None = None
-    completed: bool = False
-    deadline_at: Deadline | None = Field(None, description=_DEADLINE_NOTE)
-
-
-def _at_least_one_field_and_no_defaults(schema: dict[str, Any]) -> None:
-    # A change has no defaults: a field it leaves out keeps its value.
-    schema["minProperties"] = 1
-    for property_schema in schema["properties"].values():
-        property_schema.pop("default", None)
-
-
-class TodoChanges(BaseModel):
-    """A partial update: at least one field; `title` and `completed` cannot be null."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_at_least_one_field_and_no_defaults)
-    title: Title = None  # type: ignore[assignment]  # optional in a change, yet never null
-    description: Description | None = None
-    completed: bool = None  # type: ignore[assignment]
-    deadline_at: Deadline | None = Field(None, description=_DEADLINE_NOTE)
-
-
-class Todo(BaseModel):
-    model_config = _CLOSED
-    id: int = Field(ge=1, le=MAX_ID)
-    title: str = Field(max_length=TITLE_MAX_LENGTH)
-    description: str | None = Field(max_length=DESCRIPTION_MAX_LENGTH)
-    completed: bool
-    deadline_at: Deadline | None
-    created_at: datetime = Field(description="Set by the server, UTC.")
-    updated_at: datetime = Field(description="Set by the server, UTC; changes with every update.")
-
-
-class CalendarRequest(BaseModel):
-    """Optional body of a calendar export: who to tell when it is ready."""
-
-    model_config = _CLOSED
-    notify_email: Annotated[str, Field(max_length=NOTIFY_EMAIL_MAX_LENGTH, pattern=NOTIFY_EMAIL_PATTERN)] | None = None
-
-
-class CalendarJobAccepted(BaseModel):
-    model_config = _CLOSED
-    task_id: str
-    task_url: str = Field(description="Absolute URL of the job's status.")
-
-
-class CalendarJobRunningOrDone(BaseModel):
-    model_config = _CLOSED
-    task_id: str
-    task_status: Literal[JobStatus.PENDING, JobStatus.STARTED, JobStatus.SUCCESS]
-    result_url: str = Field(description="Absolute URL of the calendar; 404 until the job succeeds.")
-
-
-class CalendarJobFailed(BaseModel):
-    model_config = _CLOSED
-    task_id: str
-    task_status: Literal[JobStatus.FAILURE]
-    result_url: str
-    error: str = Field(description="Why the job failed, e.g. it was not finished within its deadline.")
-
-
-CalendarJobStatus = Annotated[CalendarJobRunningOrDone | CalendarJobFailed, Field(discriminator="task_status")]
-
-
-class Health(BaseModel):
-    model_config = _CLOSED
-    status: Literal["ok"]
-    database: Literal["ok"]
-    outbox_lag_seconds: float = Field(ge=0, description="Age of the oldest event not yet published.")
-
-
-class Error(BaseModel):
-    """Every 4xx: what the client should fix."""
-
-    model_config = _CLOSED
-    error: str
 
 
 # --- operations --------------------------------------------------------------------------------

@@ -4,12 +4,12 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from todo_api.adapters.orm import Base
+from todo_api.adapters.orm import metadata
 
 
 def run_migrations(connection) -> None:
     # Batch mode lets ALTER TABLE work on SQLite, which cannot alter most columns in place.
-    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -1,0 +1,267 @@
+"""The todo API's domain: a `Todo` that keeps its own rules, and a `CalendarJob` state machine.
+
+Pure: no Flask, no SQLAlchemy. The entities record the events their changes cause; the unit of
+work writes them to the outbox in the transaction that stores the change.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from taskoverflow_shared.events import TodoChanged, TodoState
+
+TITLE_MAX_LENGTH = 80
+DESCRIPTION_MAX_LENGTH = 120
+MAX_ID = 2**63 - 1  # the id column is a signed 64-bit integer
+TODO_FIELDS = ("title", "description", "completed", "deadline_at")
+
+Action = Literal["created", "updated", "deleted"]
+
+
+class InvalidInput(ValueError):
+    """What a client sent breaks a rule; the message tells the client what to fix (a 400)."""
+
+
+class NotFound(Exception):
+    pass
+
+
+# --- the rules of a todo's fields: each raises ValueError("<what is wrong>") -------------------
+
+
+def check_title(title: str) -> str:
+    if not title.strip():
+        raise ValueError("must not be empty")
+    if len(title) > TITLE_MAX_LENGTH:
+        raise ValueError(f"must be at most {TITLE_MAX_LENGTH} characters")
+    return title
+
+
+def check_description(description: str | None) -> str | None:
+    if description is not None and len(description) > DESCRIPTION_MAX_LENGTH:
+        raise ValueError(f"must be at most {DESCRIPTION_MAX_LENGTH} characters")
+    return description
+
+
+def check_deadline(deadline_at: str | None) -> str | None:
+    if deadline_at is not None:
+        TodoState.parse_deadline(deadline_at)
+    return deadline_at
+
+
+def _checked(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """`fields` with every rule applied and the deadline parsed; InvalidInput names the field."""
+    checks = {"title": check_title, "description": check_description, "deadline_at": check_deadline}
+    checked = dict(fields)
+    for name, value in fields.items():
+        if name not in TODO_FIELDS:
+            raise InvalidInput(f"unknown field {name!r}")
+        try:
+            if name in checks:
+                checks[name](value)
+            elif not isinstance(value, bool):
+                raise ValueError("must be true or false")
+        except ValueError as broken:
+            raise InvalidInput(f"{name} {broken}") from None
+    if checked.get("deadline_at") is not None:
+        checked["deadline_at"] = TodoState.parse_deadline(checked["deadline_at"])
+    return checked
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every moment the server stamps is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def todo_state(todo: Any) -> TodoState:
+    """How a todo reads outside: REST bodies, TodoChanged and calendar snapshots agree.
+
+    `todo` is the entity, or a row of the todos table read by a view (it has the same names).
+    """
+    return TodoState.model_construct(  # the fields are the entity's, checked when they were set
+        id=todo.id,
+        title=todo.title,
+        description=todo.description,
+        completed=todo.completed,
+        # isoformat, not strftime("%Y"): strftime writes the year 999 as "999", not "0999".
+        deadline_at=todo.deadline_at.isoformat(timespec="seconds") if todo.deadline_at else None,
+        created_at=as_utc(todo.created_at).isoformat(),
+        updated_at=as_utc(todo.updated_at).isoformat(),
+    )
+
+
+class Todo:
+    """A todo. Every change is checked, bumps `version` and records a TodoChanged.
+
+    `id` is None until the repository has stored a new todo; the events are therefore built
+    when released (at commit), from the todo as it then is.
+    """
+
+    def __init__(
+        self,
+        *,
+        title: str,
+        description: str | None,
+        completed: bool,
+        deadline_at: datetime | None,
+        created_at: datetime,
+        updated_at: datetime,
+        version: int = 1,
+        id: int | None = None,
+    ) -> None:
+        self.id = id
+        self.title = title
+        self.description = description
+        self.completed = completed
+        self.deadline_at = deadline_at
+        self.created_at = created_at
+        self.updated_at = updated_at
+        self.version = version
+        self.pending_actions: list[tuple[Action, int]] = []
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        now: datetime,
+        title: str,
+        description: str | None = None,
+        completed: bool = False,
+        deadline_at: str | None = None,
+    ) -> Todo:
+        fields = _checked(
+            {"title": title, "description": description, "completed": completed, "deadline_at": deadline_at}
+        )
+        todo = cls(**fields, created_at=now, updated_at=now)
+        todo.pending_actions.append(("created", todo.version))
+        return todo
+
+    def change(self, changes: Mapping[str, Any], now: datetime) -> None:
+        """Set the fields in `changes` (a partial update); the others keep their value."""
+        if not changes:
+            raise InvalidInput("nothing to update: send at least one of " + ", ".join(TODO_FIELDS))
+        if "title" in changes and changes["title"] is None:
+            raise InvalidInput("title must not be null")
+        for name, value in _checked(changes).items():
+            setattr(self, name, value)
+        self.updated_at = now
+        self.version += 1
+        self.pending_actions.append(("updated", self.version))
+
+    def delete(self) -> None:
+        """Mark the todo deleted; its last event carries it as it was."""
+        self.version += 1
+        self.pending_actions.append(("deleted", self.version))
+
+    def state(self) -> TodoState:
+        return todo_state(self)
+
+    def release_events(self) -> list[TodoChanged]:
+        events = [
+            TodoChanged(action=action, todo=self.state(), version=version) for action, version in self.pending_actions
+        ]
+        self.pending_actions.clear()
+        return events
+
+
+# --- calendar jobs -----------------------------------------------------------------------------
+
+
+class JobStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    STARTED = "STARTED"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.SUCCESS, JobStatus.FAILURE)
+
+
+def seen_status(
+    status: JobStatus, error: str | None, requested_at: datetime, now: datetime, deadline_seconds: float
+) -> tuple[JobStatus, str | None]:
+    """A job as clients see it: unfinished past its deadline it is FAILURE, never PENDING forever.
+
+    Computed on read, without writing; `CalendarJob.report` keeps a late report from
+    contradicting what clients were shown.
+    """
+    if not status.finished and now - as_utc(requested_at) > timedelta(seconds=deadline_seconds):
+        return JobStatus.FAILURE, f"calendar not finished within {deadline_seconds:g} seconds"
+    return status, error
+
+
+@dataclass(frozen=True)
+class CalendarJobRequested:
+    """A job was opened. The outbox sends it as a CalendarRequested that the relay completes
+    with the todos at publish time, so a request costs the same whatever the number of todos."""
+
+    job_id: str
+    notify_email: str | None
+
+
+@dataclass(frozen=True)
+class CalendarResult:
+    bucket: str
+    key: str
+    size_bytes: int
+    sha256: str
+    event_count: int
+
+
+class Report(enum.Enum):
+    """What a worker's report did to a job."""
+
+    RECORDED = "recorded"
+    LATE = "late"  # past the deadline: recorded as the FAILURE clients were already shown
+    ALREADY_FINISHED = "already_finished"  # a redelivery, or a second report: ignored
+
+
+class CalendarJob:
+    """PENDING until the worker reports, then SUCCESS or FAILURE for good (reports are idempotent)."""
+
+    def __init__(self, *, id: str, requested_at: datetime, notify_email: str | None = None) -> None:
+        self.id = id
+        self.status = JobStatus.PENDING
+        self.requested_at = requested_at
+        self.notify_email = notify_email
+        self.finished_at: datetime | None = None
+        self.error: str | None = None
+        self.result_bucket: str | None = None
+        self.result_key: str | None = None
+        self.result_size_bytes: int | None = None
+        self.result_sha256: str | None = None
+        self.event_count: int | None = None
+        self.pending_events: list[CalendarJobRequested] = []
+
+    @classmethod
+    def open(cls, job_id: str, notify_email: str | None, now: datetime) -> CalendarJob:
+        job = cls(id=job_id, requested_at=now, notify_email=notify_email)
+        job.pending_events.append(CalendarJobRequested(job_id, notify_email))
+        return job
+
+    def report(self, outcome: CalendarResult | str, now: datetime, deadline_seconds: float) -> Report:
+        """Record the worker's outcome: a result, or the reason it failed."""
+        if JobStatus(self.status).finished:
+            return Report.ALREADY_FINISHED
+        seen, overdue_error = seen_status(JobStatus(self.status), None, self.requested_at, now, deadline_seconds)
+        self.finished_at = now
+        if seen == JobStatus.FAILURE:
+            self.status, self.error = JobStatus.FAILURE, overdue_error
+            return Report.LATE
+        if isinstance(outcome, str):
+            self.status, self.error = JobStatus.FAILURE, outcome
+        else:
+            self.status = JobStatus.SUCCESS
+            self.result_bucket, self.result_key = outcome.bucket, outcome.key
+            self.result_size_bytes, self.result_sha256 = outcome.size_bytes, outcome.sha256
+            self.event_count = outcome.event_count
+        return Report.RECORDED
+
+    def release_events(self) -> list[CalendarJobRequested]:
+        events, self.pending_events = self.pending_events, []
+        return events

@@ -1,0 +1,50 @@
+"""What the API answers besides todos (a todo is `TodoState`): each model documents its body."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from todo_api.domain.model import JobStatus
+
+# additionalProperties: false: clients may rely on getting nothing else.
+_CLOSED = ConfigDict(extra="forbid")
+
+
+class CalendarJobAccepted(BaseModel):
+    model_config = _CLOSED
+    task_id: str
+    task_url: str = Field(description="Absolute URL of the job's status.")
+
+
+class CalendarJobRunningOrDone(BaseModel):
+    model_config = _CLOSED
+    task_id: str
+    task_status: Literal[JobStatus.PENDING, JobStatus.STARTED, JobStatus.SUCCESS]
+    result_url: str = Field(description="Absolute URL of the calendar; 404 until the job succeeds.")
+
+
+class CalendarJobFailed(BaseModel):
+    model_config = _CLOSED
+    task_id: str
+    task_status: Literal[JobStatus.FAILURE]
+    result_url: str
+    error: str = Field(description="Why the job failed, e.g. it was not finished within its deadline.")
+
+
+CalendarJobStatus = Annotated[CalendarJobRunningOrDone | CalendarJobFailed, Field(discriminator="task_status")]
+
+
+class Health(BaseModel):
+    model_config = _CLOSED
+    status: Literal["ok"]
+    database: Literal["ok"]
+    outbox_lag_seconds: float = Field(ge=0, description="Age of the oldest event not yet published.")
+
+
+class Error(BaseModel):
+    """Every 4xx: what the client should fix."""
+
+    model_config = _CLOSED
+    error: str

@@ -1,0 +1,135 @@
+"""The read side: what GETs answer, straight from the tables. Nothing here writes.
+
+Reads skip the unit of work and the entities: a list is plain rows turned into `TodoState`, and
+a job's status is one primary-key read on a bare connection, with the deadline rule applied.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, func, select
+
+from todo_api.adapters.orm import OutboxRow, calendar_jobs, todos
+from todo_api.domain.model import MAX_ID, InvalidInput, JobStatus, NotFound, as_utc, seen_status, todo_state
+
+MAX_WINDOW_DAYS = 36_500
+# ASCII digits, leading zeros allowed: str.isdigit() also takes "²", which int() refuses, and
+# int() refuses more than 4300 digits; both were 500s.
+_WINDOW_SHAPE = re.compile(r"0*([0-9]{1,5})")
+# How often a long poll of a job's status reads the job again.
+LONG_POLL_CHECK_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class TodoFilters:
+    completed: bool | None = None
+    deadline_before: datetime | None = None
+
+
+def parse_filters(arguments: dict[str, str], now: datetime | None = None) -> TodoFilters:
+    """`completed=true|false`; `window=N`: deadline within N days from now, past ones included."""
+    completed = None
+    if "completed" in arguments:
+        raw = arguments["completed"].lower()
+        if raw not in ("true", "false"):
+            raise InvalidInput("completed must be true or false")
+        completed = raw == "true"
+    deadline_before = None
+    if "window" in arguments:
+        window = _WINDOW_SHAPE.fullmatch(arguments["window"])
+        if window is None or int(window[1]) > MAX_WINDOW_DAYS:
+            raise InvalidInput(f"window must be a whole number of days between 0 and {MAX_WINDOW_DAYS}")
+        # Deadlines are naive local times, as clients send them; compare in the same terms.
+        now = now or datetime.now(UTC).replace(tzinfo=None)
+        deadline_before = now + timedelta(days=int(window[1]))
+    return TodoFilters(completed=completed, deadline_before=deadline_before)
+
+
+@dataclass(frozen=True)
+class CalendarJobView:
+    """A calendar job as clients see it, the deadline rule applied."""
+
+    id: str
+    status: JobStatus
+    error: str | None
+    result_bucket: str | None
+    result_key: str | None
+    result_size_bytes: int | None
+
+
+# Clients poll a job's status many times a second: built once, run on a bare connection (no
+# ORM session, no objects), it costs a fraction of a session.get().
+_JOB = select(
+    calendar_jobs.c.id,
+    calendar_jobs.c.status,
+    calendar_jobs.c.requested_at,
+    calendar_jobs.c.error,
+    calendar_jobs.c.result_bucket,
+    calendar_jobs.c.result_key,
+    calendar_jobs.c.result_size_bytes,
+).where(calendar_jobs.c.id == bindparam("job_id"))
+_OLDEST_PENDING = select(func.min(OutboxRow.created_at)).where(OutboxRow.published_at.is_(None))
+
+
+@dataclass
+class TodoViews:
+    engine: Engine
+    calendar_job_deadline_seconds: float
+
+    def todos(self, filters: TodoFilters) -> list[dict[str, Any]]:
+        query = select(todos).order_by(todos.c.id)
+        if filters.completed is not None:
+            query = query.where(todos.c.completed.is_(filters.completed))
+        if filters.deadline_before is not None:
+            query = query.where(todos.c.deadline_at.is_not(None), todos.c.deadline_at <= filters.deadline_before)
+        with self.engine.connect() as connection:
+            return [todo_state(row).model_dump() for row in connection.execute(query)]
+
+    def todo(self, todo_id: int) -> dict[str, Any]:
+        row = None
+        if 0 < todo_id <= MAX_ID:
+            with self.engine.connect() as connection:
+                row = connection.execute(select(todos).where(todos.c.id == todo_id)).one_or_none()
+        if row is None:
+            raise NotFound(f"todo {todo_id} not found")
+        return todo_state(row).model_dump()
+
+    def calendar_job(self, job_id: str) -> CalendarJobView:
+        """The job as clients see it: one primary-key read, no write."""
+        with self.engine.connect() as connection:
+            row = connection.execute(_JOB, {"job_id": job_id}).one_or_none()
+        if row is None:
+            raise NotFound(f"task {job_id} not found")
+        status, error = seen_status(
+            JobStatus(row.status), row.error, row.requested_at, datetime.now(UTC), self.calendar_job_deadline_seconds
+        )
+        return CalendarJobView(row.id, status, error, row.result_bucket, row.result_key, row.result_size_bytes)
+
+    def calendar_job_once_finished(
+        self, job_id: str, wait_seconds: float, check_every_seconds: float = LONG_POLL_CHECK_SECONDS
+    ) -> CalendarJobView:
+        """The long poll: the job as soon as it is finished, or as it is after `wait_seconds`.
+
+        The worker's report reaches the database through another process (the consumer), so
+        the only news that can reach this one comes from the database: one primary-key read
+        every `check_every_seconds`. The deadline also ends the wait, as the job reads FAILURE.
+        """
+        give_up_at = time.monotonic() + wait_seconds
+        job = self.calendar_job(job_id)
+        while not job.status.finished and (remaining := give_up_at - time.monotonic()) > 0:
+            time.sleep(min(check_every_seconds, remaining))
+            job = self.calendar_job(job_id)
+        return job
+
+    def outbox_lag_seconds(self) -> float:
+        """How long the oldest unpublished event has waited (0 when none); raises if the database is down."""
+        with self.engine.connect() as connection:
+            oldest = connection.execute(_OLDEST_PENDING).scalar()
+        if oldest is None:
+            return 0.0
+        return (datetime.now(UTC) - as_utc(oldest)).total_seconds()

@@ -1,0 +1,119 @@
+"""The use cases through the message bus, on a fake unit of work: what is stored, what is sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from taskoverflow_shared.events import CalendarFailed, CalendarReady, parse_data
+from todo_api.domain.commands import (
+    CalendarRequest,
+    CreateTodo,
+    DeleteTodo,
+    NewTodo,
+    RequestCalendar,
+    TodoChanges,
+    UpdateTodo,
+)
+from todo_api.domain.model import InvalidInput, JobStatus, NotFound
+
+from .conftest import DEADLINE_SECONDS
+
+
+def create(bus, title: str = "Buy milk", **fields):
+    return bus.handle(CreateTodo(NewTodo(title=title, **fields), "corr-1"))
+
+
+def test_create_stores_the_todo_and_its_todo_changed_in_one_commit(bus, uow):
+    todo = create(bus, deadline_at="2030-02-01T09:30:00")
+
+    assert uow.todos.stored[todo.id].title == "Buy milk"
+    (envelope,) = uow.outbox
+    assert (envelope.type, envelope.subject, envelope.correlation_id) == ("TodoChanged", f"todos/{todo.id}", "corr-1")
+    assert parse_data(envelope).todo == todo
+    assert uow.commits == 1
+
+
+def test_update_bumps_version_and_records_todo_changed(bus, uow, clock):
+    todo = create(bus)
+    clock.advance(60)
+
+    updated = bus.handle(UpdateTodo(todo.id, TodoChanges(completed=True), "corr-2"))
+
+    assert updated.completed is True and updated.updated_at > todo.updated_at
+    event = parse_data(uow.outbox[-1])
+    assert (event.action, event.version, event.todo) == ("updated", 2, updated)
+
+
+def test_delete_removes_the_todo_and_announces_it_as_it_was(bus, uow):
+    todo = create(bus)
+
+    deleted = bus.handle(DeleteTodo(todo.id, "corr-3"))
+
+    assert deleted == todo and uow.todos.stored == {}
+    assert (parse_data(uow.outbox[-1]).action, parse_data(uow.outbox[-1]).version) == ("deleted", 2)
+
+
+@pytest.mark.parametrize("command", [UpdateTodo(404, TodoChanges(completed=True), "c"), DeleteTodo(404, "c")])
+def test_changing_an_unknown_todo_is_not_found_and_sends_nothing(bus, uow, command):
+    with pytest.raises(NotFound):
+        bus.handle(command)
+    assert uow.outbox == []
+
+
+def test_a_change_that_breaks_a_rule_is_refused_and_sends_nothing(bus, uow):
+    todo = create(bus)
+    with pytest.raises(InvalidInput):
+        bus.handle(UpdateTodo(todo.id, TodoChanges.model_construct(_fields_set={"title"}, title=" "), "c"))
+    assert len(uow.outbox) == 1 and uow.commits == 1
+
+
+def test_request_calendar_opens_a_pending_job_and_sends_a_bare_calendar_request(bus, uow):
+    job_id = bus.handle(RequestCalendar(CalendarRequest(notify_email="me@example.com"), "corr-4"))
+
+    assert uow.jobs.stored[job_id].status == JobStatus.PENDING
+    (envelope,) = uow.outbox
+    assert (envelope.type, envelope.subject) == ("CalendarRequested", f"calendars/{job_id}")
+    assert envelope.data == {"job_id": job_id, "notify_email": "me@example.com"}  # the relay adds the todos
+
+
+def ready(job_id: str, key: str = "calendars/x.ics") -> CalendarReady:
+    return CalendarReady(job_id=job_id, bucket="b", key=key, size_bytes=9, event_count=1, sha256="b" * 64)
+
+
+def test_calendar_ready_finishes_the_job(bus, uow):
+    job_id = bus.handle(RequestCalendar(CalendarRequest(), "c"))
+
+    bus.handle(ready(job_id))
+
+    assert uow.jobs.stored[job_id].status == JobStatus.SUCCESS
+
+
+def test_duplicate_calendar_outcome_is_ignored(bus, uow):
+    job_id = bus.handle(RequestCalendar(CalendarRequest(), "c"))
+    bus.handle(ready(job_id, "calendars/first.ics"))
+    commits = uow.commits
+
+    bus.handle(ready(job_id, "calendars/second.ics"))
+    bus.handle(CalendarFailed(job_id=job_id, reason="late"))
+
+    job = uow.jobs.stored[job_id]
+    assert (job.status, job.result_key, job.error) == (JobStatus.SUCCESS, "calendars/first.ics", None)
+    assert uow.commits == commits
+
+
+def test_a_late_calendar_outcome_becomes_the_failure_clients_were_shown(bus, uow, clock):
+    job_id = bus.handle(RequestCalendar(CalendarRequest(), "c"))
+    clock.advance(DEADLINE_SECONDS + 1)
+
+    bus.handle(ready(job_id))
+
+    assert uow.jobs.stored[job_id].status == JobStatus.FAILURE
+
+
+def test_an_outcome_for_an_unknown_job_is_ignored(bus, uow):
+    bus.handle(CalendarFailed(job_id="never-requested", reason="x"))
+    assert uow.commits == 0
+
+
+def test_every_consumed_event_has_a_handler(bus):
+    assert sorted(bus.handled_event_types()) == ["CalendarFailed", "CalendarReady"]
