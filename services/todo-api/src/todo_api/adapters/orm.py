@@ -48,6 +48,8 @@ todos = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False),
+    # SQLite would otherwise reuse the id of a deleted newest todo (migration 0003 says why).
+    sqlite_autoincrement=True,
 )
 
 calendar_jobs = Table(
