@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from taskoverflow_shared.events import S3ObjectRef
+from todo_api.adapters.calendar_storage import CalendarExpired
 from todo_api.adapters.database import upgrade_to_latest
 from todo_api.bootstrap import TodoApi, bootstrap
 from todo_api.config import Settings
@@ -35,6 +36,8 @@ class FakeCalendarFiles:
         )
 
     def open_calendar(self, bucket: str, key: str) -> Iterator[bytes]:
+        if (bucket, key) not in self.calendars:
+            raise CalendarExpired("the calendar has expired; request a new one")
         return iter([self.calendars[(bucket, key)]])
 
 

@@ -7,9 +7,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from taskoverflow_shared.events import S3ObjectRef
+from todo_api.domain.model import NotFound
 
 STREAM_CHUNK_BYTES = 64 * 1024
+_MISSING = {"NoSuchKey", "404", "NoSuchBucket"}
+
+
+class CalendarExpired(NotFound):
+    """The job finished, but its calendar is no longer stored (the lifecycle rule expired it)."""
+
+
+class StorageUnavailable(Exception):
+    """S3 could not be reached or refused for a reason of its own; worth trying again later."""
 
 
 class CalendarFiles(Protocol):
@@ -32,8 +44,16 @@ class S3CalendarFiles:
         return S3ObjectRef(bucket=self.bucket, key=key, size_bytes=len(body), sha256=hashlib.sha256(body).hexdigest())
 
     def open_calendar(self, bucket: str, key: str) -> Iterator[bytes]:
-        """Chunks of the stored calendar; the GET happens now, so a missing object raises here."""
-        body = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
+        """Chunks of the stored calendar. The GET happens now, so a missing object raises
+        CalendarExpired here, and S3 being down StorageUnavailable, before any byte is sent."""
+        try:
+            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _MISSING:
+                raise CalendarExpired("the calendar has expired; request a new one") from error
+            raise StorageUnavailable(str(error)) from error
+        except BotoCoreError as error:
+            raise StorageUnavailable(str(error)) from error
         return _closing_chunks(body)
 
 

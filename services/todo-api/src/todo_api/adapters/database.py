@@ -13,11 +13,32 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_KEY = 0x7A5C0F10  # any constant shared by all todo-api processes
 
+# Without limits, a database that stops answering holds every request thread (and the relay and
+# the consumer) until the kernel gives up, minutes later. With them a request fails within
+# seconds, and the API answers 503 with Retry-After.
+POSTGRESQL_LIMITS = {
+    "connect_timeout": 5,  # seconds to open a connection
+    "options": "-c statement_timeout=15000 -c lock_timeout=5000",  # ms per statement / lock wait
+    "tcp_user_timeout": 15000,  # ms of unacknowledged data before a silent peer counts as gone
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+}
+POOL_TIMEOUT_SECONDS = 10  # waiting for a free pooled connection
+
 
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+            connect_args=POSTGRESQL_LIMITS,
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 15})

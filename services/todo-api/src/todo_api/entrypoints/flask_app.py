@@ -17,11 +17,13 @@ from typing import Any
 import structlog
 from flask import Flask, Response, g, jsonify, request, send_from_directory, stream_with_context
 from flask_swagger_ui import get_swaggerui_blueprint
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from taskoverflow_shared.events import TodoState
 from taskoverflow_shared.logging_setup import bound_trace, configure_logging
+from todo_api.adapters.calendar_storage import StorageUnavailable
 from todo_api.bootstrap import TodoApi, bootstrap
 from todo_api.domain.commands import (
     CalendarRequest,
@@ -52,6 +54,8 @@ from todo_api.entrypoints.response_bodies import CalendarJobAccepted, CalendarJo
 from todo_api.views import parse_filters
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+# What a client should wait before trying again while the database or S3 is unreachable.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 MAX_BODY_BYTES = 64 * 1024
 MAX_TASK_ID_LENGTH = 64
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -133,6 +137,26 @@ def create_app(api: TodoApi | None = None) -> Flask:
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
             # RFC 9110 requires a 405 to say which methods the resource does allow.
             response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    # The database unreachable, timing out, or out of connections: the client's request was
+    # fine and may succeed later, so 503 with when to come back, not 500.
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def _database_unavailable(error: SQLAlchemyError):
+        log.warning("database_unavailable", error=str(error.orig if hasattr(error, "orig") else error).strip()[:300])
+        return _unavailable("the database is unavailable; try again shortly")
+
+    @app.errorhandler(StorageUnavailable)
+    def _storage_unavailable(error: StorageUnavailable):
+        log.warning("storage_unavailable", error=str(error)[:300])
+        return _unavailable("calendar storage is unavailable; try again shortly")
+
+    def _unavailable(message: str) -> Response:
+        response = jsonify(error=message)
+        response.status_code = 503
+        response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
         return response
 
     @app.errorhandler(Exception)

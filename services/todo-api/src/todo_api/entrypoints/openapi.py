@@ -125,6 +125,11 @@ def _shared_responses(max_body_bytes: int) -> dict[str, Reply]:
             Error,
             headers={"Allow": {"required": True, "schema": {"type": "string"}}},
         ),
+        "Unavailable": Reply(
+            "The database or the calendar storage is unreachable for now: try again after `Retry-After`.",
+            Error,
+            headers={"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1}}},
+        ),
     }
 
 
@@ -227,6 +232,8 @@ def openapi_document(app: Flask) -> dict[str, Any]:
                 "Todos with deadlines, and their export as an iCalendar file by an asynchronous job.\n\n"
                 'Every error is `{"error": "..."}`. A method that a path does not list answers 405 '
                 "(`#/components/responses/MethodNotAllowed`); a path that matches no route answers 404. "
+                "While the database or the calendar storage is unreachable, a route answers 503 with "
+                "`Retry-After` (`#/components/responses/Unavailable`). "
                 f"Bodies over {max_body_bytes} bytes answer 413. No text in a body may hold a NUL character "
                 "or an unpaired surrogate escape such as `\\ud800` (400): no database stores them.\n\n"
                 f"Send `{CORRELATION_HEADER}` to follow a request through the events it causes; every "
