@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from taskoverflow_shared.events import EVENT_TYPES, Envelope
+from taskoverflow_shared.events import EVENT_TYPES, Envelope, schema_uri
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
@@ -19,7 +19,8 @@ def expected_schema_files() -> dict[str, str]:
     for event_type, model in EVENT_TYPES.items():
         major = model.schema_version.split(".")[0]
         schema = model.model_json_schema()
-        schema["$id"] = f"urn:taskoverflow:events:{event_type}:v{major}"
+        # The URI every envelope of this type carries as its `dataschema`.
+        schema["$id"] = schema_uri(event_type, major)
         schema["x-schema-version"] = model.schema_version
         files[f"{event_type}.v{major}.json"] = schema
     return {name: json.dumps(schema, indent=2, sort_keys=True) + "\n" for name, schema in files.items()}
