@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from taskoverflow_shared.asyncapi import published_asyncapi_document
 from taskoverflow_shared.logging_setup import bound_trace, configure_logging
 from todo_api.adapters.outbox import oldest_pending_age_seconds
 from todo_api.bootstrap import TodoApi, bootstrap
@@ -57,6 +58,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 MAX_BODY_BYTES = 64 * 1024
 MAX_TASK_ID_LENGTH = 64
 OPENAPI_PATH = "/api/v1/openapi.json"
+ASYNCAPI_PATH = "/api/v1/asyncapi.json"
 DOCS_PATH = "/api/v1/docs"
 PAGE_CONTENT_SECURITY_POLICY = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 _CORRELATION_SHAPE = re.compile(CORRELATION_ID_PATTERN)
@@ -176,6 +178,11 @@ def create_app(api: TodoApi | None = None) -> Flask:
     @documented(Operation("This document", "service", {200: Reply("OpenAPI 3.1.", _JSON_OBJECT)}))
     def openapi():
         return jsonify(document)
+
+    @app.get(ASYNCAPI_PATH)
+    @documented(Operation("The events' AsyncAPI 3.0 document", "service", {200: Reply("AsyncAPI 3.0.", _JSON_OBJECT)}))
+    def asyncapi():
+        return jsonify(published_asyncapi_document())
 
     @app.get("/api/v1/todos")
     @documented(
