@@ -3,10 +3,14 @@ file is what they generate (tests/tooling checks it against the AsyncAPI specifi
 
 import json
 
+import pytest
+from jsonschema import Draft202012Validator, ValidationError
+
 from taskoverflow_shared.asyncapi import ASYNCAPI_FILE, asyncapi_document, asyncapi_text, published_asyncapi_document
 from taskoverflow_shared.events import EVENT_TYPES
 from taskoverflow_shared.schema_files import SCHEMA_DIR
 from taskoverflow_shared.topology import load_topology
+from tests.support.event_samples import one_envelope_of_each_type
 
 COMMITTED = SCHEMA_DIR.parent / ASYNCAPI_FILE
 
@@ -56,3 +60,16 @@ def test_a_message_is_the_cloudevent_with_its_types_schema_as_data():
     assert specific["properties"]["data"] == {"$ref": "#/components/schemas/CalendarReady"}
     assert specific["properties"]["dataschema"] == {"const": "urn:taskoverflow:events:CalendarReady:v1"}
     assert message["headers"]["properties"]["type"]["const"] == "CalendarReady"
+
+
+def test_every_published_event_validates_against_its_message_in_the_document():
+    document = asyncapi_document()
+    for envelope in one_envelope_of_each_type():
+        # The document is the root, so the payload's `#/components/...` references resolve.
+        payload = {**document, "$ref": f"#/components/messages/{envelope.type}/payload"}
+        Draft202012Validator(payload, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(
+            json.loads(envelope.model_dump_json())
+        )
+    wrong_type = {**json.loads(one_envelope_of_each_type()[0].model_dump_json()), "type": "CalendarFailed"}
+    with pytest.raises(ValidationError, match="'TodoChanged' was expected"):
+        Draft202012Validator({**document, "$ref": "#/components/messages/TodoChanged/payload"}).validate(wrong_type)

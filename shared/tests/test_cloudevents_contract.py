@@ -8,50 +8,13 @@ from cloudevents.core.bindings.http import HTTPMessage, from_http_event, to_stru
 from cloudevents.core.v1.event import CloudEvent
 
 from taskoverflow_shared.aws_clients import make_client
-from taskoverflow_shared.events import (
-    EVENT_TYPES,
-    CalendarFailed,
-    CalendarReady,
-    CalendarRequested,
-    EventData,
-    S3ObjectRef,
-    TodoChanged,
-    new_envelope,
-    parse_data,
-    parse_envelope,
-)
+from taskoverflow_shared.events import EVENT_TYPES, parse_data, parse_envelope
 from taskoverflow_shared.schema_files import SCHEMA_DIR
 from taskoverflow_shared.sns_publisher import SnsPublisher
+from tests.support.event_samples import ONE_OF_EACH_TYPE, one_envelope_of_each_type
 from tests.support.sqs import receive_all
 
-TODO = {
-    "id": 7,
-    "title": "Write the report",
-    "completed": False,
-    "deadline_at": "2026-12-01T09:00:00",
-    "created_at": "2026-11-27T10:00:00+00:00",
-    "updated_at": "2026-11-27T10:00:00+00:00",
-}
-SHA = "0" * 64
-ONE_OF_EACH_TYPE: list[EventData] = [
-    TodoChanged(action="created", todo=TODO, version=1),
-    CalendarRequested(job_id="j1", todo_count=1, todos=[TODO], notify_email="ann@example.com"),
-    CalendarRequested(
-        job_id="j2",
-        todo_count=9000,
-        snapshot=S3ObjectRef(bucket="b", key="snapshots/j2.ndjson", size_bytes=1, sha256=SHA),
-    ),
-    CalendarReady(job_id="j1", bucket="b", key="calendars/j1.ics", size_bytes=10, event_count=1, sha256=SHA),
-    CalendarFailed(job_id="j3", reason="the snapshot is gone"),
-]
 STRUCTURED = {"Content-Type": "application/cloudevents+json"}
-
-
-def envelopes():
-    return [
-        new_envelope(data, source="todo-api", correlation_id="corr-1", subject=f"calendars/{i}")
-        for i, data in enumerate(ONE_OF_EACH_TYPE)
-    ]
 
 
 def read_with_the_sdk(body: bytes | str) -> CloudEvent:
@@ -63,7 +26,7 @@ def test_the_samples_cover_every_event_type():
     assert {data.event_type for data in ONE_OF_EACH_TYPE} == set(EVENT_TYPES)
 
 
-@pytest.mark.parametrize("envelope", envelopes(), ids=lambda envelope: envelope.type)
+@pytest.mark.parametrize("envelope", one_envelope_of_each_type(), ids=lambda envelope: envelope.type)
 def test_every_event_round_trips_through_the_cloudevents_sdk(envelope):
     event = read_with_the_sdk(envelope.model_dump_json())
     assert event.get_attributes() == {
@@ -87,13 +50,13 @@ def test_every_event_round_trips_through_the_cloudevents_sdk(envelope):
 
 
 def test_an_events_dataschema_is_the_id_of_its_schema_file():
-    for envelope in envelopes():
+    for envelope in one_envelope_of_each_type():
         schema = json.loads((SCHEMA_DIR / f"{envelope.type}.v{envelope.major_version}.json").read_text())
         assert envelope.dataschema == schema["$id"]
 
 
 def test_extension_attributes_the_sdk_adds_are_kept():
-    event = read_with_the_sdk(envelopes()[0].model_dump_json())
+    event = read_with_the_sdk(one_envelope_of_each_type()[0].model_dump_json())
     traced = CloudEvent(
         {
             **event.get_attributes(),
@@ -111,7 +74,7 @@ def test_extension_attributes_the_sdk_adds_are_kept():
 def test_a_delivered_event_validates_as_a_cloudevent(topology_addresses):
     """Published to the topic, fanned out by SNS, received from SQS: the body the consumer loop
     parses is a valid structured CloudEvent, attributes and data intact."""
-    sent = envelopes()
+    sent = one_envelope_of_each_type()
     assert SnsPublisher(make_client("sns"), topology_addresses.topic_arn).publish(sent) == {e.id for e in sent}
 
     # The event-archiver's queue takes every event type.
