@@ -138,6 +138,8 @@ class Envelope(BaseModel):
 class EventData(BaseModel):
     """Base of every event's `data`. Unknown fields are ignored: minor versions add fields."""
 
+    # A handler's view only: the envelope keeps `data` as it arrived, so what is passed on (a
+    # replay, a webhook, the archive) still carries the fields this version does not know.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     event_type: ClassVar[str]
