@@ -38,10 +38,12 @@ run:
 test: install
 	bash scripts/install_system_deps.sh
 	EMULATOR=localstack bash scripts/emulator.sh install
+	bash scripts/asyncapi.sh install
 	$(PYTEST)
 	$(MAKE) infra-check
 
 test-unit: install
+	bash scripts/asyncapi.sh install
 	$(PYTEST) -m "not e2e and not slow"
 
 test-e2e: install

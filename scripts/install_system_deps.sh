@@ -8,6 +8,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   missing+=(postgresql)
 fi
+# node and npm: the AsyncAPI document is validated by the AsyncAPI parser (scripts/asyncapi.sh).
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   echo "installing system packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -32,7 +32,7 @@ def string(value):
 def dead_letter(sqs, dlq_url, event, reason=None, **extra_attributes):
     """Put a message in the DLQ as the consumer loop (with a reason) or SQS's redrive (without) would."""
     envelope = new_envelope(event, source="test", correlation_id="corr-1")
-    attributes = {"type": string(envelope.type), "correlation_id": string("corr-1"), **extra_attributes}
+    attributes = {"type": string(envelope.type), "correlationid": string("corr-1"), **extra_attributes}
     if reason is not None:
         attributes[DEAD_LETTER_REASON_ATTRIBUTE] = string(reason)
     sqs.send_message(QueueUrl=dlq_url, MessageBody=envelope.model_dump_json(), MessageAttributes=attributes)

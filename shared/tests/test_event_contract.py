@@ -50,12 +50,48 @@ def test_sns_notification_wrapper_is_unwrapped():
     assert parse_envelope(wrapped) == envelope
 
 
-def test_minor_versions_add_fields_that_older_consumers_ignore():
+def test_the_wire_carries_cloudevents_names_and_no_null_attributes():
+    body = json.loads(todo_changed_envelope(subject=None).model_dump_json())
+    assert set(body) == {
+        "specversion",
+        "id",
+        "type",
+        "source",
+        "time",
+        "datacontenttype",
+        "dataschema",
+        "dataversion",
+        "correlationid",
+        "data",
+    }
+    assert (body["datacontenttype"], body["dataschema"]) == (
+        "application/json",
+        "urn:taskoverflow:events:TodoChanged:v1",
+    )
+    assert (body["dataversion"], body["correlationid"]) == ("1.0", "corr-1")
+
+
+def test_envelopes_with_the_names_before_cloudevents_are_still_read():
+    """Outbox rows, archived events and messages in flight from before the rename (through 1.1)."""
+    envelope = todo_changed_envelope(subject=None)
+    body = json.loads(envelope.model_dump_json())
+    legacy = {name: value for name, value in body.items() if name not in ("correlationid", "dataversion", "dataschema")}
+    legacy |= {"correlation_id": "corr-1", "schema_version": "1.0", "subject": None, "datacontenttype": None}
+    parsed = parse_envelope(json.dumps(legacy))
+    assert parsed == envelope
+    assert json.loads(parsed.model_dump_json()) == body
+
+
+def test_minor_versions_add_fields_that_older_consumers_ignore_and_pass_on():
     envelope = todo_changed_envelope(schema_version="1.4")
     body = json.loads(envelope.model_dump_json())
     body["data"]["priority"] = "high"
     body["tenant"] = "acme"
-    assert parse_data(parse_envelope(json.dumps(body))).version == 1
+    body["retries"] = 2
+    parsed = parse_envelope(json.dumps(body))
+    assert parse_data(parsed).version == 1
+    # A replay or a webhook sends what arrived, not only what this version knows.
+    assert json.loads(parsed.model_dump_json()) == body
 
 
 @pytest.mark.parametrize(
@@ -63,6 +99,14 @@ def test_minor_versions_add_fields_that_older_consumers_ignore():
     [
         ("not json", "invalid envelope"),
         ("{}", "invalid envelope"),
+        (
+            json.dumps({**json.loads(todo_changed_envelope().model_dump_json()), "tenant_id": "a"}),
+            "not a CloudEvents attribute name: tenant_id",
+        ),
+        (
+            json.dumps({**json.loads(todo_changed_envelope().model_dump_json()), "tenant": {"id": "a"}}),
+            "invalid envelope: tenant",
+        ),
         (todo_changed_envelope(schema_version="2.0").model_dump_json(), "unsupported schema version 2.0"),
     ],
 )

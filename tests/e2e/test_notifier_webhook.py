@@ -12,6 +12,7 @@ from email import message_from_bytes, policy
 import pytest
 import requests
 from aiosmtpd.controller import Controller
+from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 
 from notifier.domain.signing import verify
 from notifier.entrypoints.webhook_sink import WebhookSink
@@ -79,6 +80,11 @@ def test_a_todo_created_through_the_api_reaches_the_subscriber_as_a_signed_webho
     assert envelope["id"] == delivery.header("X-TaskOverflow-Delivery")
     assert envelope["data"]["action"] == "created"
     assert envelope["data"]["todo"]["title"] == "tell the subscribers"
+    # A CloudEvents receiver reads it as one: structured mode, valid attributes and extensions.
+    assert delivery.header("Content-Type") == "application/cloudevents+json"
+    event = from_http_event(HTTPMessage(headers=delivery.headers, body=delivery.body))
+    assert event.get_dataschema() == "urn:taskoverflow:events:TodoChanged:v1"
+    assert event.get_extension("correlationid") == created.headers["X-Correlation-Id"]
 
 
 def test_a_requested_calendar_is_mailed_with_a_link_that_downloads_it(system, inbox):

@@ -189,7 +189,7 @@ def _publish(sqs: Any, sns: Any, target: Target, envelopes: Sequence[Envelope]) 
             body=envelope.model_dump_json(),
             attributes={
                 target.type_attribute: {"DataType": "String", "StringValue": envelope.type},
-                "correlation_id": {"DataType": "String", "StringValue": envelope.correlation_id},
+                "correlationid": {"DataType": "String", "StringValue": envelope.correlation_id},
                 REPLAYED_ATTRIBUTE: {"DataType": "String", "StringValue": "true"},
             },
             group_id=message_group(envelope) if fifo else None,

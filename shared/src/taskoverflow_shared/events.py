@@ -1,8 +1,19 @@
 """Event envelope and event schemas: the message contract, defined once for every service.
 
-The envelope follows CloudEvents' attribute names. Schemas are versioned `MAJOR.MINOR`: a minor
-version only adds optional fields (so consumers ignore fields they do not know), a new major
-version is a breaking change that older consumers refuse (their message goes to the DLQ).
+Every event is a CloudEvent 1.0 in the JSON event format (what SNS, SQS, the archive and webhooks
+carry): the context attributes `specversion`, `id`, `source`, `type`, `time`, `subject`,
+`datacontenttype` (always `application/json`) and `dataschema` (the `$id` of the event's JSON
+Schema), the extension attributes `correlationid` and `dataversion` (and `traceparent` /
+`tracestate` when a trace context travels along), and the event's `data`.
+
+Schemas are versioned `MAJOR.MINOR` (`dataversion`): a minor version only adds optional fields (so
+consumers ignore fields they do not know), a new major version is a breaking change that older
+consumers refuse (their message goes to the DLQ). Attributes this code does not know are kept, so
+a replayed or forwarded event leaves as it arrived.
+
+Through version 1.1 of the shared library (removed in 1.2), input may still carry the envelope's
+names before CloudEvents: `correlation_id` (now `correlationid`) and `schema_version` (now
+`dataversion`).
 """
 
 from __future__ import annotations
@@ -12,12 +23,31 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 SUPPORTED_MAJOR_VERSION = 1
+DATA_CONTENT_TYPE = "application/json"
 _DERIVED_EVENT_IDS = uuid.UUID("6f1c2a52-2f5e-4d8e-9a43-0c1b7d6e5a10")
+# CloudEvents 1.0: attribute names are lowercase ASCII letters and digits only.
+_ATTRIBUTE_NAME = re.compile(r"^[a-z0-9]+$")
+# Accepted on input for one minor version of the shared library (through 1.1): old name -> new name.
+LEGACY_ATTRIBUTE_NAMES = {"correlation_id": "correlationid", "schema_version": "dataversion"}
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+
+
+def schema_uri(event_type: str, major_version: int | str) -> str:
+    """The `$id` of an event's JSON Schema, which its envelopes carry as `dataschema`."""
+    return f"urn:taskoverflow:events:{event_type}:v{major_version}"
 
 
 class UnprocessableEvent(Exception):
@@ -32,19 +62,73 @@ class UnprocessableEvent(Exception):
 
 
 class Envelope(BaseModel):
-    """Metadata every event carries, CloudEvents-style, around the type-specific `data`."""
+    """A CloudEvent 1.0 in the JSON event format: the attributes every event carries around `data`.
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    Extension attributes: `correlationid` (one id for everything a request caused), `dataversion`
+    (the `MAJOR.MINOR` version of the data's schema), and `traceparent` / `tracestate` (W3C trace
+    context) when present. Unknown extension attributes (string, integer or boolean values) are
+    kept and passed on. Deprecated: through version 1.1 (removed in 1.2), input may still name
+    `correlationid` `correlation_id` and `dataversion` `schema_version`; nothing writes them any more.
+    """
+
+    # Python code reads `correlation_id` and `schema_version`; only their wire names changed.
+    # Unknown attributes land in `model_extra` and are serialised back, so a replayed or
+    # forwarded event leaves as it arrived.
+    model_config = ConfigDict(
+        extra="allow",
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        json_schema_extra={"$id": "urn:taskoverflow:events:Envelope", "propertyNames": {"pattern": "^[a-z0-9]+$"}},
+    )
+    __pydantic_extra__: dict[str, str | int | bool]
 
     specversion: Literal["1.0"] = "1.0"
     id: NonEmptyStr = Field(default_factory=lambda: str(uuid.uuid4()))
     type: NonEmptyStr
-    source: NonEmptyStr
-    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    subject: str | None = None
-    schema_version: Annotated[str, Field(pattern=r"^\d+\.\d+$")]
-    correlation_id: NonEmptyStr
+    source: Annotated[str, Field(min_length=1, json_schema_extra={"format": "uri-reference"})]
+    time: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+    subject: NonEmptyStr | None = None
+    datacontenttype: Literal["application/json"] = DATA_CONTENT_TYPE
+    dataschema: Annotated[
+        str,
+        Field(min_length=1, description="The `$id` of the data's JSON Schema.", json_schema_extra={"format": "uri"}),
+    ]
+    schema_version: Annotated[
+        str, Field(alias="dataversion", pattern=r"^\d+\.\d+$", description="`MAJOR.MINOR` of the data's schema.")
+    ]
+    correlation_id: Annotated[
+        str, Field(alias="correlationid", min_length=1, description="Shared by every event one request caused.")
+    ]
+    traceparent: NonEmptyStr | None = None
+    tracestate: str | None = None
     data: dict[str, Any]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_cloudevents_attributes(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        # JSON format: an attribute whose value is null is absent.
+        attributes = {name: value for name, value in raw.items() if value is not None}
+        # The legacy names are also the Python field names (`Envelope(correlation_id=...)`).
+        for legacy, current in LEGACY_ATTRIBUTE_NAMES.items():
+            if legacy in attributes:
+                attributes.setdefault(current, attributes.pop(legacy))
+        # Envelopes written before dataschema existed (outbox rows, the archive) get it derived.
+        version = attributes.get("dataversion")
+        if "dataschema" not in attributes and isinstance(version, str) and "type" in attributes:
+            attributes["dataschema"] = schema_uri(attributes["type"], version.split(".", 1)[0])
+        unnamed = [name for name in attributes if not _ATTRIBUTE_NAME.match(name)]
+        if unnamed:
+            raise ValueError(f"not a CloudEvents attribute name: {', '.join(sorted(unnamed))}")
+        return attributes
+
+    @model_serializer(mode="wrap")
+    def _without_absent_attributes(self, serialize: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Strict CloudEvents readers refuse a null optional attribute; leave it out instead.
+        return {name: value for name, value in serialize(self).items() if value is not None or name == "data"}
 
     @property
     def major_version(self) -> int:
@@ -54,6 +138,8 @@ class Envelope(BaseModel):
 class EventData(BaseModel):
     """Base of every event's `data`. Unknown fields are ignored: minor versions add fields."""
 
+    # A handler's view only: the envelope keeps `data` as it arrived, so what is passed on (a
+    # replay, a webhook, the archive) still carries the fields this version does not know.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     event_type: ClassVar[str]
@@ -182,6 +268,7 @@ def new_envelope(
         type=data.event_type,
         source=source,
         subject=subject,
+        dataschema=schema_uri(data.event_type, data.schema_version.split(".", 1)[0]),
         schema_version=data.schema_version,
         correlation_id=correlation_id,
         data=data.model_dump(mode="json"),

@@ -77,7 +77,7 @@ class SnsPublisher:
         body = envelope.model_dump_json()
         attributes = {
             self.type_attribute: {"DataType": "String", "StringValue": envelope.type},
-            "correlation_id": {"DataType": "String", "StringValue": envelope.correlation_id},
+            "correlationid": {"DataType": "String", "StringValue": envelope.correlation_id},
         }
         if self.replayed:
             attributes[REPLAYED_ATTRIBUTE] = {"DataType": "String", "StringValue": "true"}

@@ -1,4 +1,4 @@
-"""Typed view of topology.json, the single declaration of topic, queues, filters and bucket.
+"""Typed view of topology.json, the single declaration of topic, publishers, queues, filters and bucket.
 
 The local bootstrap, every service and Terraform read the same file, so a name changes in one place.
 
@@ -60,6 +60,8 @@ class Topology:
     queues: dict[str, QueueSpec]
     message_retention_seconds: int
     receive_wait_time_seconds: int
+    # Which service publishes which event types to the topic (the AsyncAPI document's senders).
+    publishers: dict[str, tuple[str, ...]]
     delivery: Delivery = "standard"
 
     @property
@@ -122,6 +124,7 @@ def parse_topology(raw: dict) -> Topology:
         queues=queues,
         message_retention_seconds=int(raw["message_retention_seconds"]),
         receive_wait_time_seconds=int(raw["receive_wait_time_seconds"]),
+        publishers={service: tuple(event_types) for service, event_types in raw["publishers"].items()},
     )
 
 

@@ -4,6 +4,7 @@ import socket
 import time
 
 import pytest
+from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 
 from notifier.adapters.retry import RetryPolicy
 from notifier.adapters.webhook_sender import HttpWebhookSender, resolve
@@ -41,10 +42,14 @@ def test_a_real_receiver_gets_a_post_whose_signature_verifies_with_the_secret_on
     assert result.outcome is Outcome.DELIVERED
     [received] = sink.received
     assert received.path == "/hooks/todo"
-    assert received.header("Content-Type") == "application/json"
+    assert received.header("Content-Type") == "application/cloudevents+json"
     assert received.header("X-TaskOverflow-Event") == "TodoChanged"
     assert received.header("X-TaskOverflow-Delivery") == envelope.id
     assert received.body == envelope.model_dump_json().encode()
+    # What a CloudEvents receiver sees: a valid event in structured mode, as it was published.
+    event = from_http_event(HTTPMessage(headers=received.headers, body=received.body))
+    assert (event.get_id(), event.get_type(), event.get_extension("correlationid")) == (envelope.id, "TodoChanged", "c")
+    assert event.get_data() == envelope.data
     signature = received.header("X-TaskOverflow-Signature")
     assert verify(received.body, SECRET, signature)
     assert not verify(received.body, "another-secret", signature)

@@ -26,13 +26,13 @@ def test_verify_accepts_the_right_secret_and_rejects_another_or_a_changed_body()
     assert not verify(b'{"a":1}', "right", None)
 
 
-def test_signed_request_posts_the_envelope_json_with_type_delivery_and_signature_headers():
+def test_signed_request_posts_the_cloudevent_in_structured_mode_with_type_delivery_and_signature_headers():
     envelope = new_envelope(TodoChanged(action="created", todo=TODO, version=1), source="todo-api", correlation_id="c")
 
     request = signed_request(envelope, "https://hooks.example.com/x", "s3cret")
 
     assert json.loads(request.body) == json.loads(envelope.model_dump_json())
-    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["Content-Type"] == "application/cloudevents+json"
     assert request.headers["X-TaskOverflow-Event"] == "TodoChanged"
     assert request.headers["X-TaskOverflow-Delivery"] == envelope.id
     expected = hmac.new(b"s3cret", request.body, hashlib.sha256).hexdigest()

@@ -7,6 +7,7 @@ import re
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
+from taskoverflow_shared.asyncapi import published_asyncapi_document
 from todo_api.domain.model import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 from todo_api.entrypoints.flask_app import create_app
 from todo_api.entrypoints.openapi import documented_endpoints
@@ -142,3 +143,12 @@ def test_the_status_documents_its_long_poll_and_retry_after(document):
     retry_after = status["responses"]["200"]["headers"]["Retry-After"]
     assert retry_after["required"] is False
     assert retry_after["schema"] == {"type": "integer", "minimum": 1}
+
+
+def test_the_events_asyncapi_document_is_served_beside_it(client, document):
+    response = client.get("/api/v1/asyncapi.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.json["asyncapi"] == "3.0.0"
+    assert response.json == published_asyncapi_document()
+    assert "/api/v1/asyncapi.json" in document["paths"]

@@ -61,6 +61,9 @@ def test_create_update_delete_each_publish_one_valid_todo_changed(client, todo_a
     assert relay.relay_once() == 3
     assert relay.relay_once() == 0
     bodies = receive_events(listener, 3)
+    assert {(body["correlationid"], body["dataschema"]) for body in bodies if body["data"]["version"] == 1} == {
+        ("req-1", "urn:taskoverflow:events:TodoChanged:v1")
+    }
 
     envelopes = sorted((parse_envelope(json.dumps(body)) for body in bodies), key=lambda e: e.data["version"])
     changes = [parse_data(envelope) for envelope in envelopes]

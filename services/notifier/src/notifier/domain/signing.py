@@ -1,7 +1,8 @@
 """Webhook signatures: HMAC-SHA256 of the exact body bytes, GitHub-style `sha256=<hex>`.
 
-The body is the event envelope, whose `id` and `time` let a receiver reject replays and
-duplicates; the signature proves the body came from us and was not altered.
+The body is the event itself, a CloudEvent in HTTP structured mode (`application/cloudevents+json`),
+whose `id` and `time` let a receiver reject replays and duplicates; the signature proves the body
+came from us and was not altered.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ EVENT_HEADER = "X-TaskOverflow-Event"
 DELIVERY_HEADER = "X-TaskOverflow-Delivery"
 SIGNATURE_HEADER = "X-TaskOverflow-Signature"
 USER_AGENT = "TaskOverflow-Notifier/1.0"
+# CloudEvents HTTP binding, structured content mode: the body is the whole event, attributes and data.
+CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -44,7 +47,7 @@ def signed_request(envelope: Envelope, url: str, secret: str) -> WebhookRequest:
     # Serialised once here so the bytes signed are the bytes sent, on every retry.
     body = envelope.model_dump_json().encode()
     headers = {
-        "Content-Type": "application/json",
+        "Content-Type": CLOUDEVENTS_CONTENT_TYPE,
         "User-Agent": USER_AGENT,
         EVENT_HEADER: envelope.type,
         DELIVERY_HEADER: envelope.id,

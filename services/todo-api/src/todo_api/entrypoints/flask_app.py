@@ -21,6 +21,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from taskoverflow_shared.asyncapi import published_asyncapi_document
 from taskoverflow_shared.events import TodoState
 from taskoverflow_shared.logging_setup import bound_trace, configure_logging
 from todo_api.adapters.calendar_storage import StorageUnavailable
@@ -59,6 +60,7 @@ UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 MAX_BODY_BYTES = 64 * 1024
 MAX_TASK_ID_LENGTH = 64
 OPENAPI_PATH = "/api/v1/openapi.json"
+ASYNCAPI_PATH = "/api/v1/asyncapi.json"
 DOCS_PATH = "/api/v1/docs"
 PAGE_CONTENT_SECURITY_POLICY = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 _CORRELATION_SHAPE = re.compile(CORRELATION_ID_PATTERN)
@@ -341,16 +343,19 @@ def create_app(api: TodoApi | None = None) -> Flask:
 
 
 def _add_docs(app: Flask) -> None:
-    """The API's descriptions and their viewer; added last, as the document describes every route.
-
-    Another machine-readable description (e.g. the events' AsyncAPI document) goes here too.
-    """
+    """The API's descriptions and their viewer, and the events' AsyncAPI document beside them;
+    added last, as the OpenAPI document describes every route."""
     document: dict[str, Any] = {}
 
     @app.get(OPENAPI_PATH)
     @documented(Operation("This document", "service", {200: Reply("OpenAPI 3.1.", _JSON_OBJECT)}))
     def openapi():
         return jsonify(document)
+
+    @app.get(ASYNCAPI_PATH)
+    @documented(Operation("The events' AsyncAPI 3.0 document", "service", {200: Reply("AsyncAPI 3.0.", _JSON_OBJECT)}))
+    def asyncapi():
+        return jsonify(published_asyncapi_document())
 
     # Swagger UI from the flask-swagger-ui wheel: no CDN, so the docs work offline.
     app.register_blueprint(
