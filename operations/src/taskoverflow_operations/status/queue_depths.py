@@ -182,4 +182,4 @@ class QueueDepthReader:
         sent = [int(message["Attributes"]["SentTimestamp"]) for message in messages if "Attributes" in message]
         if not sent:
             return None
-        return max(0.0, self.clock() - min(sent) / 1000)
+        return round(max(0.0, self.clock() - min(sent) / 1000), 1)

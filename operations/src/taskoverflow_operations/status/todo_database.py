@@ -108,7 +108,7 @@ class TodoDatabaseReader:
             pending=sum(by_lane.values()),
             pending_by_lane=by_lane,
             parked=parked,
-            lag_seconds=max(0.0, (now - oldest).total_seconds()) if oldest else None,
+            lag_seconds=round(max(0.0, (now - oldest).total_seconds()), 1) if oldest else None,
         )
 
     def calendar_jobs(self, now: datetime, window: timedelta) -> CalendarJobsStatus:
