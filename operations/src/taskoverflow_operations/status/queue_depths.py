@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from taskoverflow_operations.status.readings import (
     AgeSource,
@@ -40,6 +40,8 @@ from taskoverflow_shared.sqs_batches import SQS_BATCH_LIMIT
 from taskoverflow_shared.topology import Topology
 
 AWS_ERRORS = (BotoCoreError, ClientError)
+# SQS itself cannot be reached: every other queue would only wait out the same timeouts.
+ENDPOINT_DOWN = (EndpointConnectionError, ConnectTimeoutError)
 _COUNT_ATTRIBUTES = {
     "visible": "ApproximateNumberOfMessages",
     "in_flight": "ApproximateNumberOfMessagesNotVisible",
@@ -75,9 +77,16 @@ class QueueDepthReader:
 
     def read(self) -> QueuesStatus:
         counts: dict[str, _Counts | Unavailable] = {}
+        endpoint_down: Unavailable | None = None
         for spec in self.topology.queues.values():
             for name in (spec.name, spec.dlq_name):
-                counts[name] = self._counts(name)
+                if endpoint_down is not None:
+                    counts[name] = endpoint_down
+                    continue
+                try:
+                    counts[name] = self._counts(name)
+                except ENDPOINT_DOWN as error:
+                    endpoint_down = counts[name] = Unavailable.because(error)
         readable = [name for name, found in counts.items() if isinstance(found, _Counts)]
         cloudwatch_ages, cloudwatch_unavailable = self._cloudwatch_ages(readable)
         dead_letter_queues = {spec.dlq_name for spec in self.topology.queues.values()}
@@ -111,6 +120,8 @@ class QueueDepthReader:
             attributes = self.sqs.get_queue_attributes(
                 QueueUrl=self._url(name), AttributeNames=list(_COUNT_ATTRIBUTES.values())
             )["Attributes"]
+        except ENDPOINT_DOWN:
+            raise
         except AWS_ERRORS as error:
             # A queue deleted and created again has a new URL on some emulators: ask afresh next time.
             self._urls.pop(name, None)
