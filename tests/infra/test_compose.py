@@ -111,11 +111,5 @@ def test_the_archiver_builds_its_own_image_and_passes_its_flush_settings_through
 def test_the_notifier_gets_its_settings(services):
     environment = services["notifier"]["environment"]
 
-    for variable in (
-        "NOTIFIER_WEBHOOK_URLS",
-        "NOTIFIER_WEBHOOK_SECRET",
-        "NOTIFIER_ALLOW_PRIVATE_TARGETS",
-        "NOTIFIER_SMTP_URL",
-        "PUBLIC_BASE_URL",
-    ):
+    for variable in ("NOTIFIER_WEBHOOK_URLS", "NOTIFIER_WEBHOOK_SECRET", "NOTIFIER_ALLOW_PRIVATE_TARGETS", "NOTIFIER_SMTP_URL", "PUBLIC_BASE_URL"):
         assert variable in environment, variable

@@ -11,12 +11,7 @@ import pytest
 
 from tests.infra.offline_terraform import REPO_ROOT
 
-SERVICES = {
-    "todo-api": "todo_api",
-    "ical-worker": "ical_worker",
-    "notifier": "notifier",
-    "event-archiver": "event_archiver",
-}
+SERVICES = {"todo-api": "todo_api", "ical-worker": "ical_worker", "notifier": "notifier", "event-archiver": "event_archiver"}
 # The installed service may not exist yet while its code is written; the image contract does.
 COMMANDS = {
     "todo-api": ["gunicorn", "--bind", "0.0.0.0:6400"],

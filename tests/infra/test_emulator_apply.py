@@ -70,13 +70,9 @@ def aws(emulator):
 STANDARD, FIFO = "module.messaging", "module.messaging_fifo"
 
 
-def _by_service(
-    state: dict[str, Any], resource_type: str, name: str, module: str = STANDARD
-) -> dict[str, dict[str, Any]]:
+def _by_service(state: dict[str, Any], resource_type: str, name: str, module: str = STANDARD) -> dict[str, dict[str, Any]]:
     prefix = f"{module}.{resource_type}.{name}["
-    return {
-        r["index"]: r["values"] for address, r in of_type(state, resource_type).items() if address.startswith(prefix)
-    }
+    return {r["index"]: r["values"] for address, r in of_type(state, resource_type).items() if address.startswith(prefix)}
 
 
 def _topic_arn(state: dict[str, Any], module: str = STANDARD) -> str:
@@ -205,8 +201,6 @@ def test_the_calendars_bucket_is_private_encrypted_versioned_and_expires_old_obj
         topology["bucket"]["calendar_prefix"],
         topology["bucket"]["snapshot_prefix"],
     }
-    archive = next(
-        rule for rule in rules if rule.get("Filter", {}).get("Prefix") == topology["bucket"]["event_archive_prefix"]
-    )
+    archive = next(rule for rule in rules if rule.get("Filter", {}).get("Prefix") == topology["bucket"]["event_archive_prefix"])
     assert "Expiration" not in archive
     assert [transition["StorageClass"] for transition in archive["Transitions"]] == ["GLACIER_IR"]

@@ -50,11 +50,7 @@ def test_a_service_consumes_only_its_own_queue_and_dead_letters_only_to_its_own_
     for service in PLANNED:
         queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{topology['queues'][service]['name']}"
         dlq = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{topology['queues'][service]['dlq_name']}"
-        sqs = {
-            action: arns
-            for action, arns in _grants(_policy(modules_plan, service)).items()
-            if action.startswith("sqs:")
-        }
+        sqs = {action: arns for action, arns in _grants(_policy(modules_plan, service)).items() if action.startswith("sqs:")}
 
         assert sqs == {
             "sqs:ReceiveMessage": {queue},
@@ -71,9 +67,7 @@ def test_only_publishers_may_publish_and_only_to_the_events_topic(modules_plan, 
 
     assert _grants(_policy(modules_plan, "todo-api"))["sns:Publish"] == {topic}
     for consumer_only in ("notifier", "event-archiver"):
-        assert not any(action.startswith("sns:") for action in _grants(_policy(modules_plan, consumer_only))), (
-            consumer_only
-        )
+        assert not any(action.startswith("sns:") for action in _grants(_policy(modules_plan, consumer_only))), consumer_only
 
 
 def test_s3_access_is_limited_to_the_service_prefixes(modules_plan, topology):
@@ -83,21 +77,13 @@ def test_s3_access_is_limited_to_the_service_prefixes(modules_plan, topology):
     assert todo_api["s3:GetObject"] == {f"{bucket}/{topology['bucket']['calendar_prefix']}*"}
     assert todo_api["s3:PutObject"] == {f"{bucket}/{topology['bucket']['snapshot_prefix']}*"}
     assert todo_api["s3:ListBucket"] == {bucket}
-    assert {action for action in todo_api if action.startswith("s3:")} == {
-        "s3:GetObject",
-        "s3:PutObject",
-        "s3:ListBucket",
-    }
+    assert {action for action in todo_api if action.startswith("s3:")} == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
     assert not any(action.startswith("s3:") for action in _grants(_policy(modules_plan, "notifier")))
 
 
 def test_the_archiver_may_only_add_objects_under_the_archive_prefix(modules_plan, topology):
     bucket = f"arn:aws:s3:::{topology['bucket']['name']}"
-    s3 = {
-        action: arns
-        for action, arns in _grants(_policy(modules_plan, "event-archiver")).items()
-        if action.startswith("s3:")
-    }
+    s3 = {action: arns for action, arns in _grants(_policy(modules_plan, "event-archiver")).items() if action.startswith("s3:")}
 
     # Not even ListBucket: it never reads, and the operator CLI reads the archive with a
     # person's credentials, not a task role.
@@ -116,7 +102,6 @@ def test_no_other_service_may_touch_the_archive(modules_plan, topology):
 
 # --- The production wiring --------------------------------------------------------------------
 
-
 @pytest.fixture(scope="module")
 def prod_task_permissions() -> dict[str, dict[str, Any]]:
     hcl2 = pytest.importorskip("hcl2", reason="python-hcl2 is installed by scripts/infra_check.sh")
@@ -130,9 +115,7 @@ def test_in_production_each_service_gets_its_own_queue(prod_task_permissions):
     assert set(prod_task_permissions) == {"todo-api", "ical-worker", "notifier", "event-archiver"}
     for service, permissions in prod_task_permissions.items():
         assert permissions["queue_arn"] == f'${{module.messaging.queues["{service}"].arn}}'
-        assert (
-            permissions["dead_letter_queue_arn"] == f'${{module.messaging.queues["{service}"].dead_letter_queue_arn}}'
-        )
+        assert permissions["dead_letter_queue_arn"] == f'${{module.messaging.queues["{service}"].dead_letter_queue_arn}}'
 
 
 def test_in_production_the_api_and_the_worker_hand_over_through_their_prefixes(prod_task_permissions):
@@ -143,22 +126,14 @@ def test_in_production_the_api_and_the_worker_hand_over_through_their_prefixes(p
     assert (todo_api["reads_prefixes"], todo_api["writes_prefixes"]) == (calendars, snapshots)
     assert (worker["reads_prefixes"], worker["writes_prefixes"]) == (snapshots, calendars)
     assert (notifier["reads_prefixes"], notifier["writes_prefixes"]) == ([], [])
-    assert (todo_api["publishes_events"], worker["publishes_events"], notifier["publishes_events"]) == (
-        True,
-        True,
-        False,
-    )
+    assert (todo_api["publishes_events"], worker["publishes_events"], notifier["publishes_events"]) == (True, True, False)
 
 
 def test_in_production_only_the_archiver_writes_the_archive_and_no_task_reads_it(prod_task_permissions):
     archive = "${local.topology.bucket.event_archive_prefix}"
     archiver = prod_task_permissions["event-archiver"]
 
-    assert (archiver["reads_prefixes"], archiver["writes_prefixes"], archiver["publishes_events"]) == (
-        [],
-        [archive],
-        False,
-    )
+    assert (archiver["reads_prefixes"], archiver["writes_prefixes"], archiver["publishes_events"]) == ([], [archive], False)
     for service, permissions in prod_task_permissions.items():
         assert archive not in permissions["reads_prefixes"], service
         assert service == "event-archiver" or archive not in permissions["writes_prefixes"], service

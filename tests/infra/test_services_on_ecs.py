@@ -70,14 +70,8 @@ def test_a_worker_scales_out_on_visible_messages_and_in_on_an_empty_queue(module
         assert alarm["namespace"] == "AWS/SQS"
         assert alarm["metric_name"] == "ApproximateNumberOfMessagesVisible"
         assert alarm["dimensions"] == {"QueueName": queue}
-    assert (alarms["backlog_high"]["comparison_operator"], alarms["backlog_high"]["threshold"]) == (
-        "GreaterThanOrEqualToThreshold",
-        10,
-    )
-    assert (alarms["backlog_empty"]["comparison_operator"], alarms["backlog_empty"]["threshold"]) == (
-        "LessThanOrEqualToThreshold",
-        0,
-    )
+    assert (alarms["backlog_high"]["comparison_operator"], alarms["backlog_high"]["threshold"]) == ("GreaterThanOrEqualToThreshold", 10)
+    assert (alarms["backlog_empty"]["comparison_operator"], alarms["backlog_empty"]["threshold"]) == ("LessThanOrEqualToThreshold", 0)
 
 
 # --- The production environment's plan ----------------------------------------------------------

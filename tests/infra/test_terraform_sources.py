@@ -91,12 +91,7 @@ def test_offline_shortcuts_are_off_unless_the_offline_plan_asks_for_them():
     provider = _parse(PROD_ENV / "providers.tf")["provider"][0]["aws"]
     offline_plan = dict(_blocks(PROD_ENV / "variables.tf", "variable"))["offline_plan"]
 
-    for flag in (
-        "skip_credentials_validation",
-        "skip_requesting_account_id",
-        "skip_metadata_api_check",
-        "skip_region_validation",
-    ):
+    for flag in ("skip_credentials_validation", "skip_requesting_account_id", "skip_metadata_api_check", "skip_region_validation"):
         assert provider[flag] == "${var.offline_plan}", flag
     assert offline_plan["default"] is False
     assert re.search(r"^offline_plan\s*=\s*true$", OFFLINE_VARS.read_text(), re.MULTILINE)

@@ -44,7 +44,9 @@ def test_the_topic_is_the_one_the_topology_names(prod_plan, topology):
 
 def test_every_consumer_has_its_queue_and_dead_letter_queue_and_there_are_no_others(prod_plan, topology):
     planned = sorted(r["values"]["name"] for r in of_type(prod_plan, "aws_sqs_queue").values())
-    declared = sorted(name for queue in topology["queues"].values() for name in (queue["name"], queue["dlq_name"]))
+    declared = sorted(
+        name for queue in topology["queues"].values() for name in (queue["name"], queue["dlq_name"])
+    )
 
     assert planned == declared
 
@@ -111,13 +113,7 @@ def test_each_queue_is_wired_to_its_own_dead_letter_queue_and_subscription(prod_
 def test_the_messaging_module_is_fed_from_topology_json(prod_plan):
     call = prod_plan["configuration"]["root_module"]["module_calls"]["messaging"]["expressions"]
 
-    for argument in (
-        "topic_name",
-        "message_type_attribute",
-        "queues",
-        "message_retention_seconds",
-        "receive_wait_time_seconds",
-    ):
+    for argument in ("topic_name", "message_type_attribute", "queues", "message_retention_seconds", "receive_wait_time_seconds"):
         assert "local.topology" in call[argument]["references"], argument
     assert call["delivery"]["references"] == ["var.delivery"]
 
@@ -127,9 +123,7 @@ def test_standard_delivery_builds_no_fifo_resource(prod_plan):
 
     assert (topic["fifo_topic"], topic["content_based_deduplication"]) == (False, False)
     for address, queue in of_type(prod_plan, "aws_sqs_queue").items():
-        assert (queue["values"]["fifo_queue"], queue["values"]["content_based_deduplication"]) == (False, False), (
-            address
-        )
+        assert (queue["values"]["fifo_queue"], queue["values"]["content_based_deduplication"]) == (False, False), address
 
 
 # --- delivery = fifo ------------------------------------------------------------------------------
@@ -173,7 +167,6 @@ def test_fifo_delivery_plans_the_same_resources_as_standard(prod_plan, prod_fifo
         return {change["address"] for change in plan["resource_changes"]}
 
     assert addresses(prod_fifo_plan) == addresses(prod_plan)
-
 
 def _lifecycle_rules(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return next(iter(of_type(plan, "aws_s3_bucket_lifecycle_configuration").values()))["values"]["rule"]
