@@ -15,7 +15,7 @@ export EMULATOR
 # dev.env's settings under the shell's: `NOTIFIER_WEBHOOK_URLS=... make run` wins over dev.env.
 WITH_DEV_ENV := bash scripts/with_dev_env.sh
 
-.PHONY: install emulator-install run test test-unit test-e2e lint bench infra-check taskoverflow replay redrive demo-queues clean
+.PHONY: install emulator-install run test test-unit test-e2e lint bench infra-check status taskoverflow replay redrive demo-queues clean
 
 install: $(STAMP)
 
@@ -66,6 +66,10 @@ $(BENCH_STAMP): bench/requirements.txt $(STAMP)
 
 infra-check:
 	bash scripts/infra_check.sh
+
+## status: queues, DLQs, outbox, calendar jobs and event rates of `make run` on one screen, e.g. make status ARGS=--watch
+status: install
+	$(WITH_DEV_ENV) $(BIN)/taskoverflow status $(ARGS)
 
 ## taskoverflow: the operator CLI with dev.env's emulator settings, e.g. make taskoverflow ARGS="dlq list notifier"
 taskoverflow: install

@@ -117,6 +117,17 @@ def test_round_trip_yields_every_event_once_in_arrival_order(s3):
     assert scan.events[0].arrived_at == T0 + timedelta(seconds=1)
 
 
+def test_objects_first_arrived_before_the_bound_are_skipped_unread(s3):
+    old, recent = todo_changed(T0), todo_changed(T0 + timedelta(seconds=1))
+    store(s3, [entry(old, T0)])
+    store(s3, [entry(recent, T0 + timedelta(minutes=5))])
+
+    scan = scan_archive(s3, BUCKET, PREFIX, objects_from=T0 + timedelta(minutes=5))
+
+    assert ids(scan.events) == [recent.id]
+    assert scan.objects_read == 1
+
+
 def test_a_late_event_of_an_earlier_hour_comes_after_what_arrived_before_it(s3):
     late = todo_changed(T0)  # event time 22:30, but delivered after the 23:10 event
     on_time = todo_changed(T0 + timedelta(minutes=40))

@@ -59,7 +59,11 @@ def test_secrets_are_injected_by_reference_never_by_value(modules_plan):
 
 
 def test_a_worker_scales_out_on_visible_messages_and_in_on_an_empty_queue(modules_plan, topology):
-    alarms = {r["name"]: r["values"] for r in of_type(modules_plan, "aws_cloudwatch_metric_alarm").values()}
+    alarms = {
+        r["name"]: r["values"]
+        for address, r in of_type(modules_plan, "aws_cloudwatch_metric_alarm").items()
+        if address.startswith("module.service.")
+    }
     queue = topology["queues"]["todo-api"]["name"]
 
     for alarm in alarms.values():

@@ -26,13 +26,18 @@ def _by_service(plan: dict[str, Any], resource_type: str, name: str) -> dict[str
     }
 
 
+def _event_topics(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The messaging module's topics (the monitoring module has its alarm topic besides)."""
+    return [r for address, r in of_type(plan, "aws_sns_topic").items() if address.startswith(f"{MESSAGING}.")]
+
+
 def _configuration(plan: dict[str, Any], resource_address: str) -> dict[str, Any]:
     module = plan["configuration"]["root_module"]["module_calls"]["messaging"]["module"]
     return next(r for r in module["resources"] if r["address"] == resource_address)
 
 
 def test_the_topic_is_the_one_the_topology_names(prod_plan, topology):
-    topics = [r["values"]["name"] for r in of_type(prod_plan, "aws_sns_topic").values()]
+    topics = [r["values"]["name"] for r in _event_topics(prod_plan)]
 
     assert topics == [topology["topic"]["name"]]
 
@@ -114,7 +119,7 @@ def test_the_messaging_module_is_fed_from_topology_json(prod_plan):
 
 
 def test_standard_delivery_builds_no_fifo_resource(prod_plan):
-    topic = next(iter(of_type(prod_plan, "aws_sns_topic").values()))["values"]
+    [topic] = [r["values"] for r in _event_topics(prod_plan)]
 
     assert (topic["fifo_topic"], topic["content_based_deduplication"]) == (False, False)
     for address, queue in of_type(prod_plan, "aws_sqs_queue").items():
@@ -125,7 +130,7 @@ def test_standard_delivery_builds_no_fifo_resource(prod_plan):
 
 
 def test_fifo_delivery_names_the_topic_and_every_queue_as_the_topology_does_plus_fifo(prod_fifo_plan, topology):
-    topics = [r["values"]["name"] for r in of_type(prod_fifo_plan, "aws_sns_topic").values()]
+    topics = [r["values"]["name"] for r in _event_topics(prod_fifo_plan)]
     queues = _by_service(prod_fifo_plan, "aws_sqs_queue", "service")
     dead_letter_queues = _by_service(prod_fifo_plan, "aws_sqs_queue", "dead_letter")
 
@@ -139,7 +144,7 @@ def test_fifo_delivery_names_the_topic_and_every_queue_as_the_topology_does_plus
 
 
 def test_fifo_delivery_makes_the_topic_and_every_queue_fifo_with_content_based_deduplication(prod_fifo_plan):
-    topic = next(iter(of_type(prod_fifo_plan, "aws_sns_topic").values()))["values"]
+    [topic] = [r["values"] for r in _event_topics(prod_fifo_plan)]
 
     assert topic["fifo_topic"] is True
     for address, queue in of_type(prod_fifo_plan, "aws_sqs_queue").items():

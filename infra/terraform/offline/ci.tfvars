@@ -7,3 +7,4 @@ public_base_url = "https://todo.example.com"
 
 notifier_webhook_secret_arn  = "arn:aws:secretsmanager:us-east-1:123456789012:secret:taskoverflow/notifier-webhook-AbCdEf"
 notifier_smtp_url_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:taskoverflow/notifier-smtp-AbCdEf"
+alarm_email                  = "oncall@example.com"

@@ -5,6 +5,8 @@ locals {
   # The single declaration of topic, queues, filters and bucket, shared with the services and
   # the local bootstrap. Edit names there, never here.
   topology = jsondecode(file("${path.module}/../../../../shared/src/taskoverflow_shared/topology.json"))
+  # The metrics TaskOverflow emits itself (namespace, names, dimensions), declared once beside it.
+  custom_metrics = jsondecode(file("${path.module}/../../../../shared/src/taskoverflow_shared/custom_metrics.json"))
 
   availability_zones = coalesce(var.availability_zones, ["${var.region}a", "${var.region}b"])
 
@@ -133,4 +135,25 @@ module "load_balancer" {
   subnet_ids          = local.network.public_subnet_ids
   certificate_arn     = var.certificate_arn
   deletion_protection = var.deletion_protection
+}
+
+module "monitoring" {
+  source = "../../modules/monitoring"
+
+  name   = var.name
+  region = var.region
+  # The account, read from an ARN the stack builds: no STS call, so the offline plan still runs.
+  account_id = split(":", module.messaging.topic_arn)[4]
+  queues = {
+    for service, queue in module.messaging.queues : service => {
+      name                   = queue.name
+      dead_letter_queue_name = queue.dead_letter_queue_name
+    }
+  }
+  load_balancer_arn_suffix = module.load_balancer.arn_suffix
+  custom_metrics           = local.custom_metrics
+
+  alarm_email                      = var.alarm_email
+  oldest_message_age_alarm_seconds = var.oldest_message_age_alarm_seconds
+  outbox_lag_alarm_seconds         = var.outbox_lag_alarm_seconds
 }

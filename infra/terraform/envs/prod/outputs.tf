@@ -56,3 +56,13 @@ output "database_secret_arn" {
   description = "Secrets Manager secret with the master credentials, rotated by RDS (aws secretsmanager get-secret-value --secret-id <arn>)."
   value       = module.database.master_user_secret_arn
 }
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of queues, DLQs, outbox lag, calendar jobs and the API (CloudWatch console > Dashboards)."
+  value       = module.monitoring.dashboard_name
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic the alarms notify; subscribe a pager or chat integration here besides alarm_email."
+  value       = module.monitoring.alarm_topic_arn
+}

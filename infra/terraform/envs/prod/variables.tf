@@ -185,6 +185,26 @@ variable "notifier_smtp_url_secret_arn" {
   default     = null
 }
 
+# --- Monitoring ----------------------------------------------------------------------------
+
+variable "alarm_email" {
+  description = "E-mail address the alarms notify (through the alarm SNS topic; AWS mails a confirmation link first). null: nobody is subscribed."
+  type        = string
+  default     = null
+}
+
+variable "oldest_message_age_alarm_seconds" {
+  description = "Alarm when a service queue's oldest message is older than this for two minutes."
+  type        = number
+  default     = 600
+}
+
+variable "outbox_lag_alarm_seconds" {
+  description = "Alarm when the oldest unpublished outbox event is older than this for two minutes."
+  type        = number
+  default     = 120
+}
+
 # --- Safety --------------------------------------------------------------------------------
 
 variable "deletion_protection" {

@@ -20,3 +20,8 @@ output "security_group_id" {
   description = "Security group of the load balancer; the API tasks accept traffic from it only."
   value       = aws_security_group.alb.id
 }
+
+output "arn_suffix" {
+  description = "ARN suffix of the load balancer (app/<name>/<id>): the LoadBalancer dimension of its CloudWatch metrics."
+  value       = aws_lb.this.arn_suffix
+}

@@ -9,14 +9,15 @@ output "topic_name" {
 }
 
 output "queues" {
-  description = "Per consuming service: its queue and dead-letter queue (name, ARN, URL)."
+  description = "Per consuming service: its queue and dead-letter queue (name, ARN, URL of each)."
   value = {
     for service, queue in aws_sqs_queue.service : service => {
-      name                  = queue.name
-      arn                   = queue.arn
-      url                   = queue.url
-      dead_letter_queue_arn = aws_sqs_queue.dead_letter[service].arn
-      dead_letter_queue_url = aws_sqs_queue.dead_letter[service].url
+      name                   = queue.name
+      arn                    = queue.arn
+      url                    = queue.url
+      dead_letter_queue_name = aws_sqs_queue.dead_letter[service].name
+      dead_letter_queue_arn  = aws_sqs_queue.dead_letter[service].arn
+      dead_letter_queue_url  = aws_sqs_queue.dead_letter[service].url
     }
   }
 }
