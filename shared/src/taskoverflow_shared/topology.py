@@ -58,6 +58,9 @@ class Topology:
     snapshot_retention_days: int
     event_archive_prefix: str
     queues: dict[str, QueueSpec]
+    # Event type => the services that may produce it. Terraform lets only their roles publish;
+    # a consumer treats an event whose `source` is not among them as forged.
+    producers: dict[str, tuple[str, ...]]
     message_retention_seconds: int
     receive_wait_time_seconds: int
     delivery: Delivery = "standard"
@@ -68,6 +71,15 @@ class Topology:
 
     def queue_for(self, service: str) -> QueueSpec:
         return self.queues[service]
+
+    def producers_of(self, event_type: str) -> tuple[str, ...]:
+        """The services that may produce `event_type`; none for a type the topology does not know."""
+        return self.producers.get(event_type, ())
+
+    @property
+    def producing_services(self) -> frozenset[str]:
+        """Every service that produces at least one event type (those that may publish)."""
+        return frozenset(service for services in self.producers.values() for service in services)
 
 
 def fifo_name(name: str) -> str:
@@ -120,6 +132,7 @@ def parse_topology(raw: dict) -> Topology:
         snapshot_retention_days=int(raw["bucket"]["snapshot_retention_days"]),
         event_archive_prefix=raw["bucket"]["event_archive_prefix"],
         queues=queues,
+        producers={event_type: tuple(services) for event_type, services in raw["producers"].items()},
         message_retention_seconds=int(raw["message_retention_seconds"]),
         receive_wait_time_seconds=int(raw["receive_wait_time_seconds"]),
     )
