@@ -20,3 +20,8 @@ output "security_group_id" {
   description = "Security group of the load balancer; the API tasks accept traffic from it only."
   value       = aws_security_group.alb.id
 }
+
+output "web_acl_arn" {
+  description = "The WAF web ACL guarding the load balancer (its rate-based rules' metrics and sampled requests are in the WAF console)."
+  value       = aws_wafv2_web_acl.api.arn
+}
