@@ -185,6 +185,17 @@ def test_the_calendar_rule_is_scoped_to_calendar_requests(prod_plan):
     assert calendar["priority"] < next(r["priority"] for r in acl["rule"] if r["name"] == "requests-per-client-address")
 
 
+def test_the_waf_blocks_known_bad_inputs_and_anonymising_proxies(prod_plan):
+    acl = _one(prod_plan, "aws_wafv2_web_acl")
+    groups = {
+        rule["statement"][0]["managed_rule_group_statement"][0]["name"]
+        for rule in acl["rule"]
+        if rule["statement"][0].get("managed_rule_group_statement")
+    }
+
+    assert groups == {"AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAnonymousIpList"}
+
+
 def test_the_waf_logs_never_hold_bearer_tokens(prod_plan):
     logging = _one(prod_plan, "aws_wafv2_web_acl_logging_configuration")
 

@@ -142,6 +142,38 @@ resource "aws_wafv2_web_acl" "api" {
     }
   }
 
+  # Anonymising proxies (Tor exits, open proxies) are how one client wears many addresses to get
+  # round a per-address limit. Cloud hosting ranges are only counted: corporate proxies and
+  # legitimate integrations live there too.
+  rule {
+    name     = "anonymous-addresses"
+    priority = 3
+
+    override_action {
+      none {}
+    }
+
+    statement {
+      managed_rule_group_statement {
+        vendor_name = "AWS"
+        name        = "AWSManagedRulesAnonymousIpList"
+
+        rule_action_override {
+          name = "HostingProviderIPList"
+          action_to_use {
+            count {}
+          }
+        }
+      }
+    }
+
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${var.name}-anonymous-addresses"
+      sampled_requests_enabled   = true
+    }
+  }
+
   visibility_config {
     cloudwatch_metrics_enabled = true
     metric_name                = var.name
