@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from types import ModuleType
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
@@ -34,7 +34,19 @@ def test_a_generated_password_survives_the_trip_through_the_url(entrypoint):
     assert url.scheme == "postgresql+psycopg2"
     assert unquote(url.password) == PARTS["DB_PASSWORD"]
     assert (url.hostname, url.port, url.path) == (PARTS["DB_HOST"], 5432, "/taskoverflow")
-    assert url.query == "sslmode=require"
+    assert parse_qs(url.query) == {"sslmode": ["verify-full"], "sslrootcert": ["/etc/ssl/certs/rds-global-bundle.pem"]}
+
+
+def test_the_server_certificate_is_verified_against_the_given_bundle(entrypoint):
+    url = urlsplit(entrypoint.database_url({**PARTS, "DB_SSLMODE": "verify-full", "DB_SSLROOTCERT": "/opt/ca.pem"}))
+
+    assert parse_qs(url.query) == {"sslmode": ["verify-full"], "sslrootcert": ["/opt/ca.pem"]}
+
+
+def test_a_mode_that_verifies_nothing_needs_no_bundle(entrypoint):
+    url = urlsplit(entrypoint.database_url({**PARTS, "DB_SSLMODE": "require"}))
+
+    assert parse_qs(url.query) == {"sslmode": ["require"]}
 
 
 def test_an_existing_database_url_is_left_alone(entrypoint):

@@ -123,6 +123,56 @@ def test_only_the_events_topic_may_send_to_a_queue(applied, topology):
         assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": topic_arn}}, service
 
 
+ROLE = "arn:aws:iam::123456789012:role/fixture-{}-task"
+OPERATOR = "arn:aws:iam::123456789012:role/fixture-operator"
+
+
+def _statements(policy: str) -> dict[str, dict[str, Any]]:
+    return {statement["Sid"]: statement for statement in json.loads(policy)["Statement"]}
+
+
+def test_queue_policies_deny_every_sender_but_the_topic(applied, topology):
+    queues = _by_service(applied, "aws_sqs_queue", "service")
+    policies = _by_service(applied, "aws_sqs_queue_policy", "only_topic_may_send")
+    topic_arn = _topic_arn(applied)
+
+    for service in topology["queues"]:
+        deny = _statements(policies[service]["policy"])["DenyEverySenderButTheTopic"]
+        assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sqs:SendMessage"), service
+        assert deny["Resource"] == queues[service]["arn"], service
+        # Both must hold to deny: not delivered by the topic, and not an operator redriving.
+        assert deny["Condition"] == {
+            "ArnNotEquals": {"aws:SourceArn": topic_arn},
+            "ArnNotLike": {"aws:PrincipalArn": OPERATOR},
+        }, service
+
+
+def test_each_dead_letter_queue_admits_only_its_own_consumer(applied, topology):
+    dead_letter_queues = _by_service(applied, "aws_sqs_queue", "dead_letter")
+    policies = _by_service(applied, "aws_sqs_queue_policy", "only_consumer_may_dead_letter")
+
+    assert set(policies) == set(topology["queues"])
+    for service in topology["queues"]:
+        deny = _statements(policies[service]["policy"])["DenyEverySenderButTheConsumer"]
+        assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sqs:SendMessage"), service
+        assert deny["Resource"] == dead_letter_queues[service]["arn"], service
+        assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": ROLE.format(service)}}, service
+
+
+def test_only_producers_may_publish(applied, topology):
+    for module in (STANDARD, FIFO):
+        policy = of_type(applied, "aws_sns_topic_policy")[f"{module}.aws_sns_topic_policy.only_producers_may_publish"]["values"]
+        deny = _statements(policy["policy"])["DenyEveryPublisherButTheProducers"]
+        producers = sorted(service for service, event_types in topology["publishers"].items() if event_types)
+
+        assert policy["arn"] == _topic_arn(applied, module)
+        assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sns:Publish")
+        assert deny["Resource"] == _topic_arn(applied, module)
+        assert sorted(deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]) == sorted(
+            [ROLE.format(service) for service in producers] + [OPERATOR]
+        )
+
+
 def test_every_event_type_reaches_exactly_the_queues_that_subscribe_to_it(applied, aws, topology):
     sns, sqs = aws("sns"), aws("sqs")
     topic_arn = _topic_arn(applied)

@@ -29,6 +29,10 @@ def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
 
 
+def _statement(modules_plan: dict[str, Any], service: str, sid: str) -> dict[str, Any] | None:
+    return next((statement for statement in _policy(modules_plan, service) if statement.get("Sid") == sid), None)
+
+
 def _grants(statements: list[dict[str, Any]]) -> dict[str, set[str]]:
     """Action => resources it is allowed on."""
     grants: dict[str, set[str]] = {}
@@ -81,6 +85,19 @@ def test_s3_access_is_limited_to_the_service_prefixes(modules_plan, topology):
     assert not any(action.startswith("s3:") for action in _grants(_policy(modules_plan, "notifier")))
 
 
+def test_list_bucket_is_scoped_to_prefixes(modules_plan, topology):
+    # Listing reveals every key (job ids) under a prefix: a role may list only what it reads.
+    listing = _statement(modules_plan, "todo-api", "ListOnlyOwnReadPrefixes")
+
+    assert listing["Action"] == "s3:ListBucket"
+    assert listing["Resource"] == f"arn:aws:s3:::{topology['bucket']['name']}"
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": f"{topology['bucket']['calendar_prefix']}*"}}
+    for service in PLANNED:
+        for statement in _policy(modules_plan, service):
+            if "s3:ListBucket" in _as_list(statement["Action"]):
+                assert "s3:prefix" in statement["Condition"]["StringLike"], service
+
+
 def test_the_archiver_may_only_add_objects_under_the_archive_prefix(modules_plan, topology):
     bucket = f"arn:aws:s3:::{topology['bucket']['name']}"
     s3 = {action: arns for action, arns in _grants(_policy(modules_plan, "event-archiver")).items() if action.startswith("s3:")}
@@ -126,14 +143,18 @@ def test_in_production_the_api_and_the_worker_hand_over_through_their_prefixes(p
     assert (todo_api["reads_prefixes"], todo_api["writes_prefixes"]) == (calendars, snapshots)
     assert (worker["reads_prefixes"], worker["writes_prefixes"]) == (snapshots, calendars)
     assert (notifier["reads_prefixes"], notifier["writes_prefixes"]) == ([], [])
-    assert (todo_api["publishes_events"], worker["publishes_events"], notifier["publishes_events"]) == (True, True, False)
+
+
+def test_in_production_a_service_may_publish_only_if_the_topology_names_it_a_producer(prod_task_permissions):
+    for service, permissions in prod_task_permissions.items():
+        assert permissions["publishes_events"] == f'${{contains(local.producing_services, "{service}")}}', service
 
 
 def test_in_production_only_the_archiver_writes_the_archive_and_no_task_reads_it(prod_task_permissions):
     archive = "${local.topology.bucket.event_archive_prefix}"
     archiver = prod_task_permissions["event-archiver"]
 
-    assert (archiver["reads_prefixes"], archiver["writes_prefixes"], archiver["publishes_events"]) == ([], [archive], False)
+    assert (archiver["reads_prefixes"], archiver["writes_prefixes"]) == ([], [archive])
     for service, permissions in prod_task_permissions.items():
         assert archive not in permissions["reads_prefixes"], service
         assert service == "event-archiver" or archive not in permissions["writes_prefixes"], service

@@ -155,16 +155,18 @@ def prod_services() -> dict[str, dict[str, Any]]:
     return {name: body for block in _parsed_services_tf()["module"] for name, body in block.items()}
 
 
-def test_the_api_task_runs_migrations_first_then_api_relay_and_consumer(prod_services):
+def test_the_api_task_runs_api_relay_and_consumer_and_leaves_migrations_to_their_own_task(prod_services):
     containers = prod_services["todo_api"]["containers"]
+    migration = prod_services["todo_api_migration"]
 
-    assert set(containers) == {"migrate", "api", "relay", "consumer"}
-    assert containers["migrate"]["command"] == ["todo-api-migrate"]
+    assert set(containers) == {"api", "relay", "consumer"}
     assert containers["relay"]["command"] == ["todo-api-relay"]
     assert containers["consumer"]["command"] == ["todo-api-consumer"]
     assert "command" not in containers["api"], "the API runs the image's gunicorn CMD"
-    for name in ("api", "relay", "consumer"):
-        assert containers[name]["depends_on_success"] == ["migrate"], name
+    # A one-off task: no service, no scaling, nothing reaches it.
+    assert migration["containers"] == {"migrate": {"command": ["todo-api-migrate"]}}
+    assert not {"scaling", "load_balancer", "ingress", "task_role_arn"} & set(migration)
+    assert migration["image"] == prod_services["todo_api"]["image"]
 
 
 def test_every_heartbeat_check_reads_the_file_its_worker_writes(prod_services):
@@ -186,7 +188,7 @@ def test_every_task_is_told_the_delivery_mode_the_queues_were_built_with(prod_se
     common = _services_tf_locals()["common_environment"]
 
     assert common["TASKOVERFLOW_DELIVERY"] == "${var.delivery}"
-    assert {name.replace("_", "-") for name in prod_services} == SERVICES
+    assert {name.replace("_", "-") for name in prod_services} == SERVICES | {"todo-api-migration"}
     for name, service in prod_services.items():
         assert "local.common_environment" in str(service["environment"]), name
 

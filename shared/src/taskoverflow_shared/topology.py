@@ -60,7 +60,8 @@ class Topology:
     queues: dict[str, QueueSpec]
     message_retention_seconds: int
     receive_wait_time_seconds: int
-    # Which service publishes which event types to the topic (the AsyncAPI document's senders).
+    # Which service publishes which event types to the topic: the AsyncAPI document's senders,
+    # the only roles Terraform lets publish, and the `source` a consumer expects of each type.
     publishers: dict[str, tuple[str, ...]]
     delivery: Delivery = "standard"
 
@@ -70,6 +71,24 @@ class Topology:
 
     def queue_for(self, service: str) -> QueueSpec:
         return self.queues[service]
+
+    @property
+    def producers(self) -> dict[str, tuple[str, ...]]:
+        """Event type => the services that may produce it (`publishers`, seen from the type)."""
+        by_type: dict[str, tuple[str, ...]] = {}
+        for service, event_types in self.publishers.items():
+            for event_type in event_types:
+                by_type[event_type] = (*by_type.get(event_type, ()), service)
+        return by_type
+
+    def producers_of(self, event_type: str) -> tuple[str, ...]:
+        """The services that may produce `event_type`; none for a type the topology does not know."""
+        return self.producers.get(event_type, ())
+
+    @property
+    def producing_services(self) -> frozenset[str]:
+        """Every service that produces at least one event type (those that may publish)."""
+        return frozenset(service for service, event_types in self.publishers.items() if event_types)
 
 
 def fifo_name(name: str) -> str:

@@ -19,6 +19,9 @@ locals {
 
   # Service images; each is an ECR repository and an ECS service.
   images = toset(["todo-api", "ical-worker", "notifier", "event-archiver"])
+
+  # The services topology.json names as producers of some event type: only their roles publish.
+  producing_services = [for service, event_types in local.topology.publishers : service if length(event_types) > 0]
 }
 
 module "network" {
@@ -40,6 +43,12 @@ module "messaging" {
   receive_wait_time_seconds = local.topology.receive_wait_time_seconds
   queues                    = local.topology.queues
   delivery                  = var.delivery
+
+  # Who may write events: the producers' roles publish, each consumer dead-letters into its own
+  # DLQ, operators redrive and replay. The policies deny everyone else.
+  publisher_role_arns = [for service in local.producing_services : module.iam.task_role_arns[service]]
+  consumer_role_arns  = { for service in keys(local.topology.queues) : service => module.iam.task_role_arns[service] }
+  operator_role_arns  = var.operator_role_arns
 }
 
 module "storage" {
@@ -71,10 +80,12 @@ module "database" {
   name                      = var.name
   vpc_id                    = local.network.vpc_id
   subnet_ids                = local.network.private_subnet_ids
-  client_security_group_ids = { todo-api = module.todo_api.security_group_id }
+  client_security_group_ids = { todo-api = module.todo_api.security_group_id, todo-api-migration = module.todo_api_migration.security_group_id }
   instance_class            = var.database_instance_class
   multi_az                  = var.database_multi_az
   deletion_protection       = var.deletion_protection
+
+  app_user_credentials_version = var.database_app_credentials_version
 }
 
 module "iam" {
@@ -88,7 +99,7 @@ module "iam" {
     todo-api = {
       queue_arn             = module.messaging.queues["todo-api"].arn
       dead_letter_queue_arn = module.messaging.queues["todo-api"].dead_letter_queue_arn
-      publishes_events      = true
+      publishes_events      = contains(local.producing_services, "todo-api")
       reads_prefixes        = [local.topology.bucket.calendar_prefix]
       writes_prefixes       = [local.topology.bucket.snapshot_prefix]
     }
@@ -96,7 +107,7 @@ module "iam" {
     ical-worker = {
       queue_arn             = module.messaging.queues["ical-worker"].arn
       dead_letter_queue_arn = module.messaging.queues["ical-worker"].dead_letter_queue_arn
-      publishes_events      = true
+      publishes_events      = contains(local.producing_services, "ical-worker")
       reads_prefixes        = [local.topology.bucket.snapshot_prefix]
       writes_prefixes       = [local.topology.bucket.calendar_prefix]
     }
@@ -104,7 +115,7 @@ module "iam" {
     notifier = {
       queue_arn             = module.messaging.queues["notifier"].arn
       dead_letter_queue_arn = module.messaging.queues["notifier"].dead_letter_queue_arn
-      publishes_events      = false
+      publishes_events      = contains(local.producing_services, "notifier")
       reads_prefixes        = []
       writes_prefixes       = []
     }
@@ -113,7 +124,7 @@ module "iam" {
     event-archiver = {
       queue_arn             = module.messaging.queues["event-archiver"].arn
       dead_letter_queue_arn = module.messaging.queues["event-archiver"].dead_letter_queue_arn
-      publishes_events      = false
+      publishes_events      = contains(local.producing_services, "event-archiver")
       reads_prefixes        = []
       writes_prefixes       = [local.topology.bucket.event_archive_prefix]
     }
@@ -135,6 +146,9 @@ module "load_balancer" {
   subnet_ids          = local.network.public_subnet_ids
   certificate_arn     = var.certificate_arn
   deletion_protection = var.deletion_protection
+
+  requests_per_five_minutes          = var.waf_rate_limits.requests_per_five_minutes
+  calendar_requests_per_five_minutes = var.waf_rate_limits.calendar_requests_per_five_minutes
 }
 
 module "monitoring" {

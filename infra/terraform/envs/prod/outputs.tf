@@ -66,3 +66,33 @@ output "alarm_topic_arn" {
   description = "SNS topic the alarms notify; subscribe a pager or chat integration here besides alarm_email."
   value       = module.monitoring.alarm_topic_arn
 }
+
+output "database_app_secret_arn" {
+  description = "Secrets Manager secret with the application role's credentials (the services connect with it; the migration sets the role's password from it)."
+  value       = module.database.app_user_secret_arn
+}
+
+output "database_migration_command" {
+  description = "Runs the one-off migration task (schema, application role and grants) with the image of this apply; wait for it to exit 0 before the services roll out."
+  value = join(" ", [
+    "aws ecs run-task --region ${var.region} --cluster ${module.cluster.name}",
+    "--task-definition ${module.todo_api_migration.task_definition_family} --launch-type FARGATE",
+    "--network-configuration 'awsvpcConfiguration={subnets=[${join(",", local.network.private_subnet_ids)}],securityGroups=[${module.todo_api_migration.security_group_id}],assignPublicIp=DISABLED}'",
+  ])
+}
+
+output "auth" {
+  description = "What the API verifies tokens against (issuer, JWKS URL, audience), and with Cognito the hosted sign-in pages and the user pool id (null fields with an external issuer)."
+  value = {
+    issuer        = local.auth_settings.AUTH_ISSUER
+    jwks_url      = local.auth_settings.AUTH_JWKS_URL
+    audience      = local.auth_settings.AUTH_AUDIENCE
+    hosted_ui_url = one(module.auth[*].hosted_ui_url)
+    user_pool_id  = one(module.auth[*].user_pool_id)
+  }
+}
+
+output "web_acl_arn" {
+  description = "The WAF web ACL on the load balancer (rate limits per client address)."
+  value       = module.load_balancer.web_acl_arn
+}

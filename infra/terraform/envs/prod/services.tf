@@ -17,6 +17,17 @@ locals {
     "HTTPS to AWS APIs" = { cidr_ipv4 = "0.0.0.0/0", from_port = 443, to_port = 443 }
   }
 
+  # The image's entrypoint assembles DATABASE_URL from these parts and DB_USERNAME/DB_PASSWORD:
+  # ECS can inject a secret only as a whole variable, and RDS rotates the master's. verify-full
+  # checks the server's certificate against the RDS CA bundle baked into the image.
+  database_environment = {
+    DB_HOST        = module.database.address
+    DB_PORT        = tostring(module.database.port)
+    DB_NAME        = module.database.database_name
+    DB_SSLMODE     = "verify-full"
+    DB_SSLROOTCERT = "/etc/ssl/certs/rds-global-bundle.pem"
+  }
+
   # Fargate's stop timeout is 120 s at most; workers and gunicorn finish what they hold within it.
   heartbeat_max_age_seconds = "60"
   api_health_check          = ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:6400/api/v1/health', timeout=3)"]
@@ -38,45 +49,34 @@ module "todo_api" {
   memory           = 1024
 
   # One task = the API plus its two loops, so the relay and the consumer scale with it and share
-  # its database and role. Migrations run first, once per task start (Alembic is a no-op when
-  # the schema is current); nothing else starts unless they succeed.
+  # its database and role. The schema is the migration task's (below): run it before a release.
   containers = {
-    migrate = {
-      command   = ["todo-api-migrate"]
-      essential = false
-    }
     api = {
-      port               = 6400
-      health_check       = local.api_health_check
-      depends_on_success = ["migrate"]
+      port         = 6400
+      health_check = local.api_health_check
     }
     # The relay beats even while SNS is down (it keeps the rows and retries), so an outage of
     # the broker does not get healthy tasks replaced.
     relay = {
-      command            = ["todo-api-relay"]
-      health_check       = ["taskoverflow-healthcheck", "--heartbeat-file", "/tmp/relay.heartbeat", "--max-age-seconds", local.heartbeat_max_age_seconds]
-      depends_on_success = ["migrate"]
-      environment        = { HEARTBEAT_FILE = "/tmp/relay.heartbeat" }
+      command      = ["todo-api-relay"]
+      health_check = ["taskoverflow-healthcheck", "--heartbeat-file", "/tmp/relay.heartbeat", "--max-age-seconds", local.heartbeat_max_age_seconds]
+      environment  = { HEARTBEAT_FILE = "/tmp/relay.heartbeat" }
     }
     consumer = {
-      command            = ["todo-api-consumer"]
-      health_check       = ["taskoverflow-healthcheck", "--heartbeat-file", "/tmp/consumer.heartbeat", "--max-age-seconds", local.heartbeat_max_age_seconds]
-      depends_on_success = ["migrate"]
-      environment        = { HEARTBEAT_FILE = "/tmp/consumer.heartbeat" }
+      command      = ["todo-api-consumer"]
+      health_check = ["taskoverflow-healthcheck", "--heartbeat-file", "/tmp/consumer.heartbeat", "--max-age-seconds", local.heartbeat_max_age_seconds]
+      environment  = { HEARTBEAT_FILE = "/tmp/consumer.heartbeat" }
     }
   }
 
-  # The image's entrypoint assembles DATABASE_URL from these parts: ECS can inject the
-  # RDS-managed password only as a whole variable, and RDS rotates it.
-  environment = merge(local.common_environment, {
-    PUBLIC_BASE_URL = var.public_base_url
-    DB_HOST         = module.database.address
-    DB_PORT         = tostring(module.database.port)
-    DB_NAME         = module.database.database_name
-  })
+  # The API verifies bearer tokens against the issuer (security.tf); without these three
+  # settings Terraform refuses to deploy it.
+  environment          = merge(local.common_environment, local.database_environment, local.auth_settings, { PUBLIC_BASE_URL = var.public_base_url })
+  required_environment = keys(local.auth_settings)
+  # The application's own role: data privileges only, never the master user.
   secrets = {
-    DB_USERNAME = { arn = module.database.master_user_secret_arn, json_key = "username" }
-    DB_PASSWORD = { arn = module.database.master_user_secret_arn, json_key = "password" }
+    DB_USERNAME = { arn = module.database.app_user_secret_arn, json_key = "username" }
+    DB_PASSWORD = { arn = module.database.app_user_secret_arn, json_key = "password" }
   }
 
   vpc_id     = local.network.vpc_id
@@ -95,6 +95,42 @@ module "todo_api" {
 
   scaling            = var.todo_api_scaling
   cpu_target_percent = 60
+  log_retention_days = var.log_retention_days
+}
+
+# The one-off database migration: the only task that gets the master credentials. Run it before
+# a release (the `database_migration_command` output): it brings the schema up to date and
+# creates or updates the application's role, its password and its grants (infra/terraform/README.md).
+module "todo_api_migration" {
+  source = "../../modules/ecs-service"
+
+  name             = "todo-api-migration"
+  name_prefix      = var.name
+  region           = var.region
+  cluster_arn      = module.cluster.arn
+  cluster_name     = module.cluster.name
+  image            = "${module.registry.repository_urls["todo-api"]}:${var.image_tag}"
+  repository_arn   = module.registry.repository_arns["todo-api"]
+  cpu_architecture = var.cpu_architecture
+
+  containers = {
+    migrate = {
+      command = ["todo-api-migrate"]
+    }
+  }
+  environment = merge(local.common_environment, local.database_environment)
+  secrets = {
+    DB_USERNAME     = { arn = module.database.master_user_secret_arn, json_key = "username" }
+    DB_PASSWORD     = { arn = module.database.master_user_secret_arn, json_key = "password" }
+    APP_DB_USERNAME = { arn = module.database.app_user_secret_arn, json_key = "username" }
+    APP_DB_PASSWORD = { arn = module.database.app_user_secret_arn, json_key = "password" }
+  }
+
+  vpc_id     = local.network.vpc_id
+  subnet_ids = local.network.private_subnet_ids
+  egress = merge(local.https_to_aws, {
+    "PostgreSQL" = { security_group_id = module.database.security_group_id, from_port = 5432, to_port = 5432 }
+  })
   log_retention_days = var.log_retention_days
 }
 

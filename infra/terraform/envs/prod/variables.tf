@@ -218,3 +218,66 @@ variable "offline_plan" {
   type        = bool
   default     = false
 }
+
+# --- Security -------------------------------------------------------------------------------
+
+variable "auth_external_issuer" {
+  description = "Use this OIDC issuer instead of creating a Cognito user pool: its issuer (the tokens' iss), JWKS URL and audience (the tokens' aud). null: Cognito. Authentication cannot be turned off."
+  type = object({
+    issuer   = string
+    jwks_url = string
+    audience = string
+  })
+  default = null
+
+  validation {
+    condition = var.auth_external_issuer == null || alltrue([
+      for setting in try(values(var.auth_external_issuer), []) : trimspace(setting) != ""
+    ])
+    error_message = "auth_external_issuer needs a non-empty issuer, jwks_url and audience: the API is never deployed without authentication."
+  }
+
+  validation {
+    condition     = var.auth_external_issuer == null || startswith(try(var.auth_external_issuer.jwks_url, ""), "https://")
+    error_message = "auth_external_issuer.jwks_url must be an https:// URL."
+  }
+}
+
+variable "auth_callback_urls" {
+  description = "Where Cognito's hosted pages may send users back (sign-in and sign-out); null means the web page at public_base_url."
+  type        = list(string)
+  default     = null
+}
+
+variable "auth_domain_prefix" {
+  description = "Prefix of the hosted sign-in pages' domain (<prefix>.auth.<region>.amazoncognito.com), unique in the region; null means \"<name>-users\"."
+  type        = string
+  default     = null
+}
+
+variable "auth_self_sign_up" {
+  description = "Let anyone create an account on the hosted sign-in pages; false: administrators create users."
+  type        = bool
+  default     = true
+}
+
+variable "waf_rate_limits" {
+  description = "Requests one client address may make in any five minutes before the load balancer's WAF answers 429: all requests, and calendar requests alone (at least 10 each)."
+  type = object({
+    requests_per_five_minutes          = optional(number, 2000)
+    calendar_requests_per_five_minutes = optional(number, 30)
+  })
+  default = {}
+}
+
+variable "operator_role_arns" {
+  description = "IAM roles operators assume to run `taskoverflow dlq redrive` and `taskoverflow replay`: the only principals besides the topic and the producers that may send to a service queue or publish to the topic. Empty: nobody (the CLI is refused)."
+  type        = list(string)
+  default     = []
+}
+
+variable "database_app_credentials_version" {
+  description = "Bump to draw a new password for the application's database role; then run the migration task and redeploy todo-api (docs/deploy.md)."
+  type        = number
+  default     = 1
+}

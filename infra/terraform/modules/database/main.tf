@@ -114,3 +114,34 @@ resource "aws_db_instance" "this" {
   enabled_cloudwatch_logs_exports       = ["postgresql", "upgrade"]
   performance_insights_retention_period = 7
 }
+
+# The application's own database role. The master user (above) owns the schema and is handed
+# only to the one-off migration task; the API, relay and consumer connect as this role, which
+# the migration creates with data privileges only (see infra/terraform/README.md).
+resource "aws_secretsmanager_secret" "app_user" {
+  #checkov:skip=CKV_AWS_149:Encrypted with the AWS-managed Secrets Manager key; a customer-managed key adds a key policy and no protection this threat model needs.
+  #checkov:skip=CKV2_AWS_57:Rotated by bumping app_user_credentials_version, rerunning the migration (ALTER ROLE) and redeploying: a rotation Lambda would change the password under running tasks.
+  name_prefix             = "${var.name}-db-app-user-"
+  description             = "Credentials of ${var.app_username}, the role todo-api connects to PostgreSQL as (JSON: username, password)"
+  recovery_window_in_days = var.deletion_protection ? 30 : 0
+}
+
+# Ephemeral and written write-only: the password never lands in Terraform state or plan files.
+ephemeral "aws_secretsmanager_random_password" "app_user" {
+  password_length     = 40
+  exclude_punctuation = true
+  # Always "" once known. Reading the secret's ARN makes Terraform open this resource only once
+  # the secret exists, so the plan of a new stack asks Secrets Manager for nothing (the offline
+  # CI plan has no AWS to ask); the password is drawn at apply.
+  exclude_characters = replace(aws_secretsmanager_secret.app_user.arn, "/.*/", "")
+}
+
+resource "aws_secretsmanager_secret_version" "app_user" {
+  secret_id = aws_secretsmanager_secret.app_user.id
+  secret_string_wo = jsonencode({
+    username = var.app_username
+    password = ephemeral.aws_secretsmanager_random_password.app_user.random_password
+  })
+  # Only a new version number writes a new password (write-only values cannot be compared).
+  secret_string_wo_version = var.app_user_credentials_version
+}

@@ -22,3 +22,8 @@ output "security_group_id" {
   description = "Security group of the database; clients need egress to it on 5432."
   value       = aws_security_group.database.id
 }
+
+output "app_user_secret_arn" {
+  description = "Secrets Manager secret (JSON with username and password) of the application's own role; the services connect with it."
+  value       = aws_secretsmanager_secret_version.app_user.arn
+}

@@ -77,3 +77,20 @@ variable "slow_query_log_ms" {
   type        = number
   default     = 500
 }
+
+variable "app_username" {
+  description = "PostgreSQL role the application connects as. The migration task creates it (with the master user) with data privileges only: no DDL, not the owner of anything."
+  type        = string
+  default     = "taskoverflow_app"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.app_username))
+    error_message = "app_username must be a plain lower-case PostgreSQL identifier."
+  }
+}
+
+variable "app_user_credentials_version" {
+  description = "Bump to draw a new password for app_username; then run the migration task (it sets the role's password from the secret) and redeploy the services."
+  type        = number
+  default     = 1
+}

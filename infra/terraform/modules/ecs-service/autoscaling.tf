@@ -2,21 +2,28 @@
 # the service's queue (workers).
 
 resource "aws_appautoscaling_target" "service" {
+  count = local.runs_as_service ? 1 : 0
+
   service_namespace  = "ecs"
-  resource_id        = "service/${var.cluster_name}/${aws_ecs_service.service.name}"
+  resource_id        = "service/${var.cluster_name}/${aws_ecs_service.service[0].name}"
   scalable_dimension = "ecs:service:DesiredCount"
   min_capacity       = var.scaling.min
   max_capacity       = var.scaling.max
 }
 
+moved {
+  from = aws_appautoscaling_target.service
+  to   = aws_appautoscaling_target.service[0]
+}
+
 resource "aws_appautoscaling_policy" "cpu" {
-  count = var.cpu_target_percent == null ? 0 : 1
+  count = local.runs_as_service && var.cpu_target_percent != null ? 1 : 0
 
   name               = "${local.family}-cpu"
   policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.service.service_namespace
-  resource_id        = aws_appautoscaling_target.service.resource_id
-  scalable_dimension = aws_appautoscaling_target.service.scalable_dimension
+  service_namespace  = aws_appautoscaling_target.service[0].service_namespace
+  resource_id        = aws_appautoscaling_target.service[0].resource_id
+  scalable_dimension = aws_appautoscaling_target.service[0].scalable_dimension
 
   target_tracking_scaling_policy_configuration {
     target_value       = var.cpu_target_percent
@@ -32,13 +39,13 @@ resource "aws_appautoscaling_policy" "cpu" {
 # Queue depth is a better signal than CPU for a worker: a backlog means work is waiting
 # whatever the CPU says (rendering calendars is mostly S3 I/O).
 resource "aws_appautoscaling_policy" "backlog_out" {
-  count = var.queue_depth_scaling == null ? 0 : 1
+  count = local.runs_as_service && var.queue_depth_scaling != null ? 1 : 0
 
   name               = "${local.family}-backlog-scale-out"
   policy_type        = "StepScaling"
-  service_namespace  = aws_appautoscaling_target.service.service_namespace
-  resource_id        = aws_appautoscaling_target.service.resource_id
-  scalable_dimension = aws_appautoscaling_target.service.scalable_dimension
+  service_namespace  = aws_appautoscaling_target.service[0].service_namespace
+  resource_id        = aws_appautoscaling_target.service[0].resource_id
+  scalable_dimension = aws_appautoscaling_target.service[0].scalable_dimension
 
   step_scaling_policy_configuration {
     adjustment_type         = "ChangeInCapacity"
@@ -60,7 +67,7 @@ resource "aws_appautoscaling_policy" "backlog_out" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "backlog_high" {
-  count = var.queue_depth_scaling == null ? 0 : 1
+  count = local.runs_as_service && var.queue_depth_scaling != null ? 1 : 0
 
   alarm_name          = "${local.family}-backlog-high"
   alarm_description   = "Messages are waiting in ${var.queue_depth_scaling.queue_name}: add ${var.name} tasks"
@@ -76,13 +83,13 @@ resource "aws_cloudwatch_metric_alarm" "backlog_high" {
 }
 
 resource "aws_appautoscaling_policy" "backlog_in" {
-  count = var.queue_depth_scaling == null ? 0 : 1
+  count = local.runs_as_service && var.queue_depth_scaling != null ? 1 : 0
 
   name               = "${local.family}-backlog-scale-in"
   policy_type        = "StepScaling"
-  service_namespace  = aws_appautoscaling_target.service.service_namespace
-  resource_id        = aws_appautoscaling_target.service.resource_id
-  scalable_dimension = aws_appautoscaling_target.service.scalable_dimension
+  service_namespace  = aws_appautoscaling_target.service[0].service_namespace
+  resource_id        = aws_appautoscaling_target.service[0].resource_id
+  scalable_dimension = aws_appautoscaling_target.service[0].scalable_dimension
 
   step_scaling_policy_configuration {
     adjustment_type         = "ChangeInCapacity"
@@ -97,7 +104,7 @@ resource "aws_appautoscaling_policy" "backlog_in" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "backlog_empty" {
-  count = var.queue_depth_scaling == null ? 0 : 1
+  count = local.runs_as_service && var.queue_depth_scaling != null ? 1 : 0
 
   alarm_name          = "${local.family}-backlog-empty"
   alarm_description   = "${var.queue_depth_scaling.queue_name} has been empty for a while: remove a ${var.name} task"

@@ -1,8 +1,11 @@
 # One ECS service on Fargate: its task definition (one or more containers of the same image),
-# log group, network identity and the service that keeps its tasks running.
+# log group, network identity and the service that keeps its tasks running. Without `scaling`
+# it is a one-off task instead (the database migration): the same task definition, run with
+# `aws ecs run-task`, and no service.
 
 locals {
-  family = "${var.name_prefix}-${var.name}"
+  family          = "${var.name_prefix}-${var.name}"
+  runs_as_service = var.scaling != null
 
   # Volume name => container path, e.g. "var-lib-notifier" => "/var/lib/notifier".
   scratch_volumes = { for path in var.writable_paths : replace(trim(path, "/"), "/", "-") => path }
@@ -84,6 +87,14 @@ resource "aws_ecs_task_definition" "service" {
     cpu_architecture        = var.cpu_architecture
   }
 
+  lifecycle {
+    # Checked at plan when the values are known, at apply otherwise (ARNs of new resources).
+    precondition {
+      condition     = alltrue([for name in var.required_environment : try(var.environment[name], "") != ""])
+      error_message = "${var.name} refuses to be deployed without ${join(", ", var.required_environment)}: each must be set and non-empty."
+    }
+  }
+
   # Bind mounts without a host path: scratch space on the task's ephemeral storage, shared by
   # the task's containers and gone with the task. The image declares each path as a VOLUME, so
   # the mount starts with the image's ownership and the non-root user can write to it.
@@ -97,6 +108,8 @@ resource "aws_ecs_task_definition" "service" {
 }
 
 resource "aws_ecs_service" "service" {
+  count = local.runs_as_service ? 1 : 0
+
   name             = var.name
   cluster          = var.cluster_arn
   task_definition  = aws_ecs_task_definition.service.arn
@@ -138,4 +151,9 @@ resource "aws_ecs_service" "service" {
     # Auto scaling owns the task count once the service exists; Terraform must not reset it.
     ignore_changes = [desired_count]
   }
+}
+
+moved {
+  from = aws_ecs_service.service
+  to   = aws_ecs_service.service[0]
 }

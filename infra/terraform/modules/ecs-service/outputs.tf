@@ -1,6 +1,6 @@
 output "service_name" {
-  description = "Name of the ECS service."
-  value       = aws_ecs_service.service.name
+  description = "Name of the ECS service (null for a one-off task)."
+  value       = one(aws_ecs_service.service[*].name)
 }
 
 output "security_group_id" {
@@ -16,4 +16,9 @@ output "log_group_name" {
 output "task_definition_arn" {
   description = "Task definition revision the service runs."
   value       = aws_ecs_task_definition.service.arn
+}
+
+output "task_definition_family" {
+  description = "Family of the task definition: what `aws ecs run-task --task-definition` takes to run its latest revision."
+  value       = aws_ecs_task_definition.service.family
 }

@@ -34,8 +34,9 @@ variable "repository_arn" {
 }
 
 variable "task_role_arn" {
-  description = "Role the service's code runs as (see the iam module)."
+  description = "Role the service's code runs as (see the iam module); null for a task that calls no AWS API (the migration)."
   type        = string
+  default     = null
 }
 
 variable "containers" {
@@ -62,6 +63,12 @@ variable "environment" {
   description = "Environment variables for every container of the task (configuration, never secrets)."
   type        = map(string)
   default     = {}
+}
+
+variable "required_environment" {
+  description = "Names in var.environment the task must not run without (e.g. the API's authentication settings): the plan, or the apply when values are known only then, fails if one is missing or empty."
+  type        = list(string)
+  default     = []
 }
 
 variable "secrets" {
@@ -155,11 +162,12 @@ variable "health_check_grace_period_seconds" {
 }
 
 variable "scaling" {
-  description = "Bounds of the task count. The service starts at min; scaling policies move it within the bounds."
+  description = "Bounds of the task count. The service starts at min; scaling policies move it within the bounds. null: no service, only a task definition for one-off runs (aws ecs run-task)."
   type = object({
     min = number
     max = number
   })
+  default = null
 }
 
 variable "cpu_target_percent" {

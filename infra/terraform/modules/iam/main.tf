@@ -69,14 +69,21 @@ data "aws_iam_policy_document" "task" {
   }
 
   # Without ListBucket, S3 answers 403 instead of 404 for a missing key (an expired calendar,
-  # say) and the service cannot tell "gone" from "forbidden". Keys are job ids, nothing secret.
+  # say) and the service cannot tell "gone" from "forbidden". Listing is limited to the prefixes
+  # the service reads: no role can list the whole bucket, the archive, or another's hand-over.
   dynamic "statement" {
-    for_each = length(each.value.reads_prefixes) > 0 ? [var.bucket_arn] : []
+    for_each = length(each.value.reads_prefixes) > 0 ? [each.value.reads_prefixes] : []
 
     content {
-      sid       = "TellMissingFromForbidden"
+      sid       = "ListOnlyOwnReadPrefixes"
       actions   = ["s3:ListBucket"]
-      resources = [statement.value]
+      resources = [var.bucket_arn]
+
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = [for prefix in statement.value : "${prefix}*"]
+      }
     }
   }
 

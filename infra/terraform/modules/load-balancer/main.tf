@@ -40,7 +40,6 @@ resource "aws_vpc_security_group_egress_rule" "to_targets" {
 
 resource "aws_lb" "this" {
   #checkov:skip=CKV_AWS_91:Access logs need a bucket whose policy trusts the regional ELB account; enable them per deployment if request-level audit is required.
-  #checkov:skip=CKV2_AWS_28:A WAF web ACL is a per-deployment cost and rule-set decision, not part of the baseline stack.
   name                       = var.name
   load_balancer_type         = "application"
   internal                   = false

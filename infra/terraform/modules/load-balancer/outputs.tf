@@ -25,3 +25,8 @@ output "arn_suffix" {
   description = "ARN suffix of the load balancer (app/<name>/<id>): the LoadBalancer dimension of its CloudWatch metrics."
   value       = aws_lb.this.arn_suffix
 }
+
+output "web_acl_arn" {
+  description = "The WAF web ACL guarding the load balancer (its rate-based rules' metrics and sampled requests are in the WAF console)."
+  value       = aws_wafv2_web_acl.api.arn
+}

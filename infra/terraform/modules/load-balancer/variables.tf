@@ -52,3 +52,37 @@ variable "deletion_protection" {
   type        = bool
   default     = true
 }
+
+variable "requests_per_five_minutes" {
+  description = "Requests one client address may make in any five minutes before the WAF answers 429 (at least 10)."
+  type        = number
+  default     = 2000
+
+  validation {
+    condition     = var.requests_per_five_minutes >= 10
+    error_message = "WAF rate limits start at 10 requests."
+  }
+}
+
+variable "calendar_requests_per_five_minutes" {
+  description = "Calendar requests (POST calendar_request_path) one client address may make in any five minutes before the WAF answers 429 (at least 10)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.calendar_requests_per_five_minutes >= 10
+    error_message = "WAF rate limits start at 10 requests."
+  }
+}
+
+variable "calendar_request_path" {
+  description = "Path of the calendar request endpoint (lower case), the expensive one."
+  type        = string
+  default     = "/api/v1/todos/ical"
+}
+
+variable "waf_log_retention_days" {
+  description = "Retention of the WAF's request logs (blocked and sampled requests)."
+  type        = number
+  default     = 30
+}

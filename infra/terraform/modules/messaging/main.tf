@@ -73,6 +73,16 @@ resource "aws_sqs_queue_redrive_allow_policy" "dead_letter" {
   })
 }
 
+# Events come only from their producers. Identity policies say what a role may do; these resource
+# policies say who may write here at all, and their explicit denies win over any Allow a
+# principal holds elsewhere (an administrator's, a compromised service's): a forged event needs
+# one of the roles below, not just any sqs:SendMessage or sns:Publish.
+locals {
+  # Operators' path around the denies: `taskoverflow dlq redrive` and `replay --queue` send to a
+  # service queue, `replay` publishes to the topic. Empty means no one but the services.
+  operator_exemption = length(var.operator_role_arns) == 0 ? [] : [var.operator_role_arns]
+}
+
 data "aws_iam_policy_document" "only_topic_may_send" {
   for_each = local.queues
 
@@ -91,6 +101,37 @@ data "aws_iam_policy_document" "only_topic_may_send" {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
       values   = [aws_sns_topic.events.arn]
+    }
+  }
+
+  # Every other sender is refused, whatever its own policies allow. A direct SendMessage carries
+  # no aws:SourceArn, and a negated condition on a missing key holds, so it is denied; the
+  # topic's delivery carries the topic's ARN and passes.
+  statement {
+    sid       = "DenyEverySenderButTheTopic"
+    effect    = "Deny"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.service[each.key].arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "ArnNotEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_sns_topic.events.arn]
+    }
+
+    dynamic "condition" {
+      for_each = local.operator_exemption
+
+      content {
+        test     = "ArnNotLike"
+        variable = "aws:PrincipalArn"
+        values   = condition.value
+      }
     }
   }
 
@@ -118,6 +159,103 @@ resource "aws_sqs_queue_policy" "only_topic_may_send" {
 
   queue_url = aws_sqs_queue.service[each.key].id
   policy    = data.aws_iam_policy_document.only_topic_may_send[each.key].json
+}
+
+# The consumers dead-letter what they can never process themselves (SendMessage with a reason),
+# so each DLQ admits its own consumer's role and no one else. SQS's own move after
+# max_receive_count is not a SendMessage and needs no grant (RedriveAllowPolicy governs it).
+# Operators only receive and delete here when they redrive; they send to the service queue.
+data "aws_iam_policy_document" "only_consumer_may_dead_letter" {
+  for_each = local.queues
+
+  statement {
+    sid       = "DenyEverySenderButTheConsumer"
+    effect    = "Deny"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letter[each.key].arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "ArnNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = [var.consumer_role_arns[each.key]]
+    }
+  }
+
+  statement {
+    sid       = "DenyUnencryptedTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.dead_letter[each.key].arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "only_consumer_may_dead_letter" {
+  for_each = local.queues
+
+  queue_url = aws_sqs_queue.dead_letter[each.key].id
+  policy    = data.aws_iam_policy_document.only_consumer_may_dead_letter[each.key].json
+}
+
+# SNS cannot tell event types apart in a policy, so the topic admits every producer's role for
+# every type; which producer may announce which type is topology.json's `publishers`, checked by
+# the consumers against the event's `source`.
+data "aws_iam_policy_document" "only_producers_may_publish" {
+  statement {
+    sid       = "DenyEveryPublisherButTheProducers"
+    effect    = "Deny"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.events.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "ArnNotLike"
+      variable = "aws:PrincipalArn"
+      values   = concat(var.publisher_role_arns, var.operator_role_arns)
+    }
+  }
+
+  statement {
+    sid       = "DenyUnencryptedTransport"
+    effect    = "Deny"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.events.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "only_producers_may_publish" {
+  arn    = aws_sns_topic.events.arn
+  policy = data.aws_iam_policy_document.only_producers_may_publish.json
 }
 
 resource "aws_sns_topic_subscription" "service" {

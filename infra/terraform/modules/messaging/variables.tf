@@ -68,3 +68,24 @@ variable "delivery" {
     error_message = "delivery must be \"standard\" or \"fifo\"."
   }
 }
+
+variable "publisher_role_arns" {
+  description = "IAM roles that may publish to the topic: the task roles of the services topology.json names as producers. Every other principal is denied sns:Publish by the topic policy."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.publisher_role_arns) > 0
+    error_message = "At least one producer role must be allowed to publish."
+  }
+}
+
+variable "consumer_role_arns" {
+  description = "Per consuming service (the keys of queues): its task role, the only principal its dead-letter queue accepts SendMessage from (the consumer dead-letters unprocessable messages itself)."
+  type        = map(string)
+}
+
+variable "operator_role_arns" {
+  description = "IAM roles (ARN patterns allowed) of operators running `taskoverflow dlq redrive` and `taskoverflow replay`: exempt from the deny on sending to the service queues and on publishing to the topic. Empty: no one but the topic and the producers."
+  type        = list(string)
+  default     = []
+}
