@@ -140,3 +140,17 @@ def test_an_event_caused_by_another_gets_an_id_derived_from_it():
     fresh = new_envelope(ready, source="w", correlation_id="c")
     assert first.id == again.id
     assert len({first.id, other.id, fresh.id}) == 3
+
+
+@pytest.mark.parametrize("time", ["9999-12-31T23:30:00-01:00", "0001-01-01T00:30:00+01:00"])
+def test_an_event_time_with_no_instant_in_utc_is_refused(time):
+    envelope = json.loads(todo_changed_envelope().model_dump_json())
+
+    with pytest.raises(UnprocessableEvent, match=r"time: .*between years 1 and 9999 in UTC"):
+        parse_envelope(json.dumps({**envelope, "time": time}))
+
+
+def test_an_event_in_the_last_hour_of_year_9999_utc_is_an_event():
+    envelope = json.loads(todo_changed_envelope().model_dump_json())
+
+    assert parse_envelope(json.dumps({**envelope, "time": "9999-12-31T23:59:59Z"})).time.year == 9999

@@ -30,6 +30,7 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
+    field_validator,
     model_serializer,
     model_validator,
 )
@@ -124,6 +125,17 @@ class Envelope(BaseModel):
         if unnamed:
             raise ValueError(f"not a CloudEvents attribute name: {', '.join(sorted(unnamed))}")
         return attributes
+
+    @field_validator("time")
+    @classmethod
+    def _time_has_a_utc_instant(cls, time: datetime) -> datetime:
+        # `9999-12-31T23:30-01:00` parses, but its instant lies past year 9999 in UTC: every
+        # reader that files events by UTC hour (the archive) would fail on it.
+        try:
+            time.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("must fall between years 1 and 9999 in UTC") from None
+        return time
 
     @model_serializer(mode="wrap")
     def _without_absent_attributes(self, serialize: SerializerFunctionWrapHandler) -> dict[str, Any]:
