@@ -137,6 +137,7 @@ def test_small_todo_sets_travel_inline_in_the_published_request(client, todo_api
     assert calendar_files.snapshots == {}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_100k_todos_go_by_claim_check_and_no_published_message_exceeds_256_kib(database_url, topology_addresses):
     api = bootstrap(settings_for(database_url))  # real S3 and SNS, in moto server
