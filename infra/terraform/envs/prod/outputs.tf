@@ -56,3 +56,15 @@ output "database_secret_arn" {
   description = "Secrets Manager secret with the master credentials, rotated by RDS (aws secretsmanager get-secret-value --secret-id <arn>)."
   value       = module.database.master_user_secret_arn
 }
+
+# tests/containers runs each image the way these say (command, user, read-only root, writable
+# paths, environment, health check, stop timeout); the plan knows all but the resource ids.
+output "task_containers" {
+  description = "Each service's container definitions, by service name."
+  value = {
+    "todo-api"       = module.todo_api.container_definitions
+    "ical-worker"    = module.ical_worker.container_definitions
+    "notifier"       = module.notifier.container_definitions
+    "event-archiver" = module.event_archiver.container_definitions
+  }
+}

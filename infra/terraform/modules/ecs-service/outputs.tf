@@ -17,3 +17,8 @@ output "task_definition_arn" {
   description = "Task definition revision the service runs."
   value       = aws_ecs_task_definition.service.arn
 }
+
+output "container_definitions" {
+  description = "The task's containers as ECS receives them (before JSON encoding, so a plan shows every setting it already knows)."
+  value       = local.container_definitions
+}
