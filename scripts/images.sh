@@ -10,6 +10,7 @@
 # IMAGE_TAG          tag of the service images (default local, as compose.yaml names them)
 # CONTAINER_ENGINE   docker or podman (default: docker if its engine answers, else podman)
 # DEBIAN_MIRROR      where debootstrap fetches the base from (default: the mirror apt uses)
+# IMAGE_BUILD_JOBS   images built at once (default 2)
 #
 # The Dockerfiles start FROM an official Python image. Where that image cannot be pulled (no
 # registry reachable, as on the offline machines), podman gets one made from Debian's own
@@ -20,12 +21,13 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 IMAGE_TAG=${IMAGE_TAG:-local}
+IMAGE_BUILD_JOBS=${IMAGE_BUILD_JOBS:-2}
 # Settings podman needs where it runs inside a container itself (no systemd, rlimits refused);
 # harmless elsewhere. podman-compose and the tests use the same file.
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$ROOT/scripts/podman/containers.conf}
 
 usage() {
-    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -157,9 +159,22 @@ build() {
     ((${#wanted[@]})) || mapfile -t wanted < <(services)
     echo "building ${wanted[*]} with $(engine)" >&2
     ensure_base
+    # IMAGE_BUILD_JOBS at a time: a build waits on downloads and layer commits as much as on
+    # the CPU (their pip steps take turns on the shared cache).
+    local running=0 failed=0
     for service in "${wanted[@]}"; do
-        build_one "services/$service/Dockerfile" "taskoverflow/$service:$IMAGE_TAG"
+        if ((running >= IMAGE_BUILD_JOBS)); then
+            wait -n || failed=1
+            running=$((running - 1))
+        fi
+        build_one "services/$service/Dockerfile" "taskoverflow/$service:$IMAGE_TAG" &
+        running=$((running + 1))
     done
+    while ((running > 0)); do
+        wait -n || failed=1
+        running=$((running - 1))
+    done
+    ((failed == 0)) || exit 1
     echo "images built in $((SECONDS - started)) s" >&2
 }
 
