@@ -15,14 +15,22 @@ export EMULATOR
 # dev.env's settings under the shell's: `NOTIFIER_WEBHOOK_URLS=... make run` wins over dev.env.
 WITH_DEV_ENV := bash scripts/with_dev_env.sh
 
-.PHONY: install emulator-install run test test-unit test-e2e lint bench infra-check status taskoverflow replay redrive demo-queues clean
+.PHONY: install lock images emulator-install run test test-unit test-e2e lint bench infra-check status taskoverflow replay redrive demo-queues clean
 
 install: $(STAMP)
 
-$(STAMP): requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+# Third-party packages from the lock (pinned, hashed), then the repository's own packages, editable
+# and without dependencies: the lock already holds every one of those.
+$(STAMP): requirements-dev.lock $(addsuffix /pyproject.toml,$(PACKAGES))
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --no-compile --disable-pip-version-check -r requirements-dev.txt $(addprefix -e ./,$(PACKAGES))
+	$(BIN)/pip install --quiet --no-compile --disable-pip-version-check --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-compile --disable-pip-version-check --no-deps $(addprefix -e ./,$(PACKAGES))
 	touch $@
+
+## lock: re-resolve the lock files whose inputs (requirements-dev.txt, a pyproject) changed; ARGS=--upgrade for all
+lock: $(STAMP)
+	$(BIN)/python scripts/lock_requirements.py $(ARGS)
+	$(MAKE) --no-print-directory install
 
 ## emulator-install: LocalStack's own venv (.venv-localstack); nothing for EMULATOR=moto
 emulator-install:
@@ -44,7 +52,7 @@ test: install
 
 test-unit: install
 	bash scripts/asyncapi.sh install
-	$(PYTEST) -m "not e2e and not slow"
+	$(PYTEST) -m "not e2e and not slow and not containers"
 
 test-e2e: install
 	EMULATOR=localstack bash scripts/emulator.sh install
@@ -63,6 +71,11 @@ bench: $(BENCH_STAMP)
 $(BENCH_STAMP): bench/requirements.txt $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	touch $@
+
+## images: every service image from its Dockerfile (docker, else podman; a base from Debian where no registry answers)
+images:
+	bash scripts/install_system_deps.sh
+	bash scripts/images.sh build
 
 infra-check:
 	bash scripts/infra_check.sh

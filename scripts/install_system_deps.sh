@@ -10,6 +10,14 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
 fi
 # node and npm: the AsyncAPI document is validated by the AsyncAPI parser (scripts/asyncapi.sh).
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+# The container tier (make images, tests/containers): podman builds and runs the images where no
+# docker engine answers; debootstrap makes their base where no registry is reachable; netavark
+# and aardvark-dns give a compose network its container names.
+if ! { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }; then
+  for package in podman runc debootstrap netavark aardvark-dns; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+fi
 if ((${#missing[@]})); then
   echo "installing system packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -29,10 +29,11 @@ def services(compose) -> dict[str, dict[str, Any]]:
 
 def test_localstack_is_the_default_emulator_at_make_runs_release_and_moto_is_opt_in(services):
     pinned = re.search(r"^localstack-core\[runtime\]==(\S+)$", LOCALSTACK_REQUIREMENTS.read_text(), re.MULTILINE)
-    assert services["localstack"]["image"] == f"localstack/localstack:{pinned[1]}"
+    # Offline, LOCALSTACK_IMAGE selects the same release built from PyPI (infra/containers/localstack).
+    assert services["localstack"]["image"] == "${LOCALSTACK_IMAGE:-localstack/localstack:" + pinned[1] + "}"
     assert "profiles" not in services["localstack"]
     assert services["localstack"]["environment"]["SERVICES"] == "sns,sqs,s3,sts"
-    assert services["localstack"]["ports"] == ["4566:4566"]
+    assert services["localstack"]["ports"] == ["${LOCALSTACK_PORT:-4566}:4566"]
     assert services["moto"]["image"].startswith("motoserver/moto:")
     assert services["moto"]["environment"]["MOTO_PORT"] == "4566"
     assert services["moto"]["profiles"] == ["moto"]
@@ -58,9 +59,9 @@ def test_the_todo_api_processes_share_one_postgresql_database(services):
         environment = services[name]["environment"]
         assert environment["DATABASE_URL"].startswith("postgresql+psycopg2://"), name
         assert "@postgres:5432/" in environment["DATABASE_URL"], name
-        assert environment["PUBLIC_BASE_URL"] == "http://localhost:6400", name
+        assert environment["PUBLIC_BASE_URL"] == "http://localhost:${TODO_API_PORT:-6400}", name
         assert services[name]["build"]["dockerfile"] == "services/todo-api/Dockerfile", name
-    assert services["postgres"]["image"].startswith("postgres:15")
+    assert services["postgres"]["image"] == "${POSTGRES_IMAGE:-postgres:15-bookworm}"
 
 
 def test_one_shot_steps_run_before_the_services_that_need_them(services):
@@ -78,7 +79,7 @@ def test_one_shot_steps_run_before_the_services_that_need_them(services):
 def test_the_api_listens_on_6400_and_is_health_checked(services):
     api = services["todo-api"]
 
-    assert api["ports"] == ["6400:6400"]
+    assert api["ports"] == ["${TODO_API_PORT:-6400}:6400"]
     assert "http://127.0.0.1:6400/api/v1/health" in " ".join(api["healthcheck"]["test"])
 
 

@@ -50,7 +50,7 @@ def test_copies_only_the_shared_package_and_its_own_service(service):
         for instruction, arguments in _instructions(service)
         if instruction == "COPY" and "--from=" not in arguments
     }
-    allowed = {"shared/", f"services/{service}/"}
+    allowed = {"shared/", f"services/{service}/", f"services/{service}/requirements.lock"}
     if service == "todo-api":
         allowed.add("infra/docker/database_url_entrypoint.py")
 

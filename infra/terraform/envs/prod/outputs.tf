@@ -96,3 +96,15 @@ output "web_acl_arn" {
   description = "The WAF web ACL on the load balancer (rate limits per client address)."
   value       = module.load_balancer.web_acl_arn
 }
+
+# tests/containers runs each image the way these say (command, user, read-only root, writable
+# paths, environment, health check, stop timeout); the plan knows all but the resource ids.
+output "task_containers" {
+  description = "Each service's container definitions, by service name."
+  value = {
+    "todo-api"       = module.todo_api.container_definitions
+    "ical-worker"    = module.ical_worker.container_definitions
+    "notifier"       = module.notifier.container_definitions
+    "event-archiver" = module.event_archiver.container_definitions
+  }
+}

@@ -22,3 +22,8 @@ output "task_definition_family" {
   description = "Family of the task definition: what `aws ecs run-task --task-definition` takes to run its latest revision."
   value       = aws_ecs_task_definition.service.family
 }
+
+output "container_definitions" {
+  description = "The task's containers as ECS receives them (before JSON encoding, so a plan shows every setting it already knows)."
+  value       = local.container_definitions
+}
