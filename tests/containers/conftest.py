@@ -150,7 +150,7 @@ def container_system(engine, task_containers, localstack_server, postgres_cluste
     # What the task role and a VPC endpoint would be on AWS; and the test database has no TLS.
     local_only = {**aws, "DB_SSLMODE": "disable"}
     definitions = {process: task_containers[service][container] for process, (service, container) in SYSTEM.items()}
-    migrate = task_containers["todo-api"]["migrate"]
+    migrate = task_containers["todo-api-migration"]["migrate"]
     system = ContainerSystem(
         engine=engine,
         definitions=definitions,
@@ -165,7 +165,7 @@ def container_system(engine, task_containers, localstack_server, postgres_cluste
         database_url=postgres_cluster.url.rsplit("/", 1)[0] + f"/{DATABASE}",
     )
     try:
-        # The task's one-shot step first: migrations, to success, as dependsOn SUCCESS says.
+        # The one-off migration task first, to success, as a release runs it before the services.
         name = engine.start("taskoverflow-migrate", image_name("todo-api"), migrate, system.environment["migrate"])
         system.names["migrate"] = name
         wait_until(lambda: engine.state(name)["Status"] == "exited", timeout=START_TIMEOUT_SECONDS, interval=0.5)

@@ -18,6 +18,18 @@ SERVICES = sorted(path.parent.name for path in (REPO / "services").glob("*/Docke
 SITE_PACKAGES = "/opt/venv/lib/python3.11/site-packages"
 
 
+# The ECS tasks each image runs: the todo-api's image also runs the one-off migration task.
+TASKS_OF_IMAGE = {"todo-api": ("todo-api", "todo-api-migration")}
+
+
+def _containers(task_containers, service: str) -> dict:
+    return {
+        f"{task}/{name}": container
+        for task in TASKS_OF_IMAGE.get(service, (service,))
+        for name, container in task_containers[task].items()
+    }
+
+
 def _project(path) -> dict:
     return tomllib.loads((path / "pyproject.toml").read_text())["project"]
 
@@ -32,7 +44,7 @@ def test_what_each_task_definition_runs_exists_in_the_image(engine, task_contain
     config = engine.image_config(image)
     entrypoint = config.get("Entrypoint") or []
 
-    for name, container in task_containers[service].items():
+    for name, container in _containers(task_containers, service).items():
         command = container.get("command") or config["Cmd"]
         for executable in (*entrypoint[:1], command[0]):
             assert _exists_in_image(engine, image, executable), f"{service}/{name}: {executable} is not in the image"
@@ -47,7 +59,7 @@ def test_what_each_task_definition_runs_exists_in_the_image(engine, task_contain
         for mapping in container.get("portMappings", []):
             assert f"{mapping['containerPort']}/tcp" in config.get("ExposedPorts", {}), f"{service}/{name}"
     # ECS names no user: the image's is the one that runs, and it is not root.
-    assert all("user" not in container for container in task_containers[service].values())
+    assert all("user" not in container for container in _containers(task_containers, service).values())
     assert config["User"] and config["User"].split(":")[0] not in {"0", "root"}
     assert engine.in_image(image, "id", "-u").stdout.strip() == config["User"].split(":")[0]
 

@@ -102,9 +102,10 @@ output "web_acl_arn" {
 output "task_containers" {
   description = "Each service's container definitions, by service name."
   value = {
-    "todo-api"       = module.todo_api.container_definitions
-    "ical-worker"    = module.ical_worker.container_definitions
-    "notifier"       = module.notifier.container_definitions
-    "event-archiver" = module.event_archiver.container_definitions
+    "todo-api"           = module.todo_api.container_definitions
+    "todo-api-migration" = module.todo_api_migration.container_definitions
+    "ical-worker"        = module.ical_worker.container_definitions
+    "notifier"           = module.notifier.container_definitions
+    "event-archiver"     = module.event_archiver.container_definitions
   }
 }
