@@ -23,6 +23,8 @@ from pydantic import Field, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from taskoverflow_shared.topology import load_topology
+
 
 class SettingsError(Exception):
     """The environment does not describe a runnable service; `problems` lists every reason, by variable."""
@@ -94,14 +96,14 @@ class ServiceSettings(BaseSettings):
         for error in invalid.errors():
             field_name = fields_by_key.get(str(error["loc"][0])) if error["loc"] else None
             if field_name is None:
-                problem = _message(error)
+                # A rule spanning several variables reports each broken one on a line of its own.
+                new = _message(error).splitlines()
             else:
                 name = cls.variable(field_name)
-                problem = _field_problem(name, cls.model_fields[field_name], error)
+                new = [_field_problem(name, cls.model_fields[field_name], error)]
                 if name in variables:
                     refused.add(name)
-            if problem not in problems:
-                problems.append(problem)
+            problems.extend(problem for problem in new if problem not in problems)
         return refused
 
 
@@ -115,6 +117,13 @@ class WorkerSettings(ServiceSettings):
     # The longest one step of a loop (a receive, one message, one archive put) may take: longer
     # without a step and the heartbeat stops, so the health check replaces the stuck worker.
     heartbeat_max_silence_seconds: float = Field(30.0, gt=0, validation_alias="HEARTBEAT_MAX_SILENCE_SECONDS")
+
+
+class ConsumerSettings(WorkerSettings):
+    """A worker that drains a queue with the shared consumer loop."""
+
+    # The long poll's wait; a stop that cannot cut a poll short waits this long at most.
+    receive_wait_seconds: int = Field(default_factory=lambda: load_topology().receive_wait_time_seconds, ge=0, le=20)
 
 
 class _MappingSource(EnvSettingsSource):
@@ -136,7 +145,12 @@ _TYPE_WORDS = {
     "float_parsing": "a number",
     "bool_parsing": "true or false",
 }
-_BOUND_ERRORS = {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}
+_BOUND_WORDS = {
+    "greater_than_equal": ("at least", "ge"),
+    "greater_than": ("more than", "gt"),
+    "less_than_equal": ("at most", "le"),
+    "less_than": ("less than", "lt"),
+}
 
 
 def _field_problem(name: str, field: FieldInfo, error: Any) -> str:
@@ -144,25 +158,18 @@ def _field_problem(name: str, field: FieldInfo, error: Any) -> str:
     value = error.get("input")
     if error["type"] in _TYPE_WORDS:
         return f"{name} must be {_TYPE_WORDS[error['type']]}, not {value!r}"
-    if error["type"] in _BOUND_ERRORS:
-        low, high = _bounds(field)
+    if error["type"] in _BOUND_WORDS:
+        low, high = _constraint(field, "ge"), _constraint(field, "le")
         if low is not None and high is not None:
             return f"{name} must be between {low:g} and {high:g}, not {value}"
-        if low is not None:
-            return f"{name} must be at least {low:g}, not {value}"
-        return f"{name} must be at most {high:g}, not {value}"
+        words, key = _BOUND_WORDS[error["type"]]
+        return f"{name} must be {words} {error['ctx'][key]:g}, not {value}"
     message = _message(error)
     return message if name in message else f"{name}: {message}"
 
 
-def _bounds(field: FieldInfo) -> tuple[float | None, float | None]:
-    low = high = None
-    for constraint in field.metadata:
-        low = getattr(constraint, "ge", None) if getattr(constraint, "ge", None) is not None else low
-        low = getattr(constraint, "gt", None) if getattr(constraint, "gt", None) is not None else low
-        high = getattr(constraint, "le", None) if getattr(constraint, "le", None) is not None else high
-        high = getattr(constraint, "lt", None) if getattr(constraint, "lt", None) is not None else high
-    return low, high
+def _constraint(field: FieldInfo, key: str) -> float | None:
+    return next((getattr(c, key) for c in field.metadata if getattr(c, key, None) is not None), None)
 
 
 def _message(error: Any) -> str:

@@ -42,6 +42,7 @@ from typing import Any
 
 import structlog
 
+from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.batch_mode import BatchMode, HeldBatch, HeldMessage
 from taskoverflow_shared.events import Envelope, EventData, UnprocessableEvent, parse_data, parse_envelope
 from taskoverflow_shared.group_commit import GroupCommit
@@ -56,7 +57,7 @@ from taskoverflow_shared.sqs_batches import (
     send_in_batches,
 )
 from taskoverflow_shared.topology import FIFO_SUFFIX, QueueSpec
-from taskoverflow_shared.worker_runtime import run_until_stopped
+from taskoverflow_shared.worker_runtime import Startup, run_until_stopped
 
 Handler = Callable[[Envelope, EventData], None]
 
@@ -136,13 +137,19 @@ class SqsConsumer:
             self._held = HeldBatch(self.batch.max_messages, self.batch.max_age_seconds)
 
     @classmethod
-    def on_queue(cls, queue: QueueSpec, urls: tuple[str, str], sqs: Any, **options: Any) -> SqsConsumer:
-        """The loop on a topology queue, given the URLs of the queue and its DLQ (Startup.queue_urls)."""
+    def on_queue(
+        cls, queue: QueueSpec, startup: Startup, *, wait_time_seconds: int, sqs: Any | None = None, **options: Any
+    ) -> SqsConsumer:
+        """The loop on a topology queue, once it and its DLQ exist (waiting within `startup`'s deadline)."""
+        # The read timeout must outlast the long poll, or every idle receive would end in an error.
+        sqs = sqs or make_client("sqs", read_timeout=wait_time_seconds + 10)
+        queue_url, dead_letter_queue_url = startup.queue_urls(sqs, queue)
         return cls(
             sqs=sqs,
-            queue_url=urls[0],
-            dead_letter_queue_url=urls[1],
+            queue_url=queue_url,
+            dead_letter_queue_url=dead_letter_queue_url,
             visibility_timeout_seconds=queue.visibility_timeout_seconds,
+            wait_time_seconds=wait_time_seconds,
             **options,
         )
 

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import structlog
@@ -67,12 +67,14 @@ class Loop(Protocol):
 SettingsT = TypeVar("SettingsT", bound=WorkerSettings)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Startup:
     """The start-up deadline every dependency a loop waits for shares."""
 
     wait_seconds: float
     started_at: float
+    # What the start is waiting for now, for the log line if it never comes (e.g. {"queue": name}).
+    waiting_for: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def now(cls, wait_seconds: float) -> Startup:
@@ -83,7 +85,12 @@ class Startup:
 
     def queue_urls(self, sqs: Any, queue: QueueSpec) -> tuple[str, str]:
         """The URLs of the queue and its DLQ, waiting (within the deadline) for them to exist."""
-        return queue_url(sqs, queue.name, self.seconds_left()), queue_url(sqs, queue.dlq_name, self.seconds_left())
+        urls = []
+        for name in (queue.name, queue.dlq_name):
+            self.waiting_for = {"queue": name}
+            urls.append(queue_url(sqs, name, self.seconds_left()))
+        self.waiting_for = {}
+        return urls[0], urls[1]
 
 
 def run_worker(
@@ -101,10 +108,11 @@ def run_worker(
         return EXIT_INVALID_CONFIGURATION
     with exit_on_signals_while_starting():
         log.info("worker_starting", startup_wait_seconds=settings.startup_wait_seconds)
+        startup = Startup.now(settings.startup_wait_seconds)
         try:
-            loop = build(settings, Startup.now(settings.startup_wait_seconds))
+            loop = build(settings, startup)
         except (BotoCoreError, ClientError) as unavailable:
-            log.error("start_failed", error=str(unavailable))
+            log.error("start_failed", error=str(unavailable), **startup.waiting_for)
             return EXIT_UNAVAILABLE
     heartbeat = None
     if settings.heartbeat_file is not None:

@@ -31,17 +31,14 @@ def bootstrap(
     store: ArchiveStore | None = None,
 ) -> SqsConsumer:
     """The archive consumer; `startup` bounds the wait for the queues (`make run` bootstraps beside us)."""
-    startup = startup or Startup.now(settings.startup_wait_seconds)
-    # The read timeout must outlast the long poll, or every idle receive would end in an error.
-    sqs = sqs or make_client("sqs", read_timeout=settings.receive_wait_seconds + 10)
     store = store or S3ArchiveStore(make_client("s3", read_timeout=S3_READ_TIMEOUT_SECONDS), settings.bucket)
     liveness = Liveness()
     return SqsConsumer.on_queue(
         settings.queue,
-        startup.queue_urls(sqs, settings.queue),
-        sqs,
-        handlers={},
+        startup or Startup.now(settings.startup_wait_seconds),
         wait_time_seconds=settings.receive_wait_seconds,
+        sqs=sqs,
+        handlers={},
         liveness=liveness,
         batch=BatchMode(
             decode=archive_entry,

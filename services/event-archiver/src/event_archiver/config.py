@@ -2,7 +2,7 @@
 
 AWS_ENDPOINT_URL, AWS_REGION and credentials are read by boto3 itself, LOG_LEVEL by
 shared/logging_setup.py; HEARTBEAT_FILE and EVENT_ARCHIVER_STARTUP_WAIT_SECONDS by the shared
-worker runtime (taskoverflow_shared.settings.WorkerSettings). Every problem is reported at once.
+worker runtime (taskoverflow_shared.settings.ConsumerSettings). Every problem is reported at once.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from taskoverflow_shared.settings import WorkerSettings
+from taskoverflow_shared.settings import ConsumerSettings
 from taskoverflow_shared.topology import QueueSpec, load_topology
 
 SERVICE = "event-archiver"
 DEFAULT_RECEIVE_WAIT_SECONDS = 5
 
 
-class Settings(WorkerSettings):
+class Settings(ConsumerSettings):
     model_config = SettingsConfigDict(env_prefix="EVENT_ARCHIVER_")
     service = SERVICE
 
