@@ -23,7 +23,7 @@ from pydantic import Field, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
-from taskoverflow_shared.topology import load_topology
+from taskoverflow_shared.topology import QueueSpec, load_topology
 
 
 class SettingsError(Exception):
@@ -124,6 +124,11 @@ class ConsumerSettings(WorkerSettings):
 
     # The long poll's wait; a stop that cannot cut a poll short waits this long at most.
     receive_wait_seconds: int = Field(default_factory=lambda: load_topology().receive_wait_time_seconds, ge=0, le=20)
+
+    @property
+    def queue(self) -> QueueSpec:
+        """The service's queue in the topology (its name, DLQ, visibility timeout)."""
+        return load_topology().queue_for(self.service)
 
 
 class _MappingSource(EnvSettingsSource):

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from taskoverflow_shared.settings import ConsumerSettings
-from taskoverflow_shared.topology import QueueSpec, load_topology
+from taskoverflow_shared.topology import load_topology
 
 SERVICE = "event-archiver"
 DEFAULT_RECEIVE_WAIT_SECONDS = 5
@@ -38,10 +38,6 @@ class Settings(ConsumerSettings):
         if flush_seconds > longest:
             raise ValueError(f"EVENT_ARCHIVER_FLUSH_SECONDS must be between 0.1 and {longest:g}, not {flush_seconds:g}")
         return flush_seconds
-
-    @property
-    def queue(self) -> QueueSpec:
-        return load_topology().queue_for(SERVICE)
 
     @property
     def bucket(self) -> str:

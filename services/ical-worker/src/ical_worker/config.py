@@ -14,7 +14,7 @@ from pydantic_settings import SettingsConfigDict
 from ical_worker.domain import StorageLayout
 from ical_worker.domain.calendar import DEFAULT_CACHE_SIZE
 from taskoverflow_shared.settings import ConsumerSettings
-from taskoverflow_shared.topology import QueueSpec, load_topology
+from taskoverflow_shared.topology import load_topology
 
 SERVICE = "ical-worker"
 
@@ -30,10 +30,6 @@ class Settings(ConsumerSettings):
     concurrency: int = Field(8, ge=1, le=64)
     # Entries in each of the two caches (rendered VEVENT blocks, parsed snapshot lines).
     cache_size: int = Field(DEFAULT_CACHE_SIZE, ge=0)
-
-    @property
-    def queue(self) -> QueueSpec:
-        return load_topology().queue_for(SERVICE)
 
     @property
     def topic_name(self) -> str:

@@ -21,7 +21,7 @@ from notifier.adapters.smtp_mailer import SmtpEndpoint, parse_smtp_url
 from notifier.domain.mail import MailSettings, is_valid_address
 from notifier.domain.subscriptions import InvalidSubscriptions, Subscription, parse_subscriptions
 from taskoverflow_shared.settings import ConsumerSettings
-from taskoverflow_shared.topology import QueueSpec, load_topology
+from taskoverflow_shared.topology import load_topology
 
 SERVICE = "notifier"
 DEFAULT_DELIVERY_DB = "data/notifier-deliveries.sqlite3"
@@ -108,10 +108,6 @@ class Settings(ConsumerSettings):
                 f"PUBLIC_BASE_URL must be an http(s) URL when NOTIFIER_SMTP_URL is set, not {self.public_base_url!r}"
             )
         return problems
-
-    @property
-    def queue(self) -> QueueSpec:
-        return load_topology().queue_for(SERVICE)
 
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
