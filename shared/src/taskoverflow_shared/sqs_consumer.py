@@ -48,6 +48,7 @@ from taskoverflow_shared.events import Envelope, EventData, UnprocessableEvent, 
 from taskoverflow_shared.group_commit import GroupCommit
 from taskoverflow_shared.heartbeat import Heartbeat, HeartbeatThread, Liveness
 from taskoverflow_shared.logging_setup import bound_trace
+from taskoverflow_shared.settings import ConsumerSettings
 from taskoverflow_shared.sns_publisher import REPLAYED_ATTRIBUTE
 from taskoverflow_shared.sqs_batches import (
     OutgoingMessage,
@@ -56,7 +57,7 @@ from taskoverflow_shared.sqs_batches import (
     resendable_attributes,
     send_in_batches,
 )
-from taskoverflow_shared.topology import FIFO_SUFFIX, QueueSpec
+from taskoverflow_shared.topology import FIFO_SUFFIX
 from taskoverflow_shared.worker_runtime import Startup, run_until_stopped
 
 Handler = Callable[[Envelope, EventData], None]
@@ -138,18 +139,20 @@ class SqsConsumer:
 
     @classmethod
     def on_queue(
-        cls, queue: QueueSpec, startup: Startup, *, wait_time_seconds: int, sqs: Any | None = None, **options: Any
+        cls, settings: ConsumerSettings, startup: Startup | None = None, *, sqs: Any | None = None, **options: Any
     ) -> SqsConsumer:
-        """The loop on a topology queue, once it and its DLQ exist (waiting within `startup`'s deadline)."""
+        """The loop on the service's queue, once it and its DLQ exist (waiting within `startup`'s
+        deadline, or the settings' start-up wait); `options` are the loop's other fields."""
         # The read timeout must outlast the long poll, or every idle receive would end in an error.
-        sqs = sqs or make_client("sqs", read_timeout=wait_time_seconds + 10)
-        queue_url, dead_letter_queue_url = startup.queue_urls(sqs, queue)
+        sqs = sqs or make_client("sqs", read_timeout=settings.receive_wait_seconds + 10)
+        startup = startup or Startup.now(settings.startup_wait_seconds)
+        queue_url, dead_letter_queue_url = startup.queue_urls(sqs, settings.queue)
         return cls(
             sqs=sqs,
             queue_url=queue_url,
             dead_letter_queue_url=dead_letter_queue_url,
-            visibility_timeout_seconds=queue.visibility_timeout_seconds,
-            wait_time_seconds=wait_time_seconds,
+            visibility_timeout_seconds=settings.queue.visibility_timeout_seconds,
+            wait_time_seconds=settings.receive_wait_seconds,
             **options,
         )
 

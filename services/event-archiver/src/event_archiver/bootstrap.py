@@ -34,9 +34,8 @@ def bootstrap(
     store = store or S3ArchiveStore(make_client("s3", read_timeout=S3_READ_TIMEOUT_SECONDS), settings.bucket)
     liveness = Liveness()
     return SqsConsumer.on_queue(
-        settings.queue,
-        startup or Startup.now(settings.startup_wait_seconds),
-        wait_time_seconds=settings.receive_wait_seconds,
+        settings,
+        startup,
         sqs=sqs,
         handlers={},
         liveness=liveness,

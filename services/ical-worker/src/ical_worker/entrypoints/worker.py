@@ -16,13 +16,9 @@ from taskoverflow_shared.worker_runtime import Startup, run_worker
 
 def build_consumer(settings: Settings, startup: Startup) -> SqsConsumer:
     """The shared consumer loop on the worker's queue, dispatching to real adapters."""
+    handlers = bootstrap(settings)
     return SqsConsumer.on_queue(
-        settings.queue,
-        startup,
-        wait_time_seconds=settings.receive_wait_seconds,
-        handlers=bootstrap(settings),
-        max_messages=settings.max_messages,
-        concurrency=settings.concurrency,
+        settings, startup, handlers=handlers, max_messages=settings.max_messages, concurrency=settings.concurrency
     )
 
 

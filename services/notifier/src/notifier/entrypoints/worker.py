@@ -17,14 +17,11 @@ from taskoverflow_shared.worker_runtime import Startup, run_worker
 
 def build_consumer(settings: Settings, startup: Startup | None = None, *, sqs: Any | None = None) -> SqsConsumer:
     """The shared consumer loop on the notifier queue, dispatching to real adapters."""
+    # Deliveries nobody waits on gather in a batching window (NOTIFIER_BATCHING_WINDOW_SECONDS).
+    window = settings.batching_window_seconds
+    handlers = bootstrap(settings)
     return SqsConsumer.on_queue(
-        settings.queue,
-        startup or Startup.now(settings.startup_wait_seconds),
-        wait_time_seconds=settings.receive_wait_seconds,
-        sqs=sqs,
-        handlers=bootstrap(settings),
-        concurrency=settings.concurrency,
-        batching_window_seconds=settings.batching_window_seconds,
+        settings, startup, sqs=sqs, handlers=handlers, concurrency=settings.concurrency, batching_window_seconds=window
     )
 
 
