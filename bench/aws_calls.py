@@ -41,6 +41,11 @@ class AwsCallCounter:
         with self._lock:
             return dict(self.calls)
 
+    def attach(self, client: Any) -> Any:
+        """Count one client's calls (in-process use, e.g. a test counting a publisher's requests)."""
+        client.meta.events.register("before-call", self.count)
+        return client
+
     def install(self) -> AwsCallCounter:
         """Count the calls of every botocore session created from now on (botocore registers
         its built-in handlers on each new session)."""
