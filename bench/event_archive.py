@@ -1,9 +1,9 @@
 """What keeping every event costs, and what the hour partitions buy a replay.
 
 1. Archiving: the same backlog of TodoChanged messages is drained from the archiver's queue on a
-   moto server by the event-archiver's loop (receive, buffer, one PutObject per event hour, batch
-   delete) and, as the reference, by the shared consumer loop with a handler that does nothing
-   (receive, batch delete). The ratio is the price of storing the events.
+   moto server by the event-archiver (the shared loop in batch mode: receive, hold, one PutObject
+   per event hour, batch delete) and, as the reference, by the shared consumer loop with a handler
+   that does nothing (receive, batch delete). The ratio is the price of storing the events.
 2. Querying: an archive of 24 hours (one object per flush, several flushes an hour) is read
    through `read_archive` for one hour's window and, as the reference, whole.
 
@@ -61,10 +61,9 @@ def drain_with_archiver() -> float:
     stored = 0
     started = time.perf_counter()
     while stored < BACKLOG:
-        result = consumer.poll_once()
-        if result is None and stored + len(consumer.buffer.held) == BACKLOG:
-            result = consumer.flush()  # the last, partial batch: do not wait for its age
-        stored += result.stored_messages if result else 0
+        stored += consumer.poll_once().handled
+        if consumer.held and stored + consumer.held == BACKLOG:
+            stored += consumer.handle_held().handled  # the last, partial batch: do not wait for its age
     return time.perf_counter() - started
 
 

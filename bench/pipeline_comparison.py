@@ -45,7 +45,7 @@ REFERENCE_PROCESSES = ("web", "worker")
 def start_our_system(name: str, *, with_sinks: bool = True) -> tuple[RunningSystem, str]:
     """Our system on the emulator BENCH_EMULATOR names: LocalStack (`make run`'s) by default."""
     emulator = os.environ.get("BENCH_EMULATOR", "localstack")
-    return RunningSystem(name, with_sinks=with_sinks, emulator=emulator).start(), emulator
+    return RunningSystem(name, with_sinks=with_sinks, emulator=emulator, count_aws_calls=True).start(), emulator
 
 
 def emulator_pid(system: RunningSystem) -> int:

@@ -9,9 +9,9 @@ import json
 import pytest
 import requests
 
-from notifier.entrypoints.webhook_sink import WebhookSink
 from tests.e2e.test_calendar_export import export_calendar
 from tests.support.moto import wait_until
+from tests.support.webhook_sink import WebhookSink
 
 SECRET = "fifo-e2e-webhook-secret-0123456789"
 

@@ -15,8 +15,8 @@ from aiosmtpd.controller import Controller
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 
 from notifier.domain.signing import verify
-from notifier.entrypoints.webhook_sink import WebhookSink
 from tests.support.moto import free_port, wait_until
+from tests.support.webhook_sink import WebhookSink
 
 SECRET = "e2e-webhook-secret-0123456789"
 

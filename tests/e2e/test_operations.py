@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from notifier.entrypoints.webhook_sink import WebhookSink
 from tests.support.moto import wait_until
 from tests.support.sqs import depth
+from tests.support.webhook_sink import WebhookSink
 
 SECRET = "e2e-operations-secret-0123456789"
 

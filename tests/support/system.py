@@ -2,7 +2,8 @@
 (and, with `with_sinks`, the webhook and SMTP sinks the notifier delivers to in `make run`).
 
 End-to-end tests and benchmarks start it the way `make run` does, on free ports, with each
-process's log in artifacts/<run>/<process>.log and its AWS call counts in <process>.<pid>.aws-calls.json.
+process's log in artifacts/<run>/<process>.log and, with `count_aws_calls` (benchmarks), its AWS
+call counts in <process>.<pid>.aws-calls.json (bench/aws_calls.py).
 The emulator is a moto server of its own (the default) or LocalStack: its own, or a fresh account
 on a LocalStack the caller shares between systems (`localstack=`).
 """
@@ -32,7 +33,8 @@ from tests.support.moto import MotoServer, free_port, wait_until
 from tests.support.tcp_proxy import TcpProxy
 
 BIN = Path(sys.executable).parent
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+REPOSITORY = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPOSITORY / "artifacts"
 
 WORKERS = {
     "relay": ["todo-api-relay"],
@@ -52,7 +54,7 @@ CONSUMED_QUEUES = {
 
 # `make run`'s local receivers (Procfile: webhook-sink, smtp): started only with `with_sinks`.
 SINKS = {
-    "webhook-sink": ["notifier-webhook-sink", "--port", "{port}"],
+    "webhook-sink": ["python", "-m", "tests.support.webhook_sink", "--port", "{port}"],
     "smtp-sink": [
         "python",
         "-m",
@@ -87,6 +89,8 @@ class RunningSystem:
     database_url: str | None = None
     aws_proxy: TcpProxy | None = field(default=None, init=False)
     s3_proxy: TcpProxy | None = field(default=None, init=False)
+    # Count every process's AWS calls (bench/aws_calls.py): benchmarks price a job in calls.
+    count_aws_calls: bool = False
     directory: Path = field(init=False)
     emulator_server: MotoServer | LocalStackServer = field(init=False)
     aws_url: str = field(init=False)
@@ -186,7 +190,7 @@ class RunningSystem:
         )
 
     def aws_calls(self) -> dict[str, dict[str, int]]:
-        """Per process, the AWS calls it made (written when it exits: call after stop())."""
+        """Per process, the AWS calls it made (with `count_aws_calls`; written when it exits: call after stop())."""
         counts: dict[str, Counter[str]] = {}
         for path in self.directory.glob("*.aws-calls.json"):
             process_name = path.name.split(".", 1)[0]  # <process>.<pid>.aws-calls.json
@@ -263,12 +267,17 @@ class RunningSystem:
             pass
 
     def _spawn(self, name: str, command: list[str], heartbeat: bool = False) -> None:
-        env = dict(self.env, AWS_CALL_STATS_FILE=str(self.directory / f"{name}.{{pid}}.aws-calls.json"))
+        # The repository on the path: the dev sinks and the call counter are its modules (`python -m`).
+        env = dict(self.env, PYTHONPATH=str(REPOSITORY))
+        argv = [str(BIN / command[0]), *command[1:]]
+        if self.count_aws_calls and command[0] != "python":
+            env["AWS_CALL_STATS_FILE"] = str(self.directory / f"{name}.{{pid}}.aws-calls.json")
+            argv = [str(BIN / "python"), "-m", "bench.aws_calls", *command]
         if heartbeat:
             env["HEARTBEAT_FILE"] = str(self.directory / f"{name}.heartbeat")
         with open(self.directory / f"{name}.log", "ab") as log:
             self.processes[name] = subprocess.Popen(
-                [str(BIN / command[0]), *command[1:]], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.directory
+                argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.directory
             )
 
     def _start_sinks(self) -> None:

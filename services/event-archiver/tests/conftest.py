@@ -8,16 +8,13 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from itertools import count
 from pathlib import Path
 
 import pytest
 
-from event_archiver.domain.messages import ReceivedMessage
 from taskoverflow_shared.events import CalendarRequested, Envelope, TodoChanged, new_envelope
+from tests.support.fake_sqs import FakeSqs
 
 TODO = {"id": 3, "title": "t", "completed": False, "created_at": "x", "updated_at": "x"}
 
@@ -45,43 +42,6 @@ def envelopes() -> EnvelopeFactory:
 
 
 @dataclass
-class FakeQueue:
-    """An in-memory queue: `pending` is what a receive returns next, in order."""
-
-    pending: list[ReceivedMessage] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    dead_letters: list[tuple[str, str]] = field(default_factory=list)
-    released: list[str] = field(default_factory=list)
-    _ids: count = field(default_factory=count)
-
-    def send(self, body: str, sent_at: datetime | None = None) -> ReceivedMessage:
-        number = next(self._ids)
-        message = ReceivedMessage(
-            message_id=f"m{number}",
-            receipt_handle=f"r{number}",
-            body=body,
-            sent_at=sent_at or datetime.now(UTC),
-        )
-        self.pending.append(message)
-        return message
-
-    def receive(self, *, max_messages: int, wait_seconds: int) -> list[ReceivedMessage]:
-        taken, self.pending = self.pending[:max_messages], self.pending[max_messages:]
-        return taken
-
-    def delete(self, messages: Sequence[ReceivedMessage]) -> int:
-        self.deleted.extend(m.message_id for m in messages)
-        return 0
-
-    def dead_letter(self, dead: Sequence[tuple[ReceivedMessage, str]]) -> None:
-        self.dead_letters.extend((m.message_id, reason) for m, reason in dead)
-        self.delete([m for m, _ in dead])
-
-    def release(self, messages: Sequence[ReceivedMessage]) -> None:
-        self.released.extend(m.message_id for m in messages)
-
-
-@dataclass
 class FakeStore:
     """Keeps objects in a dict; fails the puts whose turn (0, 1, …) is listed in `failing_puts`."""
 
@@ -97,8 +57,8 @@ class FakeStore:
 
 
 @pytest.fixture
-def fake_queue() -> FakeQueue:
-    return FakeQueue()
+def fake_sqs() -> FakeSqs:
+    return FakeSqs()
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from aiosmtpd.controller import Controller
 from notifier.domain.deliveries import DeliveryResult
 from notifier.domain.mail import Mail
 from notifier.domain.signing import WebhookRequest
-from notifier.entrypoints.webhook_sink import WebhookSink
 from notifier.handlers import Channels
 from tests.support.moto import free_port
+from tests.support.webhook_sink import WebhookSink
 
 SECRET = "test-secret-0123456789"
 

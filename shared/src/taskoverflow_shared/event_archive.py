@@ -28,7 +28,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from taskoverflow_shared.events import Envelope
+from pydantic import ValidationError
+
+from taskoverflow_shared.events import Envelope, UnprocessableEvent
 
 ARCHIVE_CONTENT_TYPE = "application/x-ndjson"
 OBJECT_SUFFIX = ".ndjson"
@@ -59,8 +61,18 @@ class ArchiveEntry:
 
     @classmethod
     def from_envelope_json(cls, envelope_json: str, arrived_at: datetime) -> ArchiveEntry:
-        """Raises pydantic's ValidationError when the text is not an envelope."""
-        return cls(envelope_json, Envelope.model_validate_json(envelope_json), _utc(arrived_at))
+        """Raises UnprocessableEvent, with the first problem as its reason, when the text is not an envelope.
+
+        Any well-formed envelope is kept, whatever its type or schema version: the archive records
+        what was published, it does not judge whether a consumer can handle it.
+        """
+        try:
+            envelope = Envelope.model_validate_json(envelope_json)
+        except ValidationError as invalid:
+            problem = invalid.errors()[0]
+            location = ".".join(str(part) for part in problem["loc"]) or "body"
+            raise UnprocessableEvent(f"invalid envelope: {location}: {problem['msg']}") from invalid
+        return cls(envelope_json, envelope, _utc(arrived_at))
 
     @property
     def event_id(self) -> str:

@@ -11,7 +11,7 @@ re-published event (the outbox relay publishes at least once) is dropped within 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from taskoverflow_shared.events import Envelope
@@ -35,18 +35,10 @@ class EventPublisher(Protocol):
 
 
 @dataclass
-class PublishedSizes:
-    """The largest message body sent so far: lets tests prove the 256 KiB limit holds."""
-
-    largest_bytes: int = 0
-
-
-@dataclass
 class SnsPublisher:
     sns: Any
     topic_arn: str
     type_attribute: str = "type"
-    sizes: PublishedSizes = field(default_factory=PublishedSizes)
     replayed: bool = False
 
     @property
@@ -88,7 +80,6 @@ class SnsPublisher:
         )
         if size > SQS_MESSAGE_LIMIT_BYTES:
             raise MessageTooLarge(f"{envelope.type} {envelope.id} is {size} bytes")
-        self.sizes.largest_bytes = max(self.sizes.largest_bytes, size)
         # Batch entry ids allow only [A-Za-z0-9_-]{1,80}: a UUID event id fits.
         entry = {"Id": envelope.id, "Message": body, "MessageAttributes": attributes}
         if self.is_fifo:

@@ -18,27 +18,37 @@ On a FIFO queue SQS hands out a message group's messages in order and no more of
 one is in flight. The loop keeps that order: a lane is handled front to back, and once a
 message of a group must be retried it releases the group's later messages unhandled, so they
 come back after it instead of overtaking it.
+
+In batch mode (`batch`, see batch_mode.py) the loop holds messages across receives and hands
+them to one batch handler together, deleting only those it did not fail.
+
+The loop ticks its `liveness` at every step (each receive, each message handled or held), so
+the heartbeat thread (heartbeat.py) tells a busy loop from a stuck one. `worker_runtime.py`
+runs it with signals, start-up wait, logging and the heartbeat.
 """
 
 from __future__ import annotations
 
 import enum
-import signal
+import json
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 
+from taskoverflow_shared.aws_clients import make_client
+from taskoverflow_shared.batch_mode import BatchMode, HeldBatch, HeldMessage
 from taskoverflow_shared.events import Envelope, EventData, UnprocessableEvent, parse_data, parse_envelope
 from taskoverflow_shared.group_commit import GroupCommit
-from taskoverflow_shared.heartbeat import Heartbeat
+from taskoverflow_shared.heartbeat import Heartbeat, HeartbeatThread, Liveness
 from taskoverflow_shared.logging_setup import bound_trace
+from taskoverflow_shared.settings import ConsumerSettings
 from taskoverflow_shared.sns_publisher import REPLAYED_ATTRIBUTE
 from taskoverflow_shared.sqs_batches import (
     OutgoingMessage,
@@ -48,6 +58,7 @@ from taskoverflow_shared.sqs_batches import (
     send_in_batches,
 )
 from taskoverflow_shared.topology import FIFO_SUFFIX
+from taskoverflow_shared.worker_runtime import Startup, run_until_stopped
 
 Handler = Callable[[Envelope, EventData], None]
 
@@ -75,16 +86,17 @@ Outcome = _Settled | DeadLetter
 
 @dataclass
 class PollResult:
-    """What one receive did, for tests and metrics."""
+    """What one receive did (in batch mode, with the flush it made due), for tests and metrics."""
 
     handled: int = 0
     dead_lettered: int = 0
     failed: int = 0
     released: int = 0
+    held: int = 0
 
     @property
     def received(self) -> int:
-        return self.handled + self.dead_lettered + self.failed + self.released
+        return self.handled + self.dead_lettered + self.failed + self.released + self.held
 
 
 @dataclass
@@ -96,7 +108,13 @@ class SqsConsumer:
     visibility_timeout_seconds: int
     wait_time_seconds: int = 20
     max_messages: int = 10
+    # Ticked at every step of the loop; the runtime's heartbeat thread watches it.
+    liveness: Liveness = field(default_factory=Liveness)
+    # Only for a main that calls run_until_signalled itself (the todo-api consumer's, until it
+    # moves to worker_runtime.run_worker, which reads HEARTBEAT_FILE through the settings).
     heartbeat: Heartbeat | None = None
+    # Hold messages across receives and handle them together (see batch_mode.py).
+    batch: BatchMode | None = None
     # Lanes handled at once; handlers must then be thread-safe (boto3 clients, SQLAlchemy
     # session factories and our locked SQLite delivery log are).
     concurrency: int = 1
@@ -112,22 +130,60 @@ class SqsConsumer:
     _running_lanes: int = field(default=0, init=False)
     _last_receive_filled: bool = field(default=False, init=False)
     _deletes: GroupCommit[str, None] = field(init=False)
+    _held: HeldBatch | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self._deletes = GroupCommit(self._delete_receipts)
+        if self.batch is not None:
+            self._held = HeldBatch(self.batch.max_messages, self.batch.max_age_seconds)
+
+    @classmethod
+    def on_queue(
+        cls, settings: ConsumerSettings, startup: Startup | None = None, *, sqs: Any | None = None, **options: Any
+    ) -> SqsConsumer:
+        """The loop on the service's queue, once it and its DLQ exist (waiting within `startup`'s
+        deadline, or the settings' start-up wait); `options` are the loop's other fields."""
+        # The read timeout must outlast the long poll, or every idle receive would end in an error.
+        sqs = sqs or make_client("sqs", read_timeout=settings.receive_wait_seconds + 10)
+        startup = startup or Startup.now(settings.startup_wait_seconds)
+        queue_url, dead_letter_queue_url = startup.queue_urls(sqs, settings.queue)
+        return cls(
+            sqs=sqs,
+            queue_url=queue_url,
+            dead_letter_queue_url=dead_letter_queue_url,
+            visibility_timeout_seconds=settings.queue.visibility_timeout_seconds,
+            wait_time_seconds=settings.receive_wait_seconds,
+            **options,
+        )
+
+    @property
+    def interruptible(self) -> bool:
+        """A stop may cut the long poll short while no message is in hand.
+
+        Not in batch mode: the messages of an abandoned poll would stay invisible for a whole
+        visibility timeout, and a batch consumer (the archiver) polls for a few seconds only.
+        """
+        return self.batch is None and not self.busy
+
+    @property
+    def held(self) -> int:
+        """Messages held for the next batch (batch mode)."""
+        return len(self._held.held) if self._held is not None else 0
 
     def run(self, stop: threading.Event) -> None:
-        """Poll until `stop` is set; the message in hand is finished, the rest released."""
+        """Poll until `stop` is set; the message in hand is finished, the rest released.
+
+        In batch mode, what is held is then handled, or released for another worker at once.
+        """
         extender = threading.Thread(target=self._extend_visibility_until, args=(stop,), daemon=True)
         extender.start()
-        log.info("consumer_started", queue_url=self.queue_url)
-        if self.heartbeat:
-            self.heartbeat.beat()  # alive before the first long poll returns
+        log.info("consumer_started", queue_url=self.queue_url, batch=self.batch is not None)
+        self.liveness.tick()
         try:
             while not stop.is_set():
                 try:
                     started = time.monotonic()
-                    if self.concurrency > 1:
+                    if self.concurrency > 1 and self.batch is None:
                         received = self._receive_into_free_lanes(stop)
                     else:
                         received = self.poll_once(stop).received
@@ -137,15 +193,24 @@ class SqsConsumer:
                     # The broker may be briefly unreachable: back off instead of spinning.
                     log.exception("receive_failed")
                     stop.wait(1.0)
+                # A loop retrying against an unreachable broker is alive: a restart would not help.
+                self.liveness.tick()
         finally:
             if self._pool is not None:
                 # Lanes still going finish the message in hand and release the rest (they see `stop`).
                 self._pool.shutdown(wait=True)
                 self._pool = None
+            if self._held is not None:
+                self.handle_held(release_on_failure=True)
             log.info("consumer_stopped", queue_url=self.queue_url)
 
     def poll_once(self, stop: threading.Event | None = None) -> PollResult:
-        """Receive one batch, handle it (lanes side by side when `concurrency` > 1) and settle it."""
+        """Receive one batch, handle it (lanes side by side when `concurrency` > 1) and settle it.
+
+        In batch mode: receive, hold, and handle what is held once it is due.
+        """
+        if self._held is not None:
+            return self._poll_into_batch()
         messages = self._receive(self.max_messages)
         result = PollResult()
         if not messages:
@@ -163,17 +228,16 @@ class SqsConsumer:
         finally:
             self.busy = False
 
-    def _receive(self, max_messages: int) -> list[dict]:
+    def _receive(self, max_messages: int, wait_seconds: int | None = None) -> list[dict]:
         response = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=max_messages,
-            WaitTimeSeconds=self.wait_time_seconds,
+            WaitTimeSeconds=self.wait_time_seconds if wait_seconds is None else wait_seconds,
             # A standard queue has no MessageGroupId and leaves it out of the answer.
-            MessageSystemAttributeNames=["ApproximateReceiveCount", "MessageGroupId"],
+            MessageSystemAttributeNames=["ApproximateReceiveCount", "MessageGroupId", "SentTimestamp"],
             MessageAttributeNames=["All"],
         )
-        if self.heartbeat:
-            self.heartbeat.beat()
+        self.liveness.tick()
         messages = response.get("Messages", [])
         self._last_receive_filled = len(messages) == max_messages
         with self._lock:
@@ -255,6 +319,7 @@ class SqsConsumer:
                 lane.unhandled.extend(messages[position:])
                 break
             outcome = self._process(message)
+            self.liveness.tick()
             if outcome is HANDLED:
                 lane.acknowledged.append(message)
             elif outcome is RETRY_LATER:
@@ -296,6 +361,61 @@ class SqsConsumer:
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
             return HANDLED
+
+    def _poll_into_batch(self) -> PollResult:
+        assert self.batch is not None and self._held is not None
+        wait_seconds = self._held.receive_wait_seconds(time.monotonic(), self.wait_time_seconds)
+        messages = self._receive(max(min(self.max_messages, self._held.room), 1), wait_seconds)
+        dead: list[tuple[dict, str]] = []
+        for message in messages:
+            try:
+                item = self.batch.decode(message)
+            except UnprocessableEvent as unprocessable:
+                with bound_trace(None, None):
+                    log.error("message_dead_lettered", message_id=message["MessageId"], reason=unprocessable.reason)
+                dead.append((message, unprocessable.reason))
+                continue
+            self._held.add(HeldMessage(message, item), time.monotonic())
+            self.liveness.tick()
+        if dead:
+            self._settle([_Lane(dead=dead)])
+        result = PollResult(dead_lettered=len(dead))
+        if self._held.is_due(time.monotonic()):
+            result = self.handle_held()
+            result.dead_lettered = len(dead)
+        result.held = self.held
+        return result
+
+    def handle_held(self, *, release_on_failure: bool = False) -> PollResult:
+        """Hand what is held to the batch handler; delete what it did not fail.
+
+        What failed comes back after the visibility timeout, which spaces out the retries (and
+        after maxReceiveCount SQS moves it to the DLQ); on the way out (`release_on_failure`) it is
+        made visible at once instead, for another worker.
+        """
+        assert self.batch is not None and self._held is not None
+        held = self._held.take()
+        if not held:
+            return PollResult()
+        try:
+            failed_ids = set(self.batch.handle(held))
+        except Exception:
+            log.exception("batch_failed", messages=len(held), released=release_on_failure)
+            failed_ids = {message.message_id for message in held}
+        self.liveness.tick()
+        failed = [h.message for h in held if h.message_id in failed_ids]
+        succeeded = [h.message for h in held if h.message_id not in failed_ids]
+        if succeeded:
+            self._forget(succeeded)
+            self._deletes.submit([message["ReceiptHandle"] for message in succeeded])
+        if failed and release_on_failure:
+            try:
+                self._release(failed)
+            except Exception:
+                # They still come back, only after the visibility timeout.
+                log.exception("release_failed", count=len(failed))
+        self._forget(failed)
+        return PollResult(handled=len(succeeded), failed=len(failed))
 
     def _delete_receipts(self, receipt_handles: list[str]) -> None:
         for failure in delete_in_batches(self.sqs, self.queue_url, receipt_handles):
@@ -388,46 +508,30 @@ def _attribute(message: dict, name: str) -> str | None:
     return message.get("MessageAttributes", {}).get(name, {}).get("StringValue")
 
 
-class _StopNow(BaseException):
-    """Raised from the signal handler to leave a long poll when no message is in hand."""
+def envelope_text(message: dict) -> str:
+    """The envelope a message carries, as text; unwrapped when the subscription wraps it
+    (raw message delivery switched off)."""
+    body = message["Body"]
+    try:
+        notification = json.loads(body)
+    except ValueError:
+        return body
+    if isinstance(notification, dict) and notification.get("Type") == "Notification":
+        inner = notification.get("Message")
+        if isinstance(inner, str):
+            return inner
+    return body
+
+
+def sent_at(message: dict) -> datetime:
+    """When SQS accepted the message (its SentTimestamp): the arrival time."""
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(message["Attributes"]["SentTimestamp"]))
 
 
 def run_until_signalled(consumer: SqsConsumer, stop: threading.Event | None = None) -> None:
-    """Run the loop in this (main) thread; SIGTERM/SIGINT stop it gracefully.
+    """Run the loop in this (main) thread until SIGTERM/SIGINT, beating `consumer.heartbeat`.
 
-    With a message in hand the loop finishes it and releases the rest of the batch; while only
-    waiting on a long poll it leaves at once (nothing is in hand, so nothing can be lost).
+    For mains not yet on worker_runtime.run_worker, which does this and more.
     """
-    stop = stop or threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        log.info("shutdown_requested", signal=signal.Signals(signum).name, busy=consumer.busy)
-        stop.set()
-        if not consumer.busy:
-            raise _StopNow
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        consumer.run(stop)
-    except _StopNow:
-        stop.set()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-@contextmanager
-def exit_on_signals_while_starting() -> Iterator[None]:
-    """Until a worker's loop installs its own handlers, SIGTERM/SIGINT end the start cleanly (exit 0):
-    nothing is in hand yet, so there is nothing to finish."""
-
-    def leave(signum: int, _frame: object) -> None:
-        log.info("shutdown_requested", signal=signal.Signals(signum).name, during="start")
-        raise SystemExit(0)
-
-    previous = {sig: signal.signal(sig, leave) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    heartbeat = HeartbeatThread(consumer.heartbeat, consumer.liveness) if consumer.heartbeat else None
+    run_until_stopped(consumer, stop, heartbeat=heartbeat)

@@ -5,14 +5,20 @@ from datetime import UTC, datetime
 
 import pytest
 
-from event_archiver.domain.messages import ReceivedMessage, archive_entry
+from event_archiver.domain.messages import archive_entry
 from taskoverflow_shared.events import UnprocessableEvent
 
 ARRIVED = datetime(2026, 11, 27, 23, 5, 1, 123000, tzinfo=UTC)
 
 
-def received(body: str) -> ReceivedMessage:
-    return ReceivedMessage(message_id="m", receipt_handle="r", body=body, sent_at=ARRIVED)
+def received(body: str) -> dict:
+    """A message as ReceiveMessage returns it, sent at ARRIVED."""
+    return {
+        "MessageId": "m",
+        "ReceiptHandle": "r",
+        "Body": body,
+        "Attributes": {"SentTimestamp": str(int(ARRIVED.timestamp() * 1000))},
+    }
 
 
 def test_a_raw_envelope_is_kept_as_delivered_with_its_arrival_time(envelopes):

@@ -2,7 +2,8 @@
 
 import pytest
 
-from event_archiver.config import ConfigError, Settings
+from event_archiver.config import Settings
+from taskoverflow_shared.settings import SettingsError
 
 
 def test_defaults_come_from_the_topology():
@@ -26,7 +27,7 @@ def test_flush_knobs_are_read_from_the_environment():
 
 
 def test_every_problem_is_reported_at_once_and_buffering_must_stay_well_inside_the_visibility_timeout():
-    with pytest.raises(ConfigError) as invalid:
+    with pytest.raises(SettingsError) as invalid:
         Settings.from_environment({"EVENT_ARCHIVER_FLUSH_SECONDS": "30", "EVENT_ARCHIVER_FLUSH_EVENTS": "many"})
 
     assert invalid.value.problems == [

@@ -21,6 +21,8 @@ from taskoverflow_shared.events import CalendarRequested, Envelope, new_envelope
 from taskoverflow_shared.sns_publisher import SnsPublisher
 from tests.support.moto import wait_until
 
+REPOSITORY = Path(__file__).resolve().parents[4]
+
 
 def aws(service: str) -> Any:
     """A plain boto3 client for the test's own calls, kept out of the worker's AWS call counter."""
@@ -72,18 +74,22 @@ class WorkerFactory:
         number = len(self.started) + 1
         log_path = self.directory / f"worker-{number}.log"
         stats_path = self.directory / f"worker-{number}-aws-calls.json"
-        executable = shutil.which("ical-worker", path=os.path.dirname(sys.executable))
-        assert executable, "install the package: pip install -e ./services/ical-worker"
+        assert shutil.which("ical-worker", path=os.path.dirname(sys.executable)), (
+            "install the package: pip install -e ./services/ical-worker"
+        )
         env = {
             **os.environ,  # the moto_server fixture put AWS_ENDPOINT_URL and credentials here
             "PYTHONUNBUFFERED": "1",  # log lines must reach the file while the worker runs
             "LOG_LEVEL": "INFO",
             "ICAL_WORKER_STARTUP_WAIT_SECONDS": "10",
+            # The worker's AWS calls are counted from outside (bench/aws_calls.py, a module of the repository).
             "AWS_CALL_STATS_FILE": str(stats_path),
+            "PYTHONPATH": str(REPOSITORY),
             **environment,
         }
+        command = [sys.executable, "-m", "bench.aws_calls", "ical-worker"]
         with open(log_path, "wb") as log:
-            process = subprocess.Popen([executable], env=env, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         worker = WorkerProcess(process, log_path, stats_path)
         self.started.append(worker)
         return worker

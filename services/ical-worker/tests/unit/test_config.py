@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ical_worker.config import ConfigError, Settings
+from ical_worker.config import Settings
+from taskoverflow_shared.settings import SettingsError
 
 
 def test_names_come_from_the_shared_topology() -> None:
@@ -38,12 +39,12 @@ def test_knobs_are_read_from_the_environment() -> None:
     ("name", "value", "message"),
     [
         ("ICAL_WORKER_MAX_MESSAGES", "11", "between 1 and 10"),
-        ("ICAL_WORKER_MAX_MESSAGES", "many", "is not an integer"),
+        ("ICAL_WORKER_MAX_MESSAGES", "many", "must be an integer"),
         ("ICAL_WORKER_CONCURRENCY", "0", "between 1 and 64"),
         ("ICAL_WORKER_CACHE_SIZE", "-1", "at least 0"),
         ("ICAL_WORKER_RECEIVE_WAIT_SECONDS", "21", "between 0 and 20"),
     ],
 )
 def test_a_bad_knob_is_refused_with_its_name(name: str, value: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=f"{name}.*{message}"):
+    with pytest.raises(SettingsError, match=f"{name}.*{message}"):
         Settings.from_environment(environ={name: value})

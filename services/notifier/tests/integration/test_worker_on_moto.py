@@ -23,6 +23,7 @@ def settings(tmp_path, urls, **env):
             "NOTIFIER_RETRY_INITIAL_BACKOFF_SECONDS": "0.01",
             "NOTIFIER_RETRY_MAX_BACKOFF_SECONDS": "0.02",
             "NOTIFIER_DELIVERY_DB": str(tmp_path / "deliveries.sqlite3"),
+            "NOTIFIER_RECEIVE_WAIT_SECONDS": "0",
         }
         | env
     )
@@ -49,12 +50,12 @@ def test_the_same_event_delivered_twice_by_sqs_is_posted_once_even_across_a_rest
     sqs.send_message(QueueUrl=queue.url, MessageBody=body)
     sqs.send_message(QueueUrl=queue.url, MessageBody=body)
 
-    handle(build_consumer(settings(tmp_path, sink.url), wait_time_seconds=0), expected=2)
+    handle(build_consumer(settings(tmp_path, sink.url)), expected=2)
 
     assert [r.header("X-TaskOverflow-Delivery") for r in sink.received] == [envelope.id]
     # A new process (new consumer, same delivery log file) still knows it was delivered.
     sqs.send_message(QueueUrl=queue.url, MessageBody=body)
-    handle(build_consumer(settings(tmp_path, sink.url), wait_time_seconds=0), expected=1)
+    handle(build_consumer(settings(tmp_path, sink.url)), expected=1)
     assert len(sink.received) == 1
     assert sum(depth(sqs, queue.url)) == 0
 
@@ -68,9 +69,7 @@ def test_a_redelivered_message_retries_only_the_target_that_failed(topology_addr
     flaky = webhook_sink(statuses=[500, 500])
     _, body = todo_changed_body()
     sqs.send_message(QueueUrl=queue.url, MessageBody=body)
-    consumer = build_consumer(
-        settings(tmp_path, f"{healthy.url}/a,{flaky.url}/b", NOTIFIER_RETRY_MAX_ATTEMPTS="2"), wait_time_seconds=0
-    )
+    consumer = build_consumer(settings(tmp_path, f"{healthy.url}/a,{flaky.url}/b", NOTIFIER_RETRY_MAX_ATTEMPTS="2"))
 
     first = consumer.poll_once()
     assert first.failed == 1
@@ -86,9 +85,7 @@ def test_a_refused_target_dead_letters_the_event_with_the_reason(topology_addres
     sink = webhook_sink()
     envelope, body = todo_changed_body()
     sqs.send_message(QueueUrl=queue.url, MessageBody=body)
-    consumer = build_consumer(
-        settings(tmp_path, f"{sink.url}/internal", NOTIFIER_ALLOW_PRIVATE_TARGETS="false"), wait_time_seconds=0
-    )
+    consumer = build_consumer(settings(tmp_path, f"{sink.url}/internal", NOTIFIER_ALLOW_PRIVATE_TARGETS="false"))
 
     wait_until(lambda: consumer.poll_once().dead_lettered, timeout=10, message="the dead letter")
 

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from notifier.config import ConfigError, Settings
+from notifier.config import Settings
+from taskoverflow_shared.settings import SettingsError
 
 
 def test_an_empty_environment_is_a_valid_notifier_that_sends_nothing():
@@ -52,7 +53,7 @@ def test_a_full_configuration_is_read():
 
 
 def test_every_problem_is_reported_together_naming_its_variable():
-    with pytest.raises(ConfigError) as error:
+    with pytest.raises(SettingsError) as error:
         Settings.from_environment(
             {
                 "NOTIFIER_WEBHOOK_URLS": "https://a.example/h",
@@ -84,5 +85,5 @@ def test_every_problem_is_reported_together_naming_its_variable():
 
 
 def test_a_bad_subscription_list_is_a_configuration_error():
-    with pytest.raises(ConfigError, match=r"NOTIFIER_WEBHOOK_URLS: .*CalendarRequested"):
+    with pytest.raises(SettingsError, match=r"NOTIFIER_WEBHOOK_URLS: .*CalendarRequested"):
         Settings.from_environment({"NOTIFIER_WEBHOOK_URLS": "https://a.example|CalendarRequested"})

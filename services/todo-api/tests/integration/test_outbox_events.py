@@ -9,7 +9,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from taskoverflow_shared.aws_clients import AWS_CALLS, make_client
+from bench.aws_calls import AwsCallCounter
+from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.events import TodoChanged, parse_data, parse_envelope
 from taskoverflow_shared.sns_publisher import SnsPublisher
 from tests.support.moto import wait_until
@@ -39,8 +40,8 @@ def temporary_endpoint(url: str):
         os.environ["AWS_ENDPOINT_URL"] = saved
 
 
-def publish_attempts() -> int:
-    return AWS_CALLS.snapshot().get("sns.PublishBatch", 0)
+def publish_attempts(counter: AwsCallCounter) -> int:
+    return counter.snapshot().get("sns.PublishBatch", 0)
 
 
 def receive_events(url: str, expected: int) -> list[dict]:
@@ -90,16 +91,19 @@ def test_writes_succeed_while_the_broker_is_down_and_the_event_goes_out_once_it_
 ):
     listener = subscribe_test_queue(topology_addresses.topic_arn)
     broker = TcpProxy(target_port=moto_server.port)
+    calls = AwsCallCounter()
     with temporary_endpoint(broker.url):
-        relay = build_relay(todo_api, SnsPublisher(make_client("sns"), topology_addresses.topic_arn))
-    attempts_before = publish_attempts()
+        relay = build_relay(todo_api, SnsPublisher(calls.attach(make_client("sns")), topology_addresses.topic_arn))
+    attempts_before = publish_attempts(calls)
     stop = threading.Event()
     relay_thread = threading.Thread(target=run_relay, args=(relay, stop, 0.05))
     relay_thread.start()
     try:
         response = client.post("/api/v1/todos", json={"title": "written during the outage"})
         assert response.status_code == 201
-        wait_until(lambda: publish_attempts() >= attempts_before + 2, timeout=10, message="failed publish attempts")
+        wait_until(
+            lambda: publish_attempts(calls) >= attempts_before + 2, timeout=10, message="failed publish attempts"
+        )
         assert todo_api.views.todos(TodoFilters())  # the write is there, its event is not out yet
 
         broker.start()

@@ -1,1 +1,1 @@
-"""Pure rules of the archiver: what a received message becomes, and when a batch is due. No I/O."""
+"""Pure rules of the archiver: what a received message becomes. No I/O."""

@@ -1,8 +1,9 @@
-"""`notifier-webhook-sink`: a local webhook receiver for development and tests.
+"""A local webhook receiver for development and tests: `python -m tests.support.webhook_sink --port 8099`.
 
 It plays the part `python -m aiosmtpd ... Debugging` plays for e-mail: a place for `make run`
-to deliver to, printing each POST with whether its signature verifies. Tests use the same
-class in-process to count requests and to script failing answers.
+(Procfile `webhook-sink`) to deliver to, printing each POST with whether its signature verifies.
+Tests use the same class in-process to count requests and to script failing answers. It lives
+here, not in the notifier package, so no service image carries it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import structlog
 from notifier.domain.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, verify
 from taskoverflow_shared.logging_setup import configure_logging
 
-log = structlog.get_logger("notifier.webhook_sink")
+log = structlog.get_logger("webhook_sink")
 
 
 @dataclass(frozen=True)
