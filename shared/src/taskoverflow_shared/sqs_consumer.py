@@ -46,7 +46,7 @@ from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.batch_mode import BatchMode, HeldBatch, HeldMessage
 from taskoverflow_shared.events import Envelope, EventData, UnprocessableEvent, parse_data, parse_envelope
 from taskoverflow_shared.group_commit import GroupCommit
-from taskoverflow_shared.heartbeat import Heartbeat, HeartbeatThread, Liveness
+from taskoverflow_shared.heartbeat import Liveness
 from taskoverflow_shared.logging_setup import bound_trace
 from taskoverflow_shared.settings import ConsumerSettings
 from taskoverflow_shared.sns_publisher import REPLAYED_ATTRIBUTE
@@ -58,7 +58,7 @@ from taskoverflow_shared.sqs_batches import (
     send_in_batches,
 )
 from taskoverflow_shared.topology import FIFO_SUFFIX
-from taskoverflow_shared.worker_runtime import Startup, run_until_stopped
+from taskoverflow_shared.worker_runtime import Startup
 
 Handler = Callable[[Envelope, EventData], None]
 
@@ -110,9 +110,6 @@ class SqsConsumer:
     max_messages: int = 10
     # Ticked at every step of the loop; the runtime's heartbeat thread watches it.
     liveness: Liveness = field(default_factory=Liveness)
-    # Only for a main that calls run_until_signalled itself (the todo-api consumer's, until it
-    # moves to worker_runtime.run_worker, which reads HEARTBEAT_FILE through the settings).
-    heartbeat: Heartbeat | None = None
     # Hold messages across receives and handle them together (see batch_mode.py).
     batch: BatchMode | None = None
     # Lanes handled at once; handlers must then be thread-safe (boto3 clients, SQLAlchemy
@@ -526,12 +523,3 @@ def envelope_text(message: dict) -> str:
 def sent_at(message: dict) -> datetime:
     """When SQS accepted the message (its SentTimestamp): the arrival time."""
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(message["Attributes"]["SentTimestamp"]))
-
-
-def run_until_signalled(consumer: SqsConsumer, stop: threading.Event | None = None) -> None:
-    """Run the loop in this (main) thread until SIGTERM/SIGINT, beating `consumer.heartbeat`.
-
-    For mains not yet on worker_runtime.run_worker, which does this and more.
-    """
-    heartbeat = HeartbeatThread(consumer.heartbeat, consumer.liveness) if consumer.heartbeat else None
-    run_until_stopped(consumer, stop, heartbeat=heartbeat)

@@ -1,36 +1,29 @@
-"""`todo-api-consumer`: follow calendar jobs by consuming CalendarReady / CalendarFailed."""
+"""`todo-api-consumer`: follow calendar jobs by consuming CalendarReady / CalendarFailed.
+
+Exit codes as every worker's (taskoverflow_shared.worker_runtime): 0 after a graceful stop, 1
+when the queue cannot be reached at start, 2 when the configuration is invalid.
+"""
 
 from __future__ import annotations
 
 import sys
 
-from taskoverflow_shared.addresses import queue_url
-from taskoverflow_shared.aws_clients import make_client
-from taskoverflow_shared.heartbeat import Heartbeat
-from taskoverflow_shared.logging_setup import configure_logging
-from taskoverflow_shared.sqs_consumer import SqsConsumer, run_until_signalled
-from taskoverflow_shared.topology import load_topology
+from taskoverflow_shared.sqs_consumer import SqsConsumer
+from taskoverflow_shared.worker_runtime import Startup, run_worker
 from todo_api.bootstrap import bootstrap
-from todo_api.messagebus import MessageBus
+from todo_api.config import ConsumerProcessSettings
+
+PROCESS = "todo-api-consumer"
 
 
-def build_consumer(bus: MessageBus, sqs=None) -> SqsConsumer:
-    sqs = sqs or make_client("sqs")
-    queue = load_topology().queue_for("todo-api")
-    return SqsConsumer(
-        sqs,
-        queue_url=queue_url(sqs, queue.name),
-        dead_letter_queue_url=queue_url(sqs, queue.dlq_name),
-        handlers=dict.fromkeys(bus.handled_event_types(), bus.consume),
-        visibility_timeout_seconds=queue.visibility_timeout_seconds,
-        heartbeat=Heartbeat.from_environment(),
-    )
+def build_consumer(settings: ConsumerProcessSettings, startup: Startup) -> SqsConsumer:
+    """The shared consumer loop on the todo-api's queue, handing each outcome to the bus."""
+    bus = bootstrap(settings).bus
+    return SqsConsumer.on_queue(settings, startup, handlers=dict.fromkeys(bus.handled_event_types(), bus.consume))
 
 
 def main() -> int:
-    configure_logging("todo-api-consumer")
-    run_until_signalled(build_consumer(bootstrap().bus))
-    return 0
+    return run_worker(PROCESS, ConsumerProcessSettings.from_environment, build_consumer)
 
 
 if __name__ == "__main__":

@@ -8,35 +8,54 @@ backs off (up to a few seconds) and keeps the rows; they go out, in order, once 
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
-import time
 from collections.abc import Collection
+from dataclasses import dataclass, field
 
 import structlog
 
-from taskoverflow_shared.heartbeat import Heartbeat
-from taskoverflow_shared.logging_setup import configure_logging
+from taskoverflow_shared.heartbeat import Liveness
+from taskoverflow_shared.worker_runtime import Startup, run_worker
 from todo_api.adapters.outbox import Lane, OutboxRelay
 from todo_api.bootstrap import bootstrap, build_relay
+from todo_api.config import RelaySettings
 
+PROCESS = "todo-api-relay"
 MAX_BACKOFF_SECONDS = 5.0
-HEARTBEAT_INTERVAL_SECONDS = 1.0
 
 log = structlog.get_logger("todo_api.relay")
 
 
+@dataclass
+class RelayLoop:
+    """The relay as the shared worker runtime runs it (a `Loop`): never interruptible, since it
+    only ever waits on `stop.wait`, which the stop ends anyway."""
+
+    relay: OutboxRelay
+    idle_wait_seconds: float
+    liveness: Liveness = field(default_factory=Liveness)
+    interruptible: bool = False
+
+    def run(self, stop: threading.Event) -> None:
+        try:
+            run_relay(self.relay, stop, self.idle_wait_seconds, self.liveness)
+        finally:
+            self.relay.close()
+
+
 def run_relay(
-    relay: OutboxRelay, stop: threading.Event, idle_wait_seconds: float, heartbeat: Heartbeat | None = None
+    relay: OutboxRelay, stop: threading.Event, idle_wait_seconds: float, liveness: Liveness | None = None
 ) -> None:
     """Run the interactive lane in a thread and the bulk lane in this one, until `stop`."""
     interactive = threading.Thread(
-        target=run_lane, args=(relay, (Lane.INTERACTIVE,), stop, idle_wait_seconds), name="relay-interactive"
+        target=run_lane,
+        args=(relay, (Lane.INTERACTIVE,), stop, idle_wait_seconds, liveness),
+        name="relay-interactive",
     )
     interactive.start()
     try:
-        run_lane(relay, (Lane.BULK,), stop, idle_wait_seconds, heartbeat)
+        run_lane(relay, (Lane.BULK,), stop, idle_wait_seconds, liveness)
     except BaseException:
         stop.set()  # the relay is going down: take the other lane with it
         raise
@@ -49,15 +68,13 @@ def run_lane(
     lanes: Collection[Lane],
     stop: threading.Event,
     idle_wait_seconds: float,
-    heartbeat: Heartbeat | None = None,
+    liveness: Liveness | None = None,
 ) -> None:
     backoff = idle_wait_seconds
-    last_beat = 0.0
     lane_names = ",".join(lane.name.lower() for lane in lanes)
     while not stop.is_set():
-        if heartbeat and time.monotonic() - last_beat > HEARTBEAT_INTERVAL_SECONDS:
-            heartbeat.beat()
-            last_beat = time.monotonic()
+        if liveness is not None:
+            liveness.tick()  # a round began: the heartbeat thread sees the lane is not stuck
         try:
             published = relay.relay_once(lanes) if relay.has_pending(lanes) else 0
         except Exception as error:
@@ -75,20 +92,14 @@ def run_lane(
             stop.wait(idle_wait_seconds)
 
 
+def build_relay_loop(settings: RelaySettings, _startup: Startup) -> RelayLoop:
+    relay = build_relay(bootstrap(settings))
+    log.info("relay_started", poll_seconds=settings.relay_poll_interval_seconds)
+    return RelayLoop(relay, settings.relay_poll_interval_seconds)
+
+
 def main() -> int:
-    configure_logging("todo-api-relay")
-    api = bootstrap()
-    relay = build_relay(api)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    log.info("relay_started", poll_seconds=api.settings.relay_poll_interval_seconds)
-    try:
-        run_relay(relay, stop, api.settings.relay_poll_interval_seconds, Heartbeat.from_environment())
-    finally:
-        relay.close()
-    log.info("relay_stopped")
-    return 0
+    return run_worker(PROCESS, RelaySettings.from_environment, build_relay_loop)
 
 
 if __name__ == "__main__":
