@@ -50,9 +50,9 @@ test: install
 	$(PYTEST)
 	$(MAKE) infra-check
 
+## test-unit: the unit tier alone (tests under unit/ folders: fakes, no server), in seconds
 test-unit: install
-	bash scripts/asyncapi.sh install
-	$(PYTEST) -m "not e2e and not slow and not containers"
+	$(PYTEST) -m unit
 
 test-e2e: install
 	EMULATOR=localstack bash scripts/emulator.sh install

@@ -89,3 +89,11 @@ _AWS_ENV = {
     "AWS_REGION": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
+
+
+def pytest_collection_modifyitems(items):
+    """Tests under a `unit/` folder are the unit tier (`make test-unit`): fakes only, no server,
+    no subprocess, each well under a second."""
+    for item in items:
+        if "unit" in item.path.parent.parts:
+            item.add_marker(pytest.mark.unit)
