@@ -67,13 +67,25 @@ DEAD_LETTER_REASON_ATTRIBUTE = "dead_letter_reason"
 log = structlog.get_logger("taskoverflow.consumer")
 
 
+class DependencyUnavailable(Exception):
+    """Raised by a handler whose own dependency (its database) is down: the event is fine and
+    must wait, not count towards its dead-lettering. The loop stops receiving until the
+    dependency answers again (`dependency_probe`), so an outage longer than the queue's redrive
+    window (visibility timeout times receives) costs each message one receive, not all of them."""
+
+
 class _Settled(enum.Enum):
     HANDLED = "handled"
     RETRY_LATER = "retry_later"
+    WAIT_FOR_DEPENDENCY = "wait_for_dependency"
 
 
 HANDLED = _Settled.HANDLED
 RETRY_LATER = _Settled.RETRY_LATER
+WAIT_FOR_DEPENDENCY = _Settled.WAIT_FOR_DEPENDENCY
+# Between probes of a dependency that is down: from the first to the longest, doubling.
+DEPENDENCY_PROBE_FIRST_SECONDS = 1.0
+DEPENDENCY_PROBE_LONGEST_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -119,7 +131,11 @@ class SqsConsumer:
     # one (as Lambda's MaximumBatchingWindowInSeconds does): a consumer nobody waits on then
     # takes its messages ten at a time instead of one receive and one delete per message.
     batching_window_seconds: float = 0.0
+    # Raises while the handlers' own dependency is down (see DependencyUnavailable); without
+    # one, the loop waits DEPENDENCY_PROBE_FIRST_SECONDS and tries the next message.
+    dependency_probe: Callable[[], object] | None = None
     busy: bool = field(default=False, init=False)
+    _dependency_down: threading.Event = field(default_factory=threading.Event, init=False)
     _in_flight: dict[str, str] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _pool: ThreadPoolExecutor | None = field(default=None, init=False)
@@ -178,6 +194,9 @@ class SqsConsumer:
         self.liveness.tick()
         try:
             while not stop.is_set():
+                if self._dependency_down.is_set():
+                    self._wait_for_dependency(stop)
+                    continue
                 try:
                     started = time.monotonic()
                     if self.concurrency > 1 and self.batch is None:
@@ -319,7 +338,7 @@ class SqsConsumer:
             self.liveness.tick()
             if outcome is HANDLED:
                 lane.acknowledged.append(message)
-            elif outcome is RETRY_LATER:
+            elif outcome is RETRY_LATER or outcome is WAIT_FOR_DEPENDENCY:
                 self._forget([message])
                 lane.failed += 1
                 lane.unhandled.extend(messages[position + 1 :])
@@ -348,6 +367,10 @@ class SqsConsumer:
             except UnprocessableEvent as unprocessable:
                 log.error("message_dead_lettered", event_type=envelope.type, reason=unprocessable.reason)
                 return DeadLetter(unprocessable.reason)
+            except DependencyUnavailable as down:
+                log.warning("dependency_unavailable", event_type=envelope.type, error=str(down)[:300])
+                self._dependency_down.set()
+                return WAIT_FOR_DEPENDENCY
             except Exception:
                 receive_count = message.get("Attributes", {}).get("ApproximateReceiveCount")
                 log.exception("handler_failed", event_type=envelope.type, receive_count=receive_count)
@@ -358,6 +381,24 @@ class SqsConsumer:
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
             return HANDLED
+
+    def _wait_for_dependency(self, stop: threading.Event) -> None:
+        """Receive nothing until the probe passes: the messages wait in the queue, their receive
+        counts untouched. The loop is alive meanwhile, so it keeps ticking its liveness."""
+        delay = DEPENDENCY_PROBE_FIRST_SECONDS
+        while not stop.wait(delay):
+            self.liveness.tick()
+            if self.dependency_probe is None:
+                break
+            try:
+                self.dependency_probe()
+                break
+            except Exception as still_down:
+                log.warning("dependency_still_unavailable", error=str(still_down)[:300], retry_in_seconds=delay)
+                delay = min(delay * 2, DEPENDENCY_PROBE_LONGEST_SECONDS)
+        if not stop.is_set():
+            log.info("dependency_available")
+        self._dependency_down.clear()
 
     def _poll_into_batch(self) -> PollResult:
         assert self.batch is not None and self._held is not None

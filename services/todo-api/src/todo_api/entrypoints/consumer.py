@@ -8,18 +8,50 @@ from __future__ import annotations
 
 import sys
 
-from taskoverflow_shared.sqs_consumer import SqsConsumer
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from taskoverflow_shared.events import Envelope, EventData
+from taskoverflow_shared.sqs_consumer import DependencyUnavailable, Handler, SqsConsumer
 from taskoverflow_shared.worker_runtime import Startup, run_worker
 from todo_api.bootstrap import bootstrap
 from todo_api.config import ConsumerProcessSettings
 
 PROCESS = "todo-api-consumer"
+# What SQLAlchemy raises when the database cannot be reached or does not answer in time.
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
 
 
 def build_consumer(settings: ConsumerProcessSettings, startup: Startup) -> SqsConsumer:
-    """The shared consumer loop on the todo-api's queue, handing each outcome to the bus."""
-    bus = bootstrap(settings).bus
-    return SqsConsumer.on_queue(settings, startup, handlers=dict.fromkeys(bus.handled_event_types(), bus.consume))
+    """The shared consumer loop on the todo-api's queue, handing each outcome to the bus.
+
+    While the database is down the loop stops receiving and probes it, so a calendar result
+    waits in the queue however long the outage lasts, instead of reaching the DLQ.
+    """
+    api = bootstrap(settings)
+    handle = waiting_out_database_outages(api.bus.consume)
+    return SqsConsumer.on_queue(
+        settings,
+        startup,
+        handlers=dict.fromkeys(api.bus.handled_event_types(), handle),
+        dependency_probe=lambda: database_answers(api.engine),
+    )
+
+
+def waiting_out_database_outages(handler: Handler) -> Handler:
+    def handle(envelope: Envelope, data: EventData) -> None:
+        try:
+            handler(envelope, data)
+        except DATABASE_DOWN as down:
+            raise DependencyUnavailable(str(down).splitlines()[0]) from down
+
+    return handle
+
+
+def database_answers(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
 
 
 def main() -> int:
