@@ -58,9 +58,11 @@ test-e2e: install
 	EMULATOR=localstack bash scripts/emulator.sh install
 	$(PYTEST) -m e2e
 
+## lint: ruff (rules and format) on everything, mypy --strict on shared/ and the service domains (mypy.ini)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## bench: every benchmark; one of them with e.g. make bench BENCH=bench.pipeline_comparison
 bench: $(BENCH_STAMP)
@@ -101,4 +103,4 @@ demo-queues: install
 	$(WITH_DEV_ENV) $(BIN)/queue-demo --create-demo-queues
 
 clean:
-	rm -rf $(VENV) .venv-infra .venv-checkov .venv-localstack .venv-localstack.lock data artifacts .pytest_cache
+	rm -rf $(VENV) .venv-infra .venv-checkov .venv-localstack .venv-localstack.lock data artifacts .pytest_cache .mypy_cache

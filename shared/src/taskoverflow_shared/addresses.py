@@ -17,7 +17,7 @@ def topic_arn(sts: Any, topic_name: str, region: str) -> str:
     override = os.environ.get("TASKOVERFLOW_TOPIC_ARN")
     if override:
         return override
-    account = sts.get_caller_identity()["Account"]
+    account: str = sts.get_caller_identity()["Account"]
     return f"arn:aws:sns:{region}:{account}:{topic_name}"
 
 
@@ -30,7 +30,8 @@ def queue_url(sqs: Any, queue_name: str, wait_seconds: float = 60.0) -> str:
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+            url: str = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+            return url
         except (EndpointConnectionError, ConnectionClosedError, ClientError) as error:
             missing = isinstance(error, ClientError) and error.response["Error"]["Code"] in _MISSING_QUEUE_CODES
             if isinstance(error, ClientError) and not missing:

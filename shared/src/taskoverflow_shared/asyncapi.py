@@ -111,7 +111,8 @@ def asyncapi_document(topology: Topology | None = None) -> dict[str, Any]:
 @cache
 def published_asyncapi_document() -> dict[str, Any]:
     """The committed document, as the package ships it (what the API serves)."""
-    return json.loads(resources.files("taskoverflow_shared").joinpath(ASYNCAPI_FILE).read_text())
+    document: dict[str, Any] = json.loads(resources.files("taskoverflow_shared").joinpath(ASYNCAPI_FILE).read_text())
+    return document
 
 
 def asyncapi_text() -> str:

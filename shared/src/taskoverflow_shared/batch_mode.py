@@ -31,7 +31,8 @@ class HeldMessage(Generic[Item]):
 
     @property
     def message_id(self) -> str:
-        return self.message["MessageId"]
+        message_id: str = self.message["MessageId"]
+        return message_id
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import structlog
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
@@ -20,6 +21,13 @@ from taskoverflow_shared.addresses import topic_arn as resolve_topic_arn
 from taskoverflow_shared.aws_clients import aws_region, make_client
 from taskoverflow_shared.logging_setup import configure_logging
 from taskoverflow_shared.topology import QueueSpec, Topology, UnknownDelivery, load_topology
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.literals import BucketLocationConstraintType
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 log = structlog.get_logger("taskoverflow.bootstrap")
 
@@ -41,7 +49,7 @@ class TopologyAddresses:
 
 def bootstrap(topology: Topology | None = None) -> TopologyAddresses:
     topology = topology or load_topology()
-    sns, sqs, s3, sts = (make_client(name) for name in ("sns", "sqs", "s3", "sts"))
+    sns, sqs, s3, sts = make_client("sns"), make_client("sqs"), make_client("s3"), make_client("sts")
     # As Terraform declares it: publishers send the event id as deduplication id anyway; content
     # deduplication only keeps a publisher that forgets one from being refused.
     topic_attributes = {"FifoTopic": "true", "ContentBasedDeduplication": "true"} if topology.is_fifo else {}
@@ -58,11 +66,13 @@ def bootstrap(topology: Topology | None = None) -> TopologyAddresses:
     return TopologyAddresses(topic_arn=topic_arn, queues=queues, bucket_name=topology.bucket_name)
 
 
-def _ensure_queue(sqs, spec: QueueSpec, topic_arn: str, topology: Topology) -> QueueAddresses:
+def _ensure_queue(sqs: SQSClient, spec: QueueSpec, topic_arn: str, topology: Topology) -> QueueAddresses:
     retention = str(topology.message_retention_seconds)
     # Content-based deduplication is the safety net for a sender without an explicit
     # deduplication id; our publisher and consumer always send one (the event or message id).
-    kind = {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if topology.is_fifo else {}
+    kind: dict[QueueAttributeNameType, str] = (
+        {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if topology.is_fifo else {}
+    )
     dlq_url = _create_or_update_queue(sqs, spec.dlq_name, {**kind, "MessageRetentionPeriod": retention})
     dlq_arn = _queue_arn(sqs, dlq_url)
     queue_url = _create_or_update_queue(
@@ -93,7 +103,7 @@ def _ensure_queue(sqs, spec: QueueSpec, topic_arn: str, topology: Topology) -> Q
     return QueueAddresses(url=queue_url, arn=queue_arn, dlq_url=dlq_url, dlq_arn=dlq_arn)
 
 
-def _create_or_update_queue(sqs, name: str, attributes: dict[str, str]) -> str:
+def _create_or_update_queue(sqs: SQSClient, name: str, attributes: dict[QueueAttributeNameType, str]) -> str:
     try:
         return sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     except ClientError as error:
@@ -102,24 +112,28 @@ def _create_or_update_queue(sqs, name: str, attributes: dict[str, str]) -> str:
             raise
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         # A queue's kind is fixed at creation: SetQueueAttributes must not be asked to change it.
-        changeable = {key: value for key, value in attributes.items() if key != "FifoQueue"}
+        changeable: dict[QueueAttributeNameType, str] = {
+            key: value for key, value in attributes.items() if key != "FifoQueue"
+        }
         sqs.set_queue_attributes(QueueUrl=url, Attributes=changeable)
         return url
 
 
-def _queue_arn(sqs, url: str) -> str:
+def _queue_arn(sqs: SQSClient, url: str) -> str:
     return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
 
-def _subscribed_endpoints(sns, topic_arn: str) -> dict[str, str]:
-    endpoints = {}
+def _subscribed_endpoints(sns: SNSClient, topic_arn: str) -> dict[str, str]:
+    endpoints: dict[str, str] = {}
     for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn):
         for subscription in page["Subscriptions"]:
             endpoints[subscription["Endpoint"]] = subscription["SubscriptionArn"]
     return endpoints
 
 
-def _ensure_subscription(sns, topic_arn, queue_arn, spec: QueueSpec, topology: Topology, existing) -> None:
+def _ensure_subscription(
+    sns: SNSClient, topic_arn: str, queue_arn: str, spec: QueueSpec, topology: Topology, existing: dict[str, str]
+) -> None:
     subscription_arn = existing.get(queue_arn)
     if subscription_arn is None:
         subscription_arn = sns.subscribe(
@@ -137,12 +151,15 @@ def _ensure_subscription(sns, topic_arn, queue_arn, spec: QueueSpec, topology: T
         )
 
 
-def _ensure_bucket(s3, name: str) -> None:
+def _ensure_bucket(s3: S3Client, name: str) -> None:
     try:
-        kwargs = (
-            {} if aws_region() == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": aws_region()}}
-        )
-        s3.create_bucket(Bucket=name, **kwargs)
+        region = aws_region()
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=name)
+        else:
+            # The region comes from the environment; S3 itself refuses one it does not know.
+            location = cast("BucketLocationConstraintType", region)
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": location})
     except ClientError as error:
         if error.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             raise

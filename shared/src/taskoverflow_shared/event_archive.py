@@ -256,14 +256,14 @@ def _parse_object(key: str, body: bytes) -> Iterator[tuple[int, ArchivedEvent]]:
 
 
 def _child_prefixes(s3: Any, bucket: str, prefix: str) -> list[str]:
-    children = []
+    children: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
         children.extend(common["Prefix"] for common in page.get("CommonPrefixes", []))
     return children
 
 
 def _object_keys(s3: Any, bucket: str, partition: str) -> list[str]:
-    keys = []
+    keys: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=partition, Delimiter="/"):
         keys.extend(item["Key"] for item in page.get("Contents", []) if item["Key"].endswith(OBJECT_SUFFIX))
     return sorted(keys)

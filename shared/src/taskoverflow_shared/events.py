@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -36,7 +36,7 @@ from pydantic import (
 )
 
 SUPPORTED_MAJOR_VERSION = 1
-DATA_CONTENT_TYPE = "application/json"
+DATA_CONTENT_TYPE: Final = "application/json"
 _DERIVED_EVENT_IDS = uuid.UUID("6f1c2a52-2f5e-4d8e-9a43-0c1b7d6e5a10")
 # CloudEvents 1.0: attribute names are lowercase ASCII letters and digits only.
 _ATTRIBUTE_NAME = re.compile(r"^[a-z0-9]+$")
@@ -274,9 +274,9 @@ def new_envelope(
     handling a redelivered (or replayed) cause announces the same event id again, and consumers
     that deduplicate by event id (the notifier) see one event, not two.
     """
-    identity = {"id": str(uuid.uuid5(_DERIVED_EVENT_IDS, f"{caused_by}/{data.event_type}"))} if caused_by else {}
+    event_id = str(uuid.uuid5(_DERIVED_EVENT_IDS, f"{caused_by}/{data.event_type}")) if caused_by else str(uuid.uuid4())
     return Envelope(
-        **identity,
+        id=event_id,
         type=data.event_type,
         source=source,
         subject=subject,

@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import structlog
+from structlog.typing import EventDict, Processor
 
 TRACE_KEYS = ("event_id", "correlation_id")
 
 
-def _ensure_trace_keys(_logger: object, _method: str, event_dict: dict) -> dict:
+def _ensure_trace_keys(_logger: object, _method: str, event_dict: EventDict) -> EventDict:
     for key in TRACE_KEYS:
         event_dict.setdefault(key, None)
     return event_dict
@@ -29,7 +30,7 @@ def configure_logging(service: str, level: str | None = None) -> None:
     numeric_level = logging.getLevelName(level_name)
     if not isinstance(numeric_level, int):
         numeric_level = logging.INFO
-    shared_processors: list = [
+    shared_processors: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

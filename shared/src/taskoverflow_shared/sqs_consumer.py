@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import structlog
 
@@ -80,9 +80,9 @@ class _Settled(enum.Enum):
     WAIT_FOR_DEPENDENCY = "wait_for_dependency"
 
 
-HANDLED = _Settled.HANDLED
-RETRY_LATER = _Settled.RETRY_LATER
-WAIT_FOR_DEPENDENCY = _Settled.WAIT_FOR_DEPENDENCY
+HANDLED: Final = _Settled.HANDLED
+RETRY_LATER: Final = _Settled.RETRY_LATER
+WAIT_FOR_DEPENDENCY: Final = _Settled.WAIT_FOR_DEPENDENCY
 # Between probes of a dependency that is down: from the first to the longest, doubling.
 DEPENDENCY_PROBE_FIRST_SECONDS = 1.0
 DEPENDENCY_PROBE_LONGEST_SECONDS = 30.0
@@ -123,7 +123,7 @@ class SqsConsumer:
     # Ticked at every step of the loop; the runtime's heartbeat thread watches it.
     liveness: Liveness = field(default_factory=Liveness)
     # Hold messages across receives and handle them together (see batch_mode.py).
-    batch: BatchMode | None = None
+    batch: BatchMode[Any] | None = None
     # Lanes handled at once; handlers must then be thread-safe (boto3 clients, SQLAlchemy
     # session factories and our locked SQLite delivery log are).
     concurrency: int = 1
@@ -143,7 +143,7 @@ class SqsConsumer:
     _running_lanes: int = field(default=0, init=False)
     _last_receive_filled: bool = field(default=False, init=False)
     _deletes: GroupCommit[str, None] = field(init=False)
-    _held: HeldBatch | None = field(default=None, init=False)
+    _held: HeldBatch[Any] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self._deletes = GroupCommit(self._delete_receipts)
@@ -244,7 +244,7 @@ class SqsConsumer:
         finally:
             self.busy = False
 
-    def _receive(self, max_messages: int, wait_seconds: int | None = None) -> list[dict]:
+    def _receive(self, max_messages: int, wait_seconds: int | None = None) -> list[dict[str, Any]]:
         response = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=max_messages,
@@ -254,7 +254,7 @@ class SqsConsumer:
             MessageAttributeNames=["All"],
         )
         self.liveness.tick()
-        messages = response.get("Messages", [])
+        messages: list[dict[str, Any]] = response.get("Messages", [])
         self._last_receive_filled = len(messages) == max_messages
         with self._lock:
             self._in_flight.update({m["MessageId"]: m["ReceiptHandle"] for m in messages})
@@ -284,7 +284,7 @@ class SqsConsumer:
         finally:
             self.busy = False
 
-    def _handle_and_settle(self, messages: list[dict], stop: threading.Event) -> None:
+    def _handle_and_settle(self, messages: list[dict[str, Any]], stop: threading.Event) -> None:
         try:
             self._settle([self._handle_lane(messages, stop)])
         except Exception:
@@ -299,7 +299,7 @@ class SqsConsumer:
             self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="lane")
         return self._pool
 
-    def _run_lanes(self, lanes: list[list[dict]], stop: threading.Event | None) -> list[_Lane]:
+    def _run_lanes(self, lanes: list[list[dict[str, Any]]], stop: threading.Event | None) -> list[_Lane]:
         if self.concurrency <= 1 or len(lanes) <= 1:
             return [self._handle_lane(lane, stop) for lane in lanes]
         return list(self._lane_pool().map(lambda lane: self._handle_lane(lane, stop), lanes))
@@ -327,7 +327,7 @@ class SqsConsumer:
             self._forget(settled)
             self._deletes.submit([message["ReceiptHandle"] for message in settled])
 
-    def _handle_lane(self, messages: list[dict], stop: threading.Event | None) -> _Lane:
+    def _handle_lane(self, messages: list[dict[str, Any]], stop: threading.Event | None) -> _Lane:
         """Handle one lane front to back; after a retry or a stop, its later messages stay unhandled."""
         lane = _Lane()
         for position, message in enumerate(messages):
@@ -347,7 +347,7 @@ class SqsConsumer:
                 lane.dead.append((message, outcome.reason))
         return lane
 
-    def _process(self, message: dict) -> Outcome:
+    def _process(self, message: dict[str, Any]) -> Outcome:
         try:
             envelope = parse_envelope(message["Body"])
         except UnprocessableEvent as unprocessable:
@@ -404,7 +404,7 @@ class SqsConsumer:
         assert self.batch is not None and self._held is not None
         wait_seconds = self._held.receive_wait_seconds(time.monotonic(), self.wait_time_seconds)
         messages = self._receive(max(min(self.max_messages, self._held.room), 1), wait_seconds)
-        dead: list[tuple[dict, str]] = []
+        dead: list[tuple[dict[str, Any], str]] = []
         for message in messages:
             try:
                 item = self.batch.decode(message)
@@ -460,14 +460,14 @@ class SqsConsumer:
             # Not fatal: the message comes back and the idempotent handler absorbs it.
             log.warning("delete_failed", failure=failure)
 
-    def _release(self, messages: Sequence[dict]) -> int:
+    def _release(self, messages: Sequence[dict[str, Any]]) -> int:
         """Make unprocessed messages visible again now, for another worker, instead of later."""
         self._forget(messages)
         change_visibility_in_batches(self.sqs, self.queue_url, [m["ReceiptHandle"] for m in messages], 0)
         log.info("messages_released", count=len(messages))
         return len(messages)
 
-    def _forget(self, messages: Sequence[dict]) -> None:
+    def _forget(self, messages: Sequence[dict[str, Any]]) -> None:
         with self._lock:
             for message in messages:
                 self._in_flight.pop(message["MessageId"], None)
@@ -487,7 +487,7 @@ class SqsConsumer:
                 log.exception("visibility_extension_failed")
 
 
-def send_to_dead_letter_queue(sqs: Any, dead_letter_queue_url: str, dead: Sequence[tuple[dict, str]]) -> None:
+def send_to_dead_letter_queue(sqs: Any, dead_letter_queue_url: str, dead: Sequence[tuple[dict[str, Any], str]]) -> None:
     """Send received messages (as ReceiveMessage returned them) to the DLQ, each with its reason.
 
     Raises if SQS refuses any: the caller must then not delete them (they come back and are
@@ -519,37 +519,39 @@ def send_to_dead_letter_queue(sqs: Any, dead_letter_queue_url: str, dead: Sequen
 class _Lane:
     """What handling one lane came to."""
 
-    acknowledged: list[dict] = field(default_factory=list)
-    dead: list[tuple[dict, str]] = field(default_factory=list)
+    acknowledged: list[dict[str, Any]] = field(default_factory=list)
+    dead: list[tuple[dict[str, Any], str]] = field(default_factory=list)
     failed: int = 0
-    unhandled: list[dict] = field(default_factory=list)
+    unhandled: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _lanes(messages: Sequence[dict]) -> list[list[dict]]:
+def _lanes(messages: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """A FIFO batch by message group, in received order; on a standard queue, one lane per body.
 
     Copies of one message (SQS delivers at least once, sometimes twice in one batch) share a lane,
     so the second copy's handler sees what the first one did and its idempotency check holds.
     """
-    lanes: dict[str, list[dict]] = defaultdict(list)
+    lanes: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for message in messages:
         lanes[_message_group(message) or message.get("MD5OfBody") or message["MessageId"]].append(message)
     return list(lanes.values())
 
 
-def _message_group(message: dict) -> str | None:
+def _message_group(message: dict[str, Any]) -> str | None:
     """The FIFO message group a message was received in; None on a standard queue."""
-    return message.get("Attributes", {}).get("MessageGroupId")
+    group: str | None = message.get("Attributes", {}).get("MessageGroupId")
+    return group
 
 
-def _attribute(message: dict, name: str) -> str | None:
-    return message.get("MessageAttributes", {}).get(name, {}).get("StringValue")
+def _attribute(message: dict[str, Any], name: str) -> str | None:
+    value: str | None = message.get("MessageAttributes", {}).get(name, {}).get("StringValue")
+    return value
 
 
-def envelope_text(message: dict) -> str:
+def envelope_text(message: dict[str, Any]) -> str:
     """The envelope a message carries, as text; unwrapped when the subscription wraps it
     (raw message delivery switched off)."""
-    body = message["Body"]
+    body: str = message["Body"]
     try:
         notification = json.loads(body)
     except ValueError:
@@ -561,6 +563,6 @@ def envelope_text(message: dict) -> str:
     return body
 
 
-def sent_at(message: dict) -> datetime:
+def sent_at(message: dict[str, Any]) -> datetime:
     """When SQS accepted the message (its SentTimestamp): the arrival time."""
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(message["Attributes"]["SentTimestamp"]))

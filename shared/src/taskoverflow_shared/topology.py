@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 DELIVERY_VARIABLE = "TASKOVERFLOW_DELIVERY"
 Delivery = Literal["standard", "fifo"]
@@ -119,7 +119,7 @@ def delivery_from_environment() -> Delivery:
     return value
 
 
-def parse_topology(raw: dict) -> Topology:
+def parse_topology(raw: dict[str, Any]) -> Topology:
     queues = {
         service: QueueSpec(
             service=service,
