@@ -1,5 +1,5 @@
 """PostgreSQL unreachable for longer than the todo-api queue's redrive window (visibility timeout
-× receives before dead-lettering) while clients write and calendar results come back."""
+times receives before dead-lettering) while clients write and calendar results come back."""
 
 from __future__ import annotations
 

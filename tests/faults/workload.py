@@ -1,7 +1,9 @@
 """The load a fault scenario runs, and the ledger of what the API acknowledged.
 
 Clients behave as a demanding user's would: a 503 with `Retry-After` is retried after it, any
-other answer is final. What was acknowledged (2xx) is what must never be lost.
+other answer is final. What was acknowledged (2xx) is what must never be lost. A request that
+got no answer at all (the connection dropped or timed out) leaves its todo in doubt: it may or
+may not have happened, and the checks afterwards accept either for that todo alone.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 import requests
 
 RETRIES_ON_503 = 30
+NO_ANSWER = 0  # the status recorded for a request that got no response
 
 
 @dataclass
@@ -26,6 +29,9 @@ class Ledger:
     todos: dict[int, dict] = field(default_factory=dict)
     deleted: set[int] = field(default_factory=set)
     task_urls: list[str] = field(default_factory=list)
+    # Todos a request without an answer may have changed or deleted; creates without an answer.
+    in_doubt: set[int] = field(default_factory=set)
+    creates_in_doubt: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, response: requests.Response) -> None:
@@ -44,9 +50,15 @@ class Client:
         self.ledger = ledger
         self.session = requests.Session()
 
-    def call(self, method: str, path: str, **options) -> requests.Response:
+    def call(self, method: str, path: str, **options) -> requests.Response | None:
+        """The final answer, or None when the request got none."""
         for _attempt in range(RETRIES_ON_503):
-            response = self.session.request(method, f"{self.api_url}{path}", timeout=60, **options)
+            try:
+                response = self.session.request(method, f"{self.api_url}{path}", timeout=60, **options)
+            except requests.RequestException:
+                with self.ledger._lock:
+                    self.ledger.statuses[NO_ANSWER] += 1
+                return None
             self.ledger.record(response)
             if response.status_code != 503:
                 return response
@@ -70,14 +82,17 @@ def _client_run(api_url: str, ledger: Ledger, plan: list[str], rng: random.Rando
     for step, kind in enumerate(plan):
         if kind == "calendar":
             response = client.call("POST", "/api/v1/todos/ical")
-            if response.status_code == 202:
+            if response is not None and response.status_code == 202:
                 with ledger._lock:
                     ledger.task_urls.append(response.json()["task_url"])
             continue
         roll = rng.random()
         if not mine or roll < 0.6:
             response = client.call("POST", "/api/v1/todos", json={"title": f"fault todo {step}", "description": "load"})
-            if response.status_code == 201:
+            if response is None:
+                with ledger._lock:
+                    ledger.creates_in_doubt += 1
+            elif response.status_code == 201:
                 todo = response.json()
                 mine.append(todo["id"])
                 with ledger._lock:
@@ -85,13 +100,19 @@ def _client_run(api_url: str, ledger: Ledger, plan: list[str], rng: random.Rando
         elif roll < 0.85:
             todo_id = rng.choice(mine)
             response = client.call("PUT", f"/api/v1/todos/{todo_id}", json={"completed": True, "description": "done"})
-            if response.status_code == 200:
+            if response is None:
+                with ledger._lock:
+                    ledger.in_doubt.add(todo_id)
+            elif response.status_code == 200:
                 with ledger._lock:
                     ledger.todos[todo_id] = response.json()
         else:
             todo_id = mine.pop(rng.randrange(len(mine)))
             response = client.call("DELETE", f"/api/v1/todos/{todo_id}")
-            if response.status_code in (200, 204):
+            if response is None:
+                with ledger._lock:
+                    ledger.in_doubt.add(todo_id)
+            elif response.status_code in (200, 204):
                 with ledger._lock:
                     ledger.todos.pop(todo_id, None)
                     ledger.deleted.add(todo_id)
