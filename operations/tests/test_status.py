@@ -25,7 +25,6 @@ from taskoverflow_shared.topology import load_topology
 
 BIN = Path(sys.executable).parent
 TODO = {"id": 1, "title": "t", "completed": False, "created_at": "x", "updated_at": "x"}
-NOW = datetime.now(UTC)
 
 
 def taskoverflow_status(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -78,13 +77,13 @@ def outbox_row(event_type: str, lane: int, age: timedelta, published: bool = Fal
         "event_type": event_type,
         "lane": lane,
         "envelope": "{}",
-        "created_at": NOW - age,
-        "published_at": NOW if published else None,
+        "created_at": datetime.now(UTC) - age,
+        "published_at": datetime.now(UTC) if published else None,
     }
 
 
 def job_row(status: str, age: timedelta, error: str | None = None) -> dict:
-    return {"id": str(uuid.uuid4()), "status": status, "requested_at": NOW - age, "error": error}
+    return {"id": str(uuid.uuid4()), "status": status, "requested_at": datetime.now(UTC) - age, "error": error}
 
 
 def event(data, at: datetime):
@@ -207,7 +206,7 @@ def test_parked_rows_are_counted_apart_once_the_outbox_has_a_parked_state(topolo
         # The shape issue 13's migration is expected to add, as `published_at` marks a published row.
         connection.execute(text("ALTER TABLE outbox ADD COLUMN parked_at DATETIME"))
     engine.dispose()
-    parked = outbox_row("TodoChanged", 1, timedelta(minutes=30)) | {"parked_at": NOW}
+    parked = outbox_row("TodoChanged", 1, timedelta(minutes=30)) | {"parked_at": datetime.now(UTC)}
     waiting = outbox_row("TodoChanged", 1, timedelta(seconds=20)) | {"parked_at": None}
     write_rows(database_url, "outbox", [parked, waiting])
 
@@ -221,20 +220,22 @@ def test_event_rates_count_each_archived_event_once_by_type_within_the_window(to
     s3 = make_client("s3")
     topology = load_topology()
     recent = [
-        event(TodoChanged(action="created", todo=TODO, version=1), NOW - timedelta(seconds=40)),
-        event(TodoChanged(action="updated", todo=TODO, version=2), NOW - timedelta(seconds=35)),
-        event(CalendarRequested(job_id="j", todo_count=0, todos=[]), NOW - timedelta(seconds=35)),
+        event(TodoChanged(action="created", todo=TODO, version=1), datetime.now(UTC) - timedelta(seconds=40)),
+        event(TodoChanged(action="updated", todo=TODO, version=2), datetime.now(UTC) - timedelta(seconds=35)),
+        event(CalendarRequested(job_id="j", todo_count=0, todos=[]), datetime.now(UTC) - timedelta(seconds=35)),
     ]
-    old = event(TodoChanged(action="deleted", todo=TODO, version=3), NOW - timedelta(minutes=20))
-    entries = [ArchiveEntry.from_envelope_json(e.model_dump_json(), NOW - timedelta(seconds=30)) for e in recent]
+    old = event(TodoChanged(action="deleted", todo=TODO, version=3), datetime.now(UTC) - timedelta(minutes=20))
+    entries = [
+        ArchiveEntry.from_envelope_json(e.model_dump_json(), datetime.now(UTC) - timedelta(seconds=30)) for e in recent
+    ]
     # A redelivered copy of the first event, stored again by a later flush.
-    later = [ArchiveEntry.from_envelope_json(recent[0].model_dump_json(), NOW - timedelta(seconds=10))]
-    stale = [ArchiveEntry.from_envelope_json(old.model_dump_json(), NOW - timedelta(minutes=20))]
+    later = [ArchiveEntry.from_envelope_json(recent[0].model_dump_json(), datetime.now(UTC) - timedelta(seconds=10))]
+    stale = [ArchiveEntry.from_envelope_json(old.model_dump_json(), datetime.now(UTC) - timedelta(minutes=20))]
     for batch in (entries, later, stale):
         for archive_object in archive_objects(batch, topology.event_archive_prefix):
             s3.put_object(Bucket=topology.bucket_name, Key=archive_object.key, Body=archive_object.body)
 
-    rates = read_event_rates(s3, topology, NOW + timedelta(seconds=1), timedelta(minutes=5))
+    rates = read_event_rates(s3, topology, datetime.now(UTC) + timedelta(seconds=1), timedelta(minutes=5))
 
     assert {name: rate.events for name, rate in rates.per_type.items()} == {
         "CalendarFailed": 0,

@@ -37,8 +37,15 @@ def _localstack_release() -> str:
 
 @pytest.fixture(scope="module")
 def compose_stack(engine):
+    # compose.yaml reads AWS_* and DATABASE_URL from the shell as overrides: the test session's
+    # own (its moto server) must not leak into the stack, which has its own LocalStack.
+    inherited = {
+        name: value
+        for name, value in engine_environment().items()
+        if not name.startswith("AWS_") and name != "DATABASE_URL"
+    }
     environment = {
-        **engine_environment(),
+        **inherited,
         "TODO_API_PORT": str(free_port()),
         "LOCALSTACK_PORT": str(free_port()),
     }

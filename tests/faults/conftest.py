@@ -12,6 +12,8 @@ def pytest_collection_modifyitems(items):
     for item in items:
         item.add_marker(pytest.mark.faults)
         item.add_marker(pytest.mark.slow)
+        # A scenario is a fault held under load, then a full recovery: longer than pytest.ini's 300 s.
+        item.add_marker(pytest.mark.timeout(900))
 
 
 @pytest.fixture

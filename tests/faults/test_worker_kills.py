@@ -26,7 +26,7 @@ def test_kill_9_of_every_worker_mid_batch_three_times_loses_nothing(start_faulty
     def keep_writing():
         rounds = 0
         while not stop.is_set():
-            run_writes(system.api_url, ledger, writes=20, calendars=2, clients=2, seed=rounds)
+            run_writes(system.api_url, ledger, writes=20, calendars=1, clients=2, seed=rounds)
             rounds += 1
 
     load = threading.Thread(target=keep_writing, name="load")

@@ -57,4 +57,5 @@ def test_a_worker_killed_mid_render_is_replaced_and_the_job_completes_once(
     body = s3.get_object(Bucket=topology_addresses.bucket_name, Key=key)["Body"].read()
     assert ready.sha256 == hashlib.sha256(body).hexdigest()
     assert ready.event_count == TODO_COUNT * 9 // 10
-    assert successor.stop() == 0
+    # A graceful stop finishes what is in hand: a redelivered copy of the 100k-todo job may be.
+    assert successor.stop(timeout=60) == 0
