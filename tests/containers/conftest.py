@@ -143,6 +143,10 @@ def container_system(engine, task_containers, localstack_server, postgres_cluste
         "DB_NAME": DATABASE,
         "DB_USERNAME": "postgres",
         "DB_PASSWORD": "trusted-locally",
+        # The migration task's application role (issue 12's role-and-grants step is not built yet:
+        # empty, the migration only migrates, and every task connects as the cluster's user).
+        "APP_DB_USERNAME": "",
+        "APP_DB_PASSWORD": "",
         "PUBLIC_BASE_URL": API_URL,
         "NOTIFIER_WEBHOOK_SECRET": "container-tier-webhook-secret-0123456789",
         "NOTIFIER_SMTP_URL": "",
