@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -26,6 +28,9 @@ POSTGRESQL_LIMITS = {
     "keepalives_count": 3,
 }
 POOL_TIMEOUT_SECONDS = 10  # waiting for a free pooled connection
+# What SQLAlchemy raises when the database cannot be reached, does not answer in time, or has no
+# connection free: the request or event was fine and may succeed later (503, or wait it out).
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
 def make_engine(url: str) -> Engine:
@@ -68,3 +73,9 @@ def upgrade_to_latest(engine: Engine) -> None:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def database_answers(engine: Engine) -> None:
+    """Raises one of DATABASE_UNAVAILABLE unless the database answers a trivial query."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))

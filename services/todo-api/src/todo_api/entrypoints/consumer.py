@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import sys
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-
 from taskoverflow_shared.events import Envelope, EventData
 from taskoverflow_shared.sqs_consumer import DependencyUnavailable, Handler, SqsConsumer
 from taskoverflow_shared.worker_runtime import Startup, run_worker
+from todo_api.adapters.database import DATABASE_UNAVAILABLE, database_answers
 from todo_api.bootstrap import bootstrap
 from todo_api.config import ConsumerProcessSettings
 
 PROCESS = "todo-api-consumer"
-# What SQLAlchemy raises when the database cannot be reached or does not answer in time.
-DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
 
 
 def build_consumer(settings: ConsumerProcessSettings, startup: Startup) -> SqsConsumer:
@@ -43,15 +38,10 @@ def waiting_out_database_outages(handler: Handler) -> Handler:
     def handle(envelope: Envelope, data: EventData) -> None:
         try:
             handler(envelope, data)
-        except DATABASE_DOWN as down:
+        except DATABASE_UNAVAILABLE as down:
             raise DependencyUnavailable(str(down).splitlines()[0]) from down
 
     return handle
-
-
-def database_answers(engine: Engine) -> None:
-    with engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
 
 
 def main() -> int:

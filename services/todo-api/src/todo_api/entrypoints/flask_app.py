@@ -17,14 +17,14 @@ from typing import Any
 import structlog
 from flask import Flask, Response, g, jsonify, request, send_from_directory, stream_with_context
 from flask_swagger_ui import get_swaggerui_blueprint
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from taskoverflow_shared.asyncapi import published_asyncapi_document
 from taskoverflow_shared.events import TodoState
 from taskoverflow_shared.logging_setup import bound_trace, configure_logging
 from todo_api.adapters.calendar_storage import StorageUnavailable
+from todo_api.adapters.database import DATABASE_UNAVAILABLE
 from todo_api.bootstrap import TodoApi, bootstrap
 from todo_api.domain.commands import (
     CalendarRequest,
@@ -141,14 +141,13 @@ def create_app(api: TodoApi | None = None) -> Flask:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 
-    # The database unreachable, timing out, or out of connections: the client's request was
-    # fine and may succeed later, so 503 with when to come back, not 500.
-    @app.errorhandler(OperationalError)
-    @app.errorhandler(InterfaceError)
-    @app.errorhandler(PoolTimeout)
+    # The client's request was fine and may succeed later: 503 with when to come back, not 500.
     def _database_unavailable(error: SQLAlchemyError):
         log.warning("database_unavailable", error=str(error.orig if hasattr(error, "orig") else error).strip()[:300])
         return _unavailable("the database is unavailable; try again shortly")
+
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.register_error_handler(unavailable, _database_unavailable)
 
     @app.errorhandler(StorageUnavailable)
     def _storage_unavailable(error: StorageUnavailable):
