@@ -42,13 +42,12 @@ run:
 	$(WITH_DEV_ENV) $(BIN)/todo-api-migrate
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(WITH_DEV_ENV) $(BIN)/honcho --procfile $(PROCFILE) --env /dev/null start
 
-## test: every suite, unit to end-to-end (on moto and on LocalStack), plus the offline infrastructure checks
+## test: every suite, unit to end-to-end (on moto and on LocalStack), with the offline infrastructure checks beside it
 test: install
 	bash scripts/install_system_deps.sh
 	EMULATOR=localstack bash scripts/emulator.sh install
 	bash scripts/asyncapi.sh install
-	$(PYTEST)
-	$(MAKE) infra-check
+	PYTEST=$(PYTEST) bash scripts/test_all.sh
 
 ## test-unit: the unit tier alone (tests under unit/ folders: fakes, no server), in seconds
 test-unit: install

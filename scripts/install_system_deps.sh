@@ -18,6 +18,9 @@ if ! { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }; then
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
   done
 fi
+# docker-compose (v1): infra-check resolves compose.yaml with it, no engine needed. Installed here,
+# before `make test` starts the checks beside pytest, so no apt-get runs during the tests.
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 if ((${#missing[@]})); then
   echo "installing system packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

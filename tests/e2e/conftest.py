@@ -32,14 +32,16 @@ def system_on_each_emulator(request) -> RunningSystem:
     return request.getfixturevalue("running_system" if request.param == "moto" else "localstack_system")
 
 
-@pytest.fixture(scope="module", params=EMULATORS)
-def start_system(request):
-    """Starts a module's own system, once on each emulator in turn (all of the module's tests on
-    moto, then all on LocalStack). Module fixtures that depend on it are made anew for each."""
-    localstack = request.getfixturevalue("localstack_server") if request.param == "localstack" else None
+@pytest.fixture(scope="module")
+def start_system(localstack_server):
+    """Starts a module's own system, on LocalStack. A module system exists to hold a setting of
+    its own or a heavy load: on LocalStack, the emulator that validates like AWS and that users
+    develop against. Moto's half of the path is covered by the shared systems above and by the
+    integration tests, where moto is the in-process double; starting each of these systems twice
+    cost minutes of `make test`."""
 
     def start(name: str, **options) -> RunningSystem:
-        system = RunningSystem(f"{name}-{request.param}", emulator=request.param, localstack=localstack, **options)
+        system = RunningSystem(f"{name}-localstack", emulator="localstack", localstack=localstack_server, **options)
         return system.start()
 
     return start

@@ -1,9 +1,9 @@
 """Issue 11: after a burst of writes, a calendar request does not starve behind their events.
 
 8 clients create 3,000 todos through the API, which leaves thousands of TodoChanged rows in the
-outbox; a calendar requested right after must still succeed, on moto and on LocalStack. The
-deadline is generous (moto slows as its queues deepen): this checks that the request is not stuck
-behind the backlog, not how fast the system is (`make bench` measures that).
+outbox; a calendar requested right after must still succeed (on LocalStack). The deadline is
+generous: this checks that the request is not stuck behind the backlog, not how fast the system
+is (`make bench` measures that).
 """
 
 from __future__ import annotations

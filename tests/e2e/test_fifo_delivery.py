@@ -16,9 +16,8 @@ from tests.support.webhook_sink import WebhookSink
 SECRET = "fifo-e2e-webhook-secret-0123456789"
 
 
-# Depends on start_system only to be made anew for each emulator's system.
 @pytest.fixture(scope="module")
-def webhook_sink(start_system):
+def webhook_sink():
     with WebhookSink(secret=SECRET) as sink:
         yield sink
 

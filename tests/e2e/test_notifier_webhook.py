@@ -32,15 +32,14 @@ class _Inbox:
         return "250 Message accepted for delivery"
 
 
-# The sinks depend on start_system only to be made anew for each emulator's system.
 @pytest.fixture(scope="module")
-def webhook_sink(start_system):
+def webhook_sink():
     with WebhookSink(secret=SECRET) as sink:
         yield sink
 
 
 @pytest.fixture(scope="module")
-def inbox(start_system):
+def inbox():
     inbox = _Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()

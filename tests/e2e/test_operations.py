@@ -1,8 +1,8 @@
 """The operator CLI against the whole running system: a dead letter redriven once its cause is
 fixed, and archived history replayed to one service without repeating what it already did.
 
-Every `taskoverflow` command runs as a real subprocess against the system's emulator (moto, then
-LocalStack), the way an operator runs it against `make run`.
+Every `taskoverflow` command runs as a real subprocess against the system's emulator (LocalStack),
+the way an operator runs it against `make run`.
 """
 
 import json
@@ -21,16 +21,15 @@ from tests.support.webhook_sink import WebhookSink
 SECRET = "e2e-operations-secret-0123456789"
 
 
-# The subscribers depend on start_system only to be made anew for each emulator's system.
 @pytest.fixture(scope="module")
-def first_subscriber(start_system):
+def first_subscriber():
     # Its first answer is 410 Gone: the notifier treats that as permanent and dead-letters the event.
     with WebhookSink(secret=SECRET, statuses=[410]) as sink:
         yield sink
 
 
 @pytest.fixture(scope="module")
-def new_subscriber(start_system):
+def new_subscriber():
     with WebhookSink(secret=SECRET) as sink:
         yield sink
 
