@@ -173,6 +173,37 @@ def test_only_producers_may_publish(applied, topology):
         )
 
 
+def _refuses_plain_transport(policy: str, action: str, resources: list[str]) -> bool:
+    deny = _statements(policy).get("DenyUnencryptedTransport")
+    return deny is not None and (
+        deny["Effect"],
+        deny["Principal"],
+        deny["Action"],
+        sorted([deny["Resource"]] if isinstance(deny["Resource"], str) else deny["Resource"]),
+        deny["Condition"],
+    ) == ("Deny", "*", action, sorted(resources), {"Bool": {"aws:SecureTransport": "false"}})
+
+
+def test_every_queue_dead_letter_queue_topic_and_bucket_refuses_plain_transport(applied, aws, topology):
+    queues = _by_service(applied, "aws_sqs_queue", "service")
+    dead_letter_queues = _by_service(applied, "aws_sqs_queue", "dead_letter")
+    queue_policies = _by_service(applied, "aws_sqs_queue_policy", "only_topic_may_send")
+    dead_letter_policies = _by_service(applied, "aws_sqs_queue_policy", "only_consumer_may_dead_letter")
+    topic_policy = of_type(applied, "aws_sns_topic_policy")[f"{STANDARD}.aws_sns_topic_policy.only_producers_may_publish"]
+    bucket = topology["bucket"]["name"]
+    bucket_arn = f"arn:aws:s3:::{bucket}"
+
+    for service in topology["queues"]:
+        assert _refuses_plain_transport(queue_policies[service]["policy"], "sqs:*", [queues[service]["arn"]]), service
+        assert _refuses_plain_transport(
+            dead_letter_policies[service]["policy"], "sqs:*", [dead_letter_queues[service]["arn"]]
+        ), service
+    assert _refuses_plain_transport(topic_policy["values"]["policy"], "sns:Publish", [_topic_arn(applied)])
+    assert _refuses_plain_transport(
+        aws("s3").get_bucket_policy(Bucket=bucket)["Policy"], "s3:*", [bucket_arn, f"{bucket_arn}/*"]
+    )
+
+
 def test_every_event_type_reaches_exactly_the_queues_that_subscribe_to_it(applied, aws, topology):
     sns, sqs = aws("sns"), aws("sqs")
     topic_arn = _topic_arn(applied)

@@ -83,8 +83,33 @@ locals {
   operator_exemption = length(var.operator_role_arns) == 0 ? [] : [var.operator_role_arns]
 }
 
+module "queue_tls_only" {
+  source   = "../tls-only"
+  for_each = local.queues
+
+  actions   = ["sqs:*"]
+  resources = [aws_sqs_queue.service[each.key].arn]
+}
+
+module "dead_letter_queue_tls_only" {
+  source   = "../tls-only"
+  for_each = local.queues
+
+  actions   = ["sqs:*"]
+  resources = [aws_sqs_queue.dead_letter[each.key].arn]
+}
+
+module "topic_tls_only" {
+  source = "../tls-only"
+
+  actions   = ["sns:Publish"]
+  resources = [aws_sns_topic.events.arn]
+}
+
 data "aws_iam_policy_document" "only_topic_may_send" {
   for_each = local.queues
+
+  source_policy_documents = [module.queue_tls_only[each.key].json]
 
   statement {
     sid       = "OnlyTheEventsTopicMaySend"
@@ -134,24 +159,6 @@ data "aws_iam_policy_document" "only_topic_may_send" {
       }
     }
   }
-
-  statement {
-    sid       = "DenyUnencryptedTransport"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [aws_sqs_queue.service[each.key].arn]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
 }
 
 resource "aws_sqs_queue_policy" "only_topic_may_send" {
@@ -167,6 +174,8 @@ resource "aws_sqs_queue_policy" "only_topic_may_send" {
 # Operators only receive and delete here when they redrive; they send to the service queue.
 data "aws_iam_policy_document" "only_consumer_may_dead_letter" {
   for_each = local.queues
+
+  source_policy_documents = [module.dead_letter_queue_tls_only[each.key].json]
 
   statement {
     sid       = "DenyEverySenderButTheConsumer"
@@ -185,24 +194,6 @@ data "aws_iam_policy_document" "only_consumer_may_dead_letter" {
       values   = [var.consumer_role_arns[each.key]]
     }
   }
-
-  statement {
-    sid       = "DenyUnencryptedTransport"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [aws_sqs_queue.dead_letter[each.key].arn]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
 }
 
 resource "aws_sqs_queue_policy" "only_consumer_may_dead_letter" {
@@ -216,6 +207,8 @@ resource "aws_sqs_queue_policy" "only_consumer_may_dead_letter" {
 # every type; which producer may announce which type is topology.json's `publishers`, checked by
 # the consumers against the event's `source`.
 data "aws_iam_policy_document" "only_producers_may_publish" {
+  source_policy_documents = [module.topic_tls_only.json]
+
   statement {
     sid       = "DenyEveryPublisherButTheProducers"
     effect    = "Deny"
@@ -231,24 +224,6 @@ data "aws_iam_policy_document" "only_producers_may_publish" {
       test     = "ArnNotLike"
       variable = "aws:PrincipalArn"
       values   = concat(var.publisher_role_arns, var.operator_role_arns)
-    }
-  }
-
-  statement {
-    sid       = "DenyUnencryptedTransport"
-    effect    = "Deny"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.events.arn]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
     }
   }
 }

@@ -125,32 +125,16 @@ resource "aws_s3_bucket_lifecycle_configuration" "calendars" {
   depends_on = [aws_s3_bucket_versioning.calendars]
 }
 
-data "aws_iam_policy_document" "tls_only" {
-  statement {
-    sid     = "DenyUnencryptedTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      aws_s3_bucket.calendars.arn,
-      "${aws_s3_bucket.calendars.arn}/*",
-    ]
+module "tls_only" {
+  source = "../tls-only"
 
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  actions   = ["s3:*"]
+  resources = [aws_s3_bucket.calendars.arn, "${aws_s3_bucket.calendars.arn}/*"]
 }
 
 resource "aws_s3_bucket_policy" "calendars" {
   bucket = aws_s3_bucket.calendars.id
-  policy = data.aws_iam_policy_document.tls_only.json
+  policy = module.tls_only.json
 
   # Putting a policy before the public access block exists can be rejected as "public".
   depends_on = [aws_s3_bucket_public_access_block.calendars]
