@@ -1,4 +1,10 @@
-"""A TCP forwarder that can be switched off and on: a broker outage, on demand, for tests."""
+"""A TCP forwarder that can be switched off and on, or made to hang: an outage, on demand, for tests.
+
+`stop()` is a dead peer: connections are refused and cut. `hang()` is a stuck one: connections
+are accepted and what clients send is swallowed, so they wait for an answer that never comes,
+until `resume()`, which cuts the connections held meanwhile and forwards again. Nothing sent
+during a hang reaches the target, and what the target already received is answered as usual.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,8 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._connections: list[socket.socket] = []
         self._lock = threading.Lock()
+        self._forwarding = threading.Event()
+        self._forwarding.set()
 
     def start(self) -> TcpProxy:
         listener = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
@@ -39,12 +47,23 @@ class TcpProxy:
                 connection.close()
             self._connections.clear()
 
+    def hang(self) -> None:
+        """Accept connections but answer nothing: requests are swallowed until `resume()`."""
+        self._forwarding.clear()
+
+    def resume(self) -> None:
+        """Cut the connections held during the hang and forward again."""
+        self._forwarding.set()
+
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
                 client, _ = listener.accept()
             except OSError:
                 return
+            if not self._forwarding.is_set():
+                threading.Thread(target=self._hold, args=(client,), daemon=True).start()
+                continue
             try:
                 upstream = socket.create_connection(("127.0.0.1", self.target_port))
             except OSError:
@@ -52,13 +71,22 @@ class TcpProxy:
                 continue
             with self._lock:
                 self._connections += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _hold(self, client: socket.socket) -> None:
+        """A connection accepted during a hang: it never reaches the target, and is cut on resume."""
+        self._forwarding.wait()
+        with contextlib.suppress(OSError):
+            client.shutdown(socket.SHUT_RDWR)
+        client.close()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, towards_target: bool) -> None:
         try:
             while chunk := source.recv(65536):
+                if towards_target and not self._forwarding.is_set():
+                    self._forwarding.wait()  # swallowed: the request never arrives, then the cut
+                    break
                 sink.sendall(chunk)
         except OSError:
             pass

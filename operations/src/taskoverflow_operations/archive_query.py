@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from taskoverflow_operations import archive_forget
 from taskoverflow_operations.arguments import instant, positive_int
 from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.event_archive import ArchivedEvent, read_archive
@@ -95,7 +96,7 @@ def event_line(archived: ArchivedEvent) -> str:
 def register(commands: argparse._SubParsersAction) -> None:
     archive = commands.add_parser(
         "archive",
-        help="list archived events by time window, type and subject",
+        help="list archived events by time window, type and subject; erase a subject's events",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -105,6 +106,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing.add_argument("--limit", type=positive_int, metavar="N", help="show at most the N first-arrived")
     listing.add_argument("--json", action="store_true", help="print each envelope as one JSON line")
     listing.set_defaults(run=_run_list)
+    archive_forget.register(actions)
 
 
 def _run_list(args: argparse.Namespace) -> int:

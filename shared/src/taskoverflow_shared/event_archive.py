@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -120,9 +120,64 @@ def hour_prefix(prefix: str, moment: datetime) -> str:
 
 
 def object_key(prefix: str, event_hour: datetime, first_arrival: datetime, body: bytes) -> str:
+    return _key_in_partition(hour_prefix(prefix, event_hour), first_arrival, body)
+
+
+def _key_in_partition(partition: str, first_arrival: datetime, body: bytes) -> str:
     arrival_ms = _epoch_milliseconds(first_arrival)
     content_hash = hashlib.sha256(body).hexdigest()[:_HASH_CHARACTERS]
-    return f"{hour_prefix(prefix, event_hour)}{arrival_ms:013d}-{content_hash}{OBJECT_SUFFIX}"
+    return f"{partition}{arrival_ms:013d}-{content_hash}{OBJECT_SUFFIX}"
+
+
+# --- rewriting (erasure) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObjectRewrite:
+    """An archive object without the events an erasure covers.
+
+    Apply it by putting `body` at `key` (unless `key` is None: nothing is left), then deleting
+    `old_key`. The new name follows the same rule as every object's (first arrival, content
+    hash), so a rewrite interrupted between the two steps and run again puts the same object
+    again and then deletes the old one; meanwhile readers see each kept event twice and, as
+    with any redelivery, list it once.
+    """
+
+    old_key: str
+    key: str | None
+    body: bytes
+    removed: int
+    kept: int
+
+
+def object_without(key: str, body: bytes, erased: Callable[[Envelope], bool]) -> ObjectRewrite | None:
+    """The object at `key` without the events `erased` covers; None when it holds none of them.
+
+    Kept lines stay byte for byte as they were; the object stays in its hour partition.
+    """
+    lines = body.split(b"\n")
+    kept: list[tuple[bytes, datetime]] = []
+    removed = 0
+    for number, event in _parse_object(key, body):
+        if erased(event.envelope):
+            removed += 1
+        else:
+            kept.append((lines[number - 1], event.arrived_at))
+    if not removed:
+        return None
+    if not kept:
+        return ObjectRewrite(old_key=key, key=None, body=b"", removed=removed, kept=0)
+    new_body = b"".join(line + b"\n" for line, _ in kept)
+    partition = key.rsplit("/", 1)[0] + "/"
+    first_arrival = min(arrived_at for _, arrived_at in kept)
+    new_key = _key_in_partition(partition, first_arrival, new_body)
+    return ObjectRewrite(old_key=key, key=new_key, body=new_body, removed=removed, kept=len(kept))
+
+
+def archive_object_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
+    """Every archive object's key, partition by partition, oldest first."""
+    for partition in archive_partitions(s3, bucket, prefix):
+        yield from _object_keys(s3, bucket, partition)
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -249,10 +249,18 @@ class CalendarFailed(EventData):
     """A calendar job ended without a calendar; `reason` says why, for people."""
 
     event_type: ClassVar[str] = "CalendarFailed"
+    schema_version: ClassVar[str] = "1.1"
 
     job_id: NonEmptyStr
     reason: NonEmptyStr
     notify_email: str | None = None
+    deadline_passed: bool = Field(
+        False,
+        description=(
+            "Since 1.1. The todo-api failed the job because its deadline passed, not the worker. "
+            "The calendar may still arrive: a later CalendarReady for the job then wins."
+        ),
+    )
 
 
 EVENT_TYPES: dict[str, type[EventData]] = {

@@ -75,8 +75,9 @@ class FailureReason:
 @dataclass(frozen=True)
 class CalendarJobsStatus:
     """Jobs requested in the last `window_seconds`, by state. OVERDUE counts PENDING or STARTED
-    jobs past the todo-api's deadline, which clients are shown as FAILURE; they are not counted
-    again under PENDING or STARTED."""
+    jobs past the todo-api's deadline, which its sweeper has not failed yet (more than a sweep
+    interval's worth means the sweeper is not running); they are not counted again under
+    PENDING or STARTED."""
 
     window_seconds: int
     deadline_seconds: float

@@ -126,7 +126,7 @@ def _calendar_jobs(jobs: CalendarJobsStatus | Unavailable) -> RenderableType:
         for state, count in jobs.by_state.items()
     ]
     table.add_row(*cells, str(jobs.total))
-    caption = f"OVERDUE: unfinished after the {jobs.deadline_seconds:g} s deadline (clients see FAILURE)"
+    caption = f"OVERDUE: unfinished after the {jobs.deadline_seconds:g} s deadline (the sweeper has yet to fail them)"
     parts: list[RenderableType] = [table, Text(caption, style="dim")]
     if jobs.top_failure_reasons:
         reasons = _table("Top failure reasons")

@@ -45,6 +45,18 @@ def test_the_failed_mail_gives_the_reason():
     assert "Reason: the snapshot could not be read" in mail.body
 
 
+def test_a_deadline_failure_mail_says_the_calendar_may_still_arrive():
+    data = CalendarFailed(job_id="job-9", reason="deadline passed", deadline_passed=True)
+    envelope = new_envelope(data, source="todo-api", correlation_id="c")
+
+    mail = calendar_failed_mail(envelope, data, "ann@example.com", SETTINGS)
+
+    assert "late" in mail.subject
+    assert "Reason: deadline passed" in mail.body
+    assert "It may still arrive" in mail.body
+    assert "/result" not in mail.body, "no link that would answer 404 until the calendar arrives"
+
+
 def test_the_events_own_address_wins_over_the_default_recipient():
     assert recipient_for("ann@example.com", SETTINGS) == "ann@example.com"
     assert recipient_for(None, SETTINGS) == "team@example.com"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -48,8 +48,12 @@ def bootstrap(settings: Settings | None = None, *, calendar_files: CalendarFiles
         settings=settings,
         engine=engine,
         session_factory=session_factory,
-        bus=build_bus(lambda: SqlAlchemyUnitOfWork(session_factory), settings.calendar_job_deadline_seconds),
-        views=TodoViews(engine, settings.calendar_job_deadline_seconds),
+        bus=build_bus(
+            lambda: SqlAlchemyUnitOfWork(session_factory),
+            settings.calendar_job_deadline_seconds,
+            calendar_job_retention=timedelta(days=settings.calendar_job_retention_days),
+        ),
+        views=TodoViews(engine),
         calendar_files=calendar_files,
     )
 
@@ -58,6 +62,7 @@ def build_bus(
     new_unit_of_work: Callable[[], object],
     calendar_job_deadline_seconds: float,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    calendar_job_retention: timedelta = timedelta(days=7),
 ) -> MessageBus:
     """The bus with every handler; tests pass a fake unit of work and clock."""
     return MessageBus(
@@ -66,6 +71,7 @@ def build_bus(
             "uow": new_unit_of_work,
             "now": lambda: now,
             "calendar_job_deadline_seconds": lambda: calendar_job_deadline_seconds,
+            "calendar_job_retention": lambda: calendar_job_retention,
         },
     )
 

@@ -29,6 +29,13 @@ class Settings(ServiceSettings):
     # The address clients reach the API at, for absolute links (status and result URLs, mail).
     public_base_url: str | None = Field(None, validation_alias="PUBLIC_BASE_URL")
     calendar_job_deadline_seconds: float = Field(300.0, gt=0, validation_alias="CALENDAR_JOB_DEADLINE_SECONDS")
+    # The sweeper (in todo-api-consumer): how often it looks, how many jobs per transaction, and
+    # how long finished jobs (which hold e-mail addresses) are kept.
+    calendar_sweep_interval_seconds: float = Field(
+        10.0, gt=0, le=3600, validation_alias="CALENDAR_SWEEP_INTERVAL_SECONDS"
+    )
+    calendar_sweep_batch_size: int = Field(200, gt=0, le=10_000, validation_alias="CALENDAR_SWEEP_BATCH_SIZE")
+    calendar_job_retention_days: float = Field(7.0, gt=0, validation_alias="CALENDAR_JOB_RETENTION_DAYS")
     inline_todos_max_bytes: int = Field(
         128 * 1024, gt=0, le=MAX_INLINE_TODOS_BYTES, validation_alias="CALENDAR_INLINE_TODOS_MAX_BYTES"
     )

@@ -1,20 +1,27 @@
 """The todo API's use cases: one plain function per command or consumed event, in `HANDLERS`.
 
 Each runs in one unit of work, so a change and its events commit together. Dependencies come in
-by name from `bootstrap` (`uow`, `now`, `calendar_job_deadline_seconds`).
+by name from `bootstrap` (`uow`, `now`, `calendar_job_deadline_seconds`, `calendar_job_retention`).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
 from taskoverflow_shared.events import CalendarFailed, CalendarReady, TodoState
-from todo_api.domain.commands import CreateTodo, DeleteTodo, RequestCalendar, UpdateTodo
+from todo_api.domain.commands import (
+    CreateTodo,
+    DeleteTodo,
+    FailOverdueCalendarJobs,
+    ForgetFinishedCalendarJobs,
+    RequestCalendar,
+    UpdateTodo,
+)
 from todo_api.domain.model import CalendarJob, CalendarResult, NotFound, Report, Todo
 from todo_api.unit_of_work import UnitOfWork
 
@@ -58,34 +65,74 @@ def request_calendar(command: RequestCalendar, uow: UnitOfWork, now: Clock) -> s
     return job.id
 
 
-def on_calendar_ready(event: CalendarReady, uow: UnitOfWork, now: Clock, calendar_job_deadline_seconds: float) -> None:
-    """The worker stored the calendar: the job succeeds (unless already finished or overdue)."""
+def on_calendar_ready(event: CalendarReady, uow: UnitOfWork, now: Clock) -> None:
+    """The worker stored the calendar: the job succeeds, even if its deadline failed it meanwhile."""
     result = CalendarResult(event.bucket, event.key, event.size_bytes, event.sha256, event.event_count)
-    _report(event.job_id, result, uow, now, calendar_job_deadline_seconds)
+    _report(event.job_id, result, uow, now)
 
 
-def on_calendar_failed(
-    event: CalendarFailed, uow: UnitOfWork, now: Clock, calendar_job_deadline_seconds: float
-) -> None:
-    """The worker gave up: the job fails with its reason (unless already finished)."""
-    _report(event.job_id, event.reason, uow, now, calendar_job_deadline_seconds)
+def on_calendar_failed(event: CalendarFailed, uow: UnitOfWork, now: Clock) -> None:
+    """A job failed: the job fails with its reason (unless already finished).
+
+    The todo-api's own deadline failures come back here too; their job is already FAILURE.
+    """
+    _report(event.job_id, event.reason, uow, now)
 
 
-def _report(job_id: str, outcome: CalendarResult | str, uow: UnitOfWork, now: Clock, deadline_seconds: float) -> None:
-    """Idempotent: a finished job stays as it is, so redelivered and late reports change nothing."""
+def _report(job_id: str, outcome: CalendarResult | str, uow: UnitOfWork, now: Clock) -> None:
+    """Idempotent: a finished job stays as it is, so redelivered and late reports change nothing,
+    except that a result replaces a failure (the calendar exists)."""
     with uow:
         job = uow.jobs.get(job_id, for_update=True)
         if job is None:
             log.warning("calendar_job_unknown", job_id=job_id)
             return
-        report = job.report(outcome, now(), deadline_seconds)
+        failed_because = job.error
+        report = job.report(outcome, now())
         if report is Report.ALREADY_FINISHED:
             log.info("calendar_job_already_finished", job_id=job_id, status=job.status)
             return
-        if report is Report.LATE:
-            # Clients have read FAILURE since the deadline passed: the report must not undo that.
-            log.warning("calendar_job_reported_after_deadline", job_id=job_id)
-        uow.commit(correlation_id="")  # no events: a finished job announces nothing
+        if report is Report.SUPERSEDED_FAILURE:
+            log.warning("calendar_job_result_after_failure", job_id=job_id, failed_because=failed_because)
+        uow.commit(correlation_id="")  # no events: the worker's report was the announcement
+
+
+def fail_overdue_calendar_jobs(
+    command: FailOverdueCalendarJobs, uow: UnitOfWork, now: Clock, calendar_job_deadline_seconds: float
+) -> int:
+    """Fail the oldest jobs past their deadline, each with a CalendarFailed; return how many.
+
+    The one place a deadline is enforced: reads only show what is stored, so a job's outcome
+    does not depend on who polled it when. A result arriving later still wins (`_report`).
+    """
+    with uow:
+        moment = now()
+        overdue_since = moment - timedelta(seconds=calendar_job_deadline_seconds)
+        jobs = uow.jobs.unfinished_requested_before(overdue_since, command.batch_size)
+        failed = [job.id for job in jobs if job.fail_if_overdue(moment, calendar_job_deadline_seconds)]
+        if not failed:
+            return 0
+        envelopes = uow.commit(command.correlation_id)
+    for envelope in envelopes:
+        log.warning("calendar_job_deadline_passed", job_id=envelope.data["job_id"], emitted_event_id=envelope.id)
+    return len(failed)
+
+
+def forget_finished_calendar_jobs(
+    command: ForgetFinishedCalendarJobs, uow: UnitOfWork, now: Clock, calendar_job_retention: timedelta
+) -> int:
+    """Delete the jobs finished longer ago than the retention; return how many went.
+
+    A finished job is only a status and a link nobody follows any more, yet it keeps the
+    requester's e-mail address; the calendar file itself expires by S3's lifecycle rule.
+    """
+    with uow:
+        deleted = uow.jobs.delete_finished_before(now() - calendar_job_retention, command.batch_size)
+        if deleted:
+            uow.commit(command.correlation_id)
+    if deleted:
+        log.info("calendar_jobs_forgotten", count=deleted)
+    return deleted
 
 
 def _todo(uow: UnitOfWork, todo_id: int) -> Todo:
@@ -117,4 +164,6 @@ HANDLERS: dict[type, Handler] = {
     RequestCalendar: request_calendar,
     CalendarReady: on_calendar_ready,
     CalendarFailed: on_calendar_failed,
+    FailOverdueCalendarJobs: fail_overdue_calendar_jobs,
+    ForgetFinishedCalendarJobs: forget_finished_calendar_jobs,
 }

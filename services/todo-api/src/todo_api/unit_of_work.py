@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Protocol, Self
 
-from taskoverflow_shared.events import CalendarRequested, Envelope, TodoChanged, new_envelope
-from todo_api.domain.model import CalendarJob, CalendarJobRequested, Todo
+from taskoverflow_shared.events import CalendarFailed, CalendarRequested, Envelope, TodoChanged, new_envelope
+from todo_api.domain.model import DEADLINE_PASSED, CalendarJob, CalendarJobFailedByDeadline, CalendarJobRequested, Todo
 
 SOURCE = "todo-api"
 
@@ -29,6 +30,15 @@ class CalendarJobRepository(Protocol):
     def add(self, job: CalendarJob) -> None: ...
 
     def get(self, job_id: str, *, for_update: bool = False) -> CalendarJob | None: ...
+
+    def unfinished_requested_before(self, moment: datetime, limit: int) -> list[CalendarJob]:
+        """Up to `limit` unfinished jobs requested before `moment`, oldest first, locked for update
+        (jobs another transaction holds are skipped: the next sweep takes them)."""
+        ...
+
+    def delete_finished_before(self, moment: datetime, limit: int) -> int:
+        """Delete up to `limit` jobs that finished before `moment`; return how many went."""
+        ...
 
 
 class UnitOfWork(abc.ABC):
@@ -69,9 +79,24 @@ class UnitOfWork(abc.ABC):
     def rollback(self) -> None: ...
 
 
-def envelope_of(event: TodoChanged | CalendarJobRequested, correlation_id: str) -> Envelope:
+def envelope_of(
+    event: TodoChanged | CalendarJobRequested | CalendarJobFailedByDeadline, correlation_id: str
+) -> Envelope:
     if isinstance(event, TodoChanged):
         return new_envelope(event, source=SOURCE, correlation_id=correlation_id, subject=f"todos/{event.todo.id}")
+    if isinstance(event, CalendarJobFailedByDeadline):
+        failed = CalendarFailed(
+            job_id=event.job_id, reason=DEADLINE_PASSED, notify_email=event.notify_email, deadline_passed=True
+        )
+        # A job fails by its deadline at most once: its id, derived from the job's, says so to
+        # every consumer that deduplicates by event id, whatever happens to this row later.
+        return new_envelope(
+            failed,
+            source=SOURCE,
+            correlation_id=correlation_id,
+            subject=f"calendars/{event.job_id}",
+            caused_by=f"deadline/{event.job_id}",
+        )
     # Bare on purpose: the relay's completer adds the todos (inline or by claim check) at publish time.
     return Envelope(
         type=CalendarRequested.event_type,

@@ -1,7 +1,8 @@
 """The read side: what GETs answer, straight from the tables. Nothing here writes.
 
 Reads skip the unit of work and the entities: a list is plain rows turned into `TodoState`, and
-a job's status is one primary-key read on a bare connection, with the deadline rule applied.
+a job's status is one primary-key read on a bare connection. A job reads as it is stored: its
+deadline is enforced by the sweeper (handlers.fail_overdue_calendar_jobs), never by a read.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, func, select
 
 from todo_api.adapters.orm import OutboxRow, calendar_jobs, todos
-from todo_api.domain.model import MAX_ID, InvalidInput, JobStatus, NotFound, as_utc, seen_status, todo_state
+from todo_api.domain.model import MAX_ID, InvalidInput, JobStatus, NotFound, as_utc, todo_state
 
 MAX_WINDOW_DAYS = 36_500
 # ASCII digits, leading zeros allowed: str.isdigit() also takes "²", which int() refuses, and
@@ -52,7 +53,7 @@ def parse_filters(arguments: dict[str, str], now: datetime | None = None) -> Tod
 
 @dataclass(frozen=True)
 class CalendarJobView:
-    """A calendar job as clients see it, the deadline rule applied."""
+    """A calendar job as clients see it."""
 
     id: str
     status: JobStatus
@@ -67,7 +68,6 @@ class CalendarJobView:
 _JOB = select(
     calendar_jobs.c.id,
     calendar_jobs.c.status,
-    calendar_jobs.c.requested_at,
     calendar_jobs.c.error,
     calendar_jobs.c.result_bucket,
     calendar_jobs.c.result_key,
@@ -79,7 +79,6 @@ _OLDEST_PENDING = select(func.min(OutboxRow.created_at)).where(OutboxRow.publish
 @dataclass
 class TodoViews:
     engine: Engine
-    calendar_job_deadline_seconds: float
 
     def todos(self, filters: TodoFilters) -> list[dict[str, Any]]:
         query = select(todos).order_by(todos.c.id)
@@ -105,10 +104,9 @@ class TodoViews:
             row = connection.execute(_JOB, {"job_id": job_id}).one_or_none()
         if row is None:
             raise NotFound(f"task {job_id} not found")
-        status, error = seen_status(
-            JobStatus(row.status), row.error, row.requested_at, datetime.now(UTC), self.calendar_job_deadline_seconds
+        return CalendarJobView(
+            row.id, JobStatus(row.status), row.error, row.result_bucket, row.result_key, row.result_size_bytes
         )
-        return CalendarJobView(row.id, status, error, row.result_bucket, row.result_key, row.result_size_bytes)
 
     def calendar_job_once_finished(
         self, job_id: str, wait_seconds: float, check_every_seconds: float = LONG_POLL_CHECK_SECONDS
@@ -117,7 +115,7 @@ class TodoViews:
 
         The worker's report reaches the database through another process (the consumer), so
         the only news that can reach this one comes from the database: one primary-key read
-        every `check_every_seconds`. The deadline also ends the wait, as the job reads FAILURE.
+        every `check_every_seconds`. The sweeper's deadline FAILURE ends the wait like any outcome.
         """
         give_up_at = time.monotonic() + wait_seconds
         job = self.calendar_job(job_id)

@@ -111,17 +111,6 @@ def test_reports_for_unknown_jobs_are_ignored(todo_api):
     todo_api.bus.consume(*ready("never-requested"))
 
 
-def test_a_job_past_its_deadline_is_failure_with_a_reason(database_url, calendar_files):
-    api = bootstrap(settings_for(database_url, calendar_job_deadline_seconds=0.001), calendar_files=calendar_files)
-    upgrade_to_latest(api.engine)
-    client = create_app(api).test_client()
-    task_id = client.post("/api/v1/todos/ical").json["task_id"]
-    status = client.get(f"/api/v1/todos/ical/{task_id}/status").json
-    assert status["task_status"] == "FAILURE"
-    assert status["error"] == "calendar not finished within 0.001 seconds"
-    api.engine.dispose()
-
-
 def test_small_todo_sets_travel_inline_in_the_published_request(client, todo_api, calendar_files):
     client.post("/api/v1/todos", json={"title": "with deadline", "deadline_at": "2030-01-01T10:00:00"})
     client.post("/api/v1/todos", json={"title": "without deadline"})

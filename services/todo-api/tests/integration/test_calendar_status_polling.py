@@ -7,13 +7,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event
 
 from taskoverflow_shared.events import CalendarReady, Envelope
 from tests.support.moto import wait_until
 from todo_api.adapters.database import upgrade_to_latest
-from todo_api.adapters.orm import calendar_jobs
 from todo_api.bootstrap import bootstrap
+from todo_api.entrypoints.calendar_job_sweeper import CalendarJobSweeper
 from todo_api.entrypoints.flask_app import create_app
 
 from ..conftest import settings_for
@@ -84,15 +84,16 @@ def test_a_long_poll_answers_the_unfinished_status_once_the_wait_is_over(client)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_long_poll_ends_with_failure_when_the_job_s_deadline_passes(database_url, calendar_files):
-    api = bootstrap(settings_for(database_url, calendar_job_deadline_seconds=0.3), calendar_files=calendar_files)
+def test_a_long_poll_ends_with_failure_when_the_sweeper_fails_the_job(database_url, calendar_files):
+    api = bootstrap(settings_for(database_url, calendar_job_deadline_seconds=0.001), calendar_files=calendar_files)
     upgrade_to_latest(api.engine)
-    client = create_app(api).test_client()
-    task_id = client.post("/api/v1/todos/ical").json["task_id"]
-    started = time.monotonic()
-    status = client.get(status_url(task_id, "?wait=20")).json
-    assert (status["task_status"], status["error"]) == ("FAILURE", "calendar not finished within 0.3 seconds")
-    assert time.monotonic() - started < 5
+    app = create_app(api)
+    task_id = app.test_client().post("/api/v1/todos/ical").json["task_id"]
+    with ThreadPoolExecutor(1) as pool:
+        poll = pool.submit(app.test_client().get, status_url(task_id, "?wait=20"))
+        CalendarJobSweeper(api.bus, interval_seconds=1, batch_size=10).sweep()
+        status = poll.result(timeout=10).json
+    assert (status["task_status"], status["error"]) == ("FAILURE", "deadline passed")
     api.engine.dispose()
 
 
@@ -136,21 +137,4 @@ def test_long_polls_beyond_the_process_limit_answer_at_once(database_url, calend
         assert time.monotonic() - started < 5
         finish(api, task_id)
         assert first.result(timeout=10).json["task_status"] == "SUCCESS"
-    api.engine.dispose()
-
-
-def test_a_report_after_the_deadline_keeps_the_failure_clients_were_shown(database_url, calendar_files):
-    api = bootstrap(settings_for(database_url, calendar_job_deadline_seconds=0.001), calendar_files=calendar_files)
-    upgrade_to_latest(api.engine)
-    client = create_app(api).test_client()
-    task_id = client.post("/api/v1/todos/ical").json["task_id"]
-    shown = client.get(status_url(task_id)).json
-    with api.session_factory() as session:
-        assert session.scalar(select(calendar_jobs.c.status).where(calendar_jobs.c.id == task_id)) == "PENDING"
-
-    finish(api, task_id)
-
-    assert client.get(status_url(task_id)).json == shown
-    assert shown["task_status"] == "FAILURE"
-    assert client.get(f"/api/v1/todos/ical/{task_id}/result").status_code == 404
     api.engine.dispose()

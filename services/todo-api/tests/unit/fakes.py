@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from taskoverflow_shared.events import Envelope
-from todo_api.domain.model import CalendarJob, Todo
+from todo_api.domain.model import CalendarJob, JobStatus, Todo
 from todo_api.unit_of_work import UnitOfWork
 
 
@@ -46,6 +46,19 @@ class FakeCalendarJobRepository:
         if job is not None:
             self.uow.seen(job)
         return job
+
+    def unfinished_requested_before(self, moment: datetime, limit: int) -> list[CalendarJob]:
+        unfinished = [job for job in self.stored.values() if not JobStatus(job.status).finished]
+        jobs = sorted((job for job in unfinished if job.requested_at < moment), key=lambda job: job.requested_at)
+        for job in jobs[:limit]:
+            self.uow.seen(job)
+        return jobs[:limit]
+
+    def delete_finished_before(self, moment: datetime, limit: int) -> int:
+        expired = [job.id for job in self.stored.values() if job.finished_at is not None and job.finished_at < moment]
+        for job_id in expired[:limit]:
+            del self.stored[job_id]
+        return len(expired[:limit])
 
 
 class FakeUnitOfWork(UnitOfWork):

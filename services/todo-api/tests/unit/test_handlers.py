@@ -9,12 +9,14 @@ from todo_api.domain.commands import (
     CalendarRequest,
     CreateTodo,
     DeleteTodo,
+    FailOverdueCalendarJobs,
+    ForgetFinishedCalendarJobs,
     NewTodo,
     RequestCalendar,
     TodoChanges,
     UpdateTodo,
 )
-from todo_api.domain.model import InvalidInput, JobStatus, NotFound
+from todo_api.domain.model import DEADLINE_PASSED, InvalidInput, JobStatus, NotFound
 
 from .conftest import DEADLINE_SECONDS
 
@@ -101,13 +103,72 @@ def test_duplicate_calendar_outcome_is_ignored(bus, uow):
     assert uow.commits == commits
 
 
-def test_a_late_calendar_outcome_becomes_the_failure_clients_were_shown(bus, uow, clock):
+def sweep(bus, batch_size: int = 100) -> int:
+    return bus.handle(FailOverdueCalendarJobs(batch_size, "sweep-1"))
+
+
+def test_a_job_past_its_deadline_fails_with_nobody_polling_and_its_failure_is_announced(bus, uow, clock):
+    job_id = bus.handle(RequestCalendar(CalendarRequest(notify_email="me@example.com"), "c"))
+    assert sweep(bus) == 0
+    clock.advance(DEADLINE_SECONDS + 1)
+
+    assert sweep(bus) == 1
+
+    job = uow.jobs.stored[job_id]
+    assert (job.status, job.error) == (JobStatus.FAILURE, DEADLINE_PASSED)
+    failed = uow.outbox[-1]
+    assert (failed.type, failed.subject, failed.correlation_id) == ("CalendarFailed", f"calendars/{job_id}", "sweep-1")
+    assert parse_data(failed) == CalendarFailed(
+        job_id=job_id, reason=DEADLINE_PASSED, notify_email="me@example.com", deadline_passed=True
+    )
+    assert sweep(bus) == 0, "a job fails by its deadline once"
+
+
+def test_the_sweep_takes_at_most_one_batch_oldest_first(bus, uow, clock):
+    first, second, third = (bus.handle(RequestCalendar(CalendarRequest(), "c")) for _ in range(3))
+    clock.advance(DEADLINE_SECONDS + 1)
+
+    assert sweep(bus, batch_size=2) == 2
+
+    assert [uow.jobs.stored[job].status for job in (first, second, third)] == ["FAILURE", "FAILURE", "PENDING"]
+
+
+def test_a_calendar_ready_after_the_deadline_failure_wins(bus, uow, clock):
     job_id = bus.handle(RequestCalendar(CalendarRequest(), "c"))
     clock.advance(DEADLINE_SECONDS + 1)
+    sweep(bus)
+    sent = len(uow.outbox)
 
     bus.handle(ready(job_id))
 
-    assert uow.jobs.stored[job_id].status == JobStatus.FAILURE
+    job = uow.jobs.stored[job_id]
+    assert (job.status, job.error, job.result_key) == (JobStatus.SUCCESS, None, "calendars/x.ics")
+    assert len(uow.outbox) == sent, "the worker's CalendarReady is the announcement"
+
+
+def test_our_own_deadline_failure_coming_back_changes_nothing(bus, uow, clock):
+    job_id = bus.handle(RequestCalendar(CalendarRequest(), "c"))
+    clock.advance(DEADLINE_SECONDS + 1)
+    sweep(bus)
+    commits = uow.commits
+
+    bus.handle(CalendarFailed(job_id=job_id, reason=DEADLINE_PASSED, deadline_passed=True))
+
+    assert uow.commits == commits
+
+
+def test_finished_jobs_are_forgotten_after_the_retention_and_unfinished_ones_never(bus, uow, clock):
+    finished = bus.handle(RequestCalendar(CalendarRequest(notify_email="me@example.com"), "c"))
+    bus.handle(ready(finished))
+    clock.advance(6 * 86_400)
+    unfinished = bus.handle(RequestCalendar(CalendarRequest(), "c"))
+    forget = ForgetFinishedCalendarJobs(100, "sweep-1")
+    assert bus.handle(forget) == 0
+
+    clock.advance(86_400 + 1)  # the retention is 7 days (build_bus's default)
+
+    assert bus.handle(forget) == 1
+    assert set(uow.jobs.stored) == {unfinished}
 
 
 def test_an_outcome_for_an_unknown_job_is_ignored(bus, uow):

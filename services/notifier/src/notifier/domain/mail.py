@@ -69,6 +69,8 @@ def calendar_ready_mail(envelope: Envelope, data: CalendarReady, recipient: str,
 
 
 def calendar_failed_mail(envelope: Envelope, data: CalendarFailed, recipient: str, settings: MailSettings) -> Mail:
+    if data.deadline_passed:
+        return _calendar_late_mail(envelope, data, recipient, settings)
     body = (
         f"Sorry, your TaskOverflow calendar could not be created.\n"
         f"\n"
@@ -78,6 +80,22 @@ def calendar_failed_mail(envelope: Envelope, data: CalendarFailed, recipient: st
         f"You can request a new calendar at any time.\n"
     )
     return _mail(envelope, recipient, settings, "Your TaskOverflow calendar could not be created", body)
+
+
+def _calendar_late_mail(envelope: Envelope, data: CalendarFailed, recipient: str, settings: MailSettings) -> Mail:
+    # The todo-api gave up waiting, yet the worker may still finish: its CalendarReady then makes
+    # the job SUCCESS and brings a "ready" mail with a link that works. Say so, rather than
+    # claim a failure the next mail would contradict.
+    body = (
+        f"Sorry, your TaskOverflow calendar was not ready in time.\n"
+        f"\n"
+        f"Reason: {data.reason}\n"
+        f"Job: {data.job_id}\n"
+        f"\n"
+        f"It may still arrive: if it does, you will get another e-mail with the download link.\n"
+        f"You can also request a new calendar at any time.\n"
+    )
+    return _mail(envelope, recipient, settings, "Your TaskOverflow calendar is late", body)
 
 
 def _mail(envelope: Envelope, recipient: str, settings: MailSettings, subject: str, body: str) -> Mail:

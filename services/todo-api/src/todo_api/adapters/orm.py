@@ -66,6 +66,14 @@ calendar_jobs = Table(
     Column("result_sha256", String(64)),
     Column("event_count", Integer),
     Column("notify_email", String(254)),
+    # The sweeper's two questions (migration 0005): which jobs are overdue, which have expired.
+    Index(
+        "ix_calendar_jobs_unfinished",
+        "requested_at",
+        postgresql_where=text("status NOT IN ('SUCCESS', 'FAILURE')"),
+        sqlite_where=text("status NOT IN ('SUCCESS', 'FAILURE')"),
+    ),
+    Index("ix_calendar_jobs_finished_at", "finished_at"),
 )
 
 

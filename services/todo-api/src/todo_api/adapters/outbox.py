@@ -22,7 +22,7 @@ import structlog
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from taskoverflow_shared.events import CalendarRequested, Envelope
+from taskoverflow_shared.events import CalendarFailed, CalendarRequested, Envelope
 from taskoverflow_shared.sns_publisher import SNS_BATCH_LIMIT, EventPublisher, message_group
 from todo_api.adapters.orm import OutboxRow
 
@@ -40,7 +40,9 @@ class Lane(enum.IntEnum):
 
 # Events someone is waiting on. Add a type here (and nowhere else) to let it jump the bulk
 # lane; a type must not share a subject with events of the other lane, or their order breaks.
-INTERACTIVE_EVENT_TYPES = frozenset({CalendarRequested.event_type})
+# The todo-api's CalendarFailed (a deadline the sweeper enforced) has its request's subject, and
+# its requester is waiting for the mail.
+INTERACTIVE_EVENT_TYPES = frozenset({CalendarRequested.event_type, CalendarFailed.event_type})
 ALL_LANES = tuple(Lane)
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, Generic, Self, TypeVar
 
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskoverflow_shared.events import Envelope
 from todo_api.adapters import outbox
-from todo_api.domain.model import MAX_ID, CalendarJob, Todo
+from todo_api.adapters.orm import calendar_jobs
+from todo_api.domain.model import MAX_ID, CalendarJob, JobStatus, Todo
 from todo_api.unit_of_work import UnitOfWork
 
 Entity = TypeVar("Entity", Todo, CalendarJob)
@@ -49,6 +52,38 @@ class SqlAlchemyTodoRepository(_Repository[Todo]):
 
 class SqlAlchemyCalendarJobRepository(_Repository[CalendarJob]):
     entity = CalendarJob
+
+    def unfinished_requested_before(self, moment: datetime, limit: int) -> list[CalendarJob]:
+        # SKIP LOCKED: a job the consumer is recording a result for right now is left to it; if
+        # it stays unfinished, the next sweep takes it. (SQLite ignores it: one writer at a time.)
+        jobs = self.session.scalars(
+            select(CalendarJob)
+            .where(
+                calendar_jobs.c.status.not_in([JobStatus.SUCCESS, JobStatus.FAILURE]),
+                calendar_jobs.c.requested_at < moment,
+            )
+            .order_by(calendar_jobs.c.requested_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for job in jobs:
+            self.uow.seen(job)
+        return list(jobs)
+
+    def delete_finished_before(self, moment: datetime, limit: int) -> int:
+        # In batches of ids rather than one DELETE of every old row, so a backlog of months
+        # never holds a long lock or a huge transaction.
+        batch = (
+            select(calendar_jobs.c.id)
+            .where(calendar_jobs.c.finished_at < moment)
+            .order_by(calendar_jobs.c.finished_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids = self.session.scalars(batch).all()
+        if ids:
+            self.session.execute(delete(calendar_jobs).where(calendar_jobs.c.id.in_(ids)))
+        return len(ids)
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):

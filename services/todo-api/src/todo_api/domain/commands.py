@@ -125,4 +125,20 @@ class RequestCalendar:
     correlation_id: str
 
 
-Command = CreateTodo | UpdateTodo | DeleteTodo | RequestCalendar
+@dataclass(frozen=True)
+class FailOverdueCalendarJobs:
+    """Fail up to `batch_size` jobs still unfinished past their deadline (the sweeper's first task)."""
+
+    batch_size: int
+    correlation_id: str
+
+
+@dataclass(frozen=True)
+class ForgetFinishedCalendarJobs:
+    """Delete up to `batch_size` jobs finished longer ago than the retention (they hold e-mail addresses)."""
+
+    batch_size: int
+    correlation_id: str
+
+
+Command = CreateTodo | UpdateTodo | DeleteTodo | RequestCalendar | FailOverdueCalendarJobs | ForgetFinishedCalendarJobs

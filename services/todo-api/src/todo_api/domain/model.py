@@ -182,17 +182,9 @@ class JobStatus(enum.StrEnum):
         return self in (JobStatus.SUCCESS, JobStatus.FAILURE)
 
 
-def seen_status(
-    status: JobStatus, error: str | None, requested_at: datetime, now: datetime, deadline_seconds: float
-) -> tuple[JobStatus, str | None]:
-    """A job as clients see it: unfinished past its deadline it is FAILURE, never PENDING forever.
-
-    Computed on read, without writing; `CalendarJob.report` keeps a late report from
-    contradicting what clients were shown.
-    """
-    if not status.finished and now - as_utc(requested_at) > timedelta(seconds=deadline_seconds):
-        return JobStatus.FAILURE, f"calendar not finished within {deadline_seconds:g} seconds"
-    return status, error
+# The reason a job fails when its deadline passes. The calendar may still arrive after it: a
+# CalendarReady then turns the job into SUCCESS (`CalendarJob.report`), because the result exists.
+DEADLINE_PASSED = "deadline passed"
 
 
 @dataclass(frozen=True)
@@ -213,16 +205,34 @@ class CalendarResult:
     event_count: int
 
 
+@dataclass(frozen=True)
+class CalendarJobFailedByDeadline:
+    """The sweeper failed a job whose deadline passed. The outbox sends it as a CalendarFailed
+    with `deadline_passed` set, so the notifier tells the requester what clients now read."""
+
+    job_id: str
+    notify_email: str | None
+
+
+CalendarJobEvent = CalendarJobRequested | CalendarJobFailedByDeadline
+
+
 class Report(enum.Enum):
     """What a worker's report did to a job."""
 
     RECORDED = "recorded"
-    LATE = "late"  # past the deadline: recorded as the FAILURE clients were already shown
+    # A result after the job failed: the calendar exists, so SUCCESS wins over the failure.
+    SUPERSEDED_FAILURE = "superseded_failure"
     ALREADY_FINISHED = "already_finished"  # a redelivery, or a second report: ignored
 
 
 class CalendarJob:
-    """PENDING until the worker reports, then SUCCESS or FAILURE for good (reports are idempotent)."""
+    """PENDING until the worker reports or the deadline passes, then SUCCESS or FAILURE.
+
+    Reports are idempotent. One move leaves a finished state: a result that arrives after a
+    FAILURE (typically the deadline's, while the calendar was on its way) makes the job SUCCESS,
+    since the calendar it names exists and the requester is told so (CalendarReady) anyway.
+    """
 
     def __init__(self, *, id: str, requested_at: datetime, notify_email: str | None = None) -> None:
         self.id = id
@@ -236,7 +246,7 @@ class CalendarJob:
         self.result_size_bytes: int | None = None
         self.result_sha256: str | None = None
         self.event_count: int | None = None
-        self.pending_events: list[CalendarJobRequested] = []
+        self.pending_events: list[CalendarJobEvent] = []
 
     @classmethod
     def open(cls, job_id: str, notify_email: str | None, now: datetime) -> CalendarJob:
@@ -244,24 +254,39 @@ class CalendarJob:
         job.pending_events.append(CalendarJobRequested(job_id, notify_email))
         return job
 
-    def report(self, outcome: CalendarResult | str, now: datetime, deadline_seconds: float) -> Report:
+    def is_overdue(self, now: datetime, deadline_seconds: float) -> bool:
+        return not JobStatus(self.status).finished and now - as_utc(self.requested_at) > timedelta(
+            seconds=deadline_seconds
+        )
+
+    def fail_if_overdue(self, now: datetime, deadline_seconds: float) -> bool:
+        """Fail the job if it is unfinished past its deadline, and announce it; True if it did."""
+        if not self.is_overdue(now, deadline_seconds):
+            return False
+        self.status, self.error, self.finished_at = JobStatus.FAILURE, DEADLINE_PASSED, now
+        self.pending_events.append(CalendarJobFailedByDeadline(self.id, self.notify_email))
+        return True
+
+    def report(self, outcome: CalendarResult | str, now: datetime) -> Report:
         """Record the worker's outcome: a result, or the reason it failed."""
-        if JobStatus(self.status).finished:
+        status = JobStatus(self.status)
+        if status == JobStatus.FAILURE and isinstance(outcome, CalendarResult):
+            self._succeed(outcome, now)
+            return Report.SUPERSEDED_FAILURE
+        if status.finished:
             return Report.ALREADY_FINISHED
-        seen, overdue_error = seen_status(JobStatus(self.status), None, self.requested_at, now, deadline_seconds)
-        self.finished_at = now
-        if seen == JobStatus.FAILURE:
-            self.status, self.error = JobStatus.FAILURE, overdue_error
-            return Report.LATE
         if isinstance(outcome, str):
-            self.status, self.error = JobStatus.FAILURE, outcome
+            self.status, self.error, self.finished_at = JobStatus.FAILURE, outcome, now
         else:
-            self.status = JobStatus.SUCCESS
-            self.result_bucket, self.result_key = outcome.bucket, outcome.key
-            self.result_size_bytes, self.result_sha256 = outcome.size_bytes, outcome.sha256
-            self.event_count = outcome.event_count
+            self._succeed(outcome, now)
         return Report.RECORDED
 
-    def release_events(self) -> list[CalendarJobRequested]:
+    def _succeed(self, result: CalendarResult, now: datetime) -> None:
+        self.status, self.error, self.finished_at = JobStatus.SUCCESS, None, now
+        self.result_bucket, self.result_key = result.bucket, result.key
+        self.result_size_bytes, self.result_sha256 = result.size_bytes, result.sha256
+        self.event_count = result.event_count
+
+    def release_events(self) -> list[CalendarJobEvent]:
         events, self.pending_events = self.pending_events, []
         return events
