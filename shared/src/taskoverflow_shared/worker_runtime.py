@@ -12,8 +12,11 @@ A worker main is three lines: the service name, how to read its settings, how to
    `make run` and compose start the emulator and the bootstrap beside the workers, so the
    queues may take a few seconds to exist; unreachable after the deadline: exit 1. A
    SIGTERM/SIGINT during the start ends it at once (exit 0): nothing is in hand yet;
-4. starts the heartbeat thread (`HEARTBEAT_FILE`, see heartbeat.py) on the loop's `liveness`;
-5. runs the loop in the main thread until SIGTERM/SIGINT sets its stop flag: exit 0.
+4. starts the heartbeat thread (`HEARTBEAT_FILE`, see heartbeat.py) on the loop's `liveness`,
+   and the metrics' export (`METRICS_EXPORTER`, `METRICS_PORT`, see metrics.py), labelled with
+   the service the settings belong to;
+5. runs the loop in the main thread until SIGTERM/SIGINT sets its stop flag, then writes the
+   last metrics: exit 0.
 
 A loop is anything with `run(stop)`, a `liveness` it ticks at each step, and `interruptible`
 (True while a stop may cut its wait short because nothing is in hand): the SQS consumer
@@ -39,6 +42,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from taskoverflow_shared.addresses import queue_url
 from taskoverflow_shared.heartbeat import Heartbeat, HeartbeatThread, Liveness
 from taskoverflow_shared.logging_setup import configure_logging
+from taskoverflow_shared.metrics import MetricsSettings, start_metrics
 from taskoverflow_shared.settings import SettingsError, WorkerSettings
 from taskoverflow_shared.topology import QueueSpec
 
@@ -102,6 +106,7 @@ def run_worker(
     configure_logging(service)
     try:
         settings = read_settings()
+        metrics_settings = MetricsSettings.from_environment()
     except SettingsError as invalid:
         log.error("invalid_configuration", problems=invalid.problems)
         print(invalid, file=sys.stderr)
@@ -122,7 +127,11 @@ def run_worker(
             max_silence_seconds=settings.heartbeat_max_silence_seconds,
             interval_seconds=min(5.0, settings.heartbeat_max_silence_seconds / 3),
         )
-    run_until_stopped(loop, heartbeat=heartbeat)
+    export = start_metrics(settings.service, metrics_settings)
+    try:
+        run_until_stopped(loop, heartbeat=heartbeat)
+    finally:
+        export.stop()
     return EXIT_STOPPED
 
 
