@@ -31,7 +31,10 @@ def consumed(samples, event_type: str, outcome: str) -> float:
 def test_events_handled_failed_and_dead_lettered_are_counted_by_type(topology_addresses):
     sqs = make_client("sqs")
     queue = topology_addresses.queues["notifier"]
-    changes = [new_envelope(TodoChanged(action="created", todo=TODO, version=1), source="t", correlation_id="c") for _ in range(2)]
+    changes = [
+        new_envelope(TodoChanged(action="created", todo=TODO, version=1), source="t", correlation_id="c")
+        for _ in range(2)
+    ]
     failing = new_envelope(CalendarFailed(job_id="j", reason="r"), source="t", correlation_id="c")
     unknown = changes[0].model_copy(update={"type": "TodoArchived", "id": "another"})
     for body in [*(change.model_dump_json() for change in changes), failing.model_dump_json()]:
