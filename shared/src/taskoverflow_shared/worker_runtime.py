@@ -12,9 +12,9 @@ A worker main is three lines: the service name, how to read its settings, how to
    `make run` and compose start the emulator and the bootstrap beside the workers, so the
    queues may take a few seconds to exist; unreachable after the deadline: exit 1. A
    SIGTERM/SIGINT during the start ends it at once (exit 0): nothing is in hand yet;
-4. starts the heartbeat thread (`HEARTBEAT_FILE`, see heartbeat.py) on the loop's `liveness`,
-   and the metrics' export (`METRICS_EXPORTER`, `METRICS_PORT`, see metrics.py), labelled with
-   the service the settings belong to;
+4. starts the heartbeat thread (`HEARTBEAT_FILE`, see heartbeat.py) on the loop's `liveness`
+   (the metrics' export, `METRICS_EXPORTER` and `METRICS_PORT` of metrics.py, labelled with the
+   service the settings belong to, started before step 3);
 5. runs the loop in the main thread until SIGTERM/SIGINT sets its stop flag, then writes the
    last metrics: exit 0.
 
@@ -111,6 +111,15 @@ def run_worker(
         log.error("invalid_configuration", problems=invalid.problems)
         print(invalid, file=sys.stderr)
         return EXIT_INVALID_CONFIGURATION
+    # Before the loop is built, so what the build registers (a gauge it tracks) is exported.
+    export = start_metrics(settings.service, metrics_settings)
+    try:
+        return _build_and_run(settings, build)
+    finally:
+        export.stop()
+
+
+def _build_and_run(settings: SettingsT, build: Callable[[SettingsT, Startup], Loop]) -> int:
     with exit_on_signals_while_starting():
         log.info("worker_starting", startup_wait_seconds=settings.startup_wait_seconds)
         startup = Startup.now(settings.startup_wait_seconds)
@@ -127,11 +136,7 @@ def run_worker(
             max_silence_seconds=settings.heartbeat_max_silence_seconds,
             interval_seconds=min(5.0, settings.heartbeat_max_silence_seconds / 3),
         )
-    export = start_metrics(settings.service, metrics_settings)
-    try:
-        run_until_stopped(loop, heartbeat=heartbeat)
-    finally:
-        export.stop()
+    run_until_stopped(loop, heartbeat=heartbeat)
     return EXIT_STOPPED
 
 

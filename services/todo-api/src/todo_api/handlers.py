@@ -1,7 +1,7 @@
 """The todo API's use cases: one plain function per command or consumed event, in `HANDLERS`.
 
 Each runs in one unit of work, so a change and its events commit together. Dependencies come in
-by name from `bootstrap` (`uow`, `now`, `calendar_job_deadline_seconds`).
+by name from `bootstrap` (`uow`, `now`, `calendar_job_deadline_seconds`, `metrics`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from taskoverflow_shared.events import CalendarFailed, CalendarReady, TodoState
+from taskoverflow_shared.metrics import Metrics
 from todo_api.domain.commands import CreateTodo, DeleteTodo, RequestCalendar, UpdateTodo
 from todo_api.domain.model import CalendarJob, CalendarResult, NotFound, Report, Todo
 from todo_api.unit_of_work import UnitOfWork
@@ -58,21 +59,26 @@ def request_calendar(command: RequestCalendar, uow: UnitOfWork, now: Clock) -> s
     return job.id
 
 
-def on_calendar_ready(event: CalendarReady, uow: UnitOfWork, now: Clock, calendar_job_deadline_seconds: float) -> None:
+def on_calendar_ready(
+    event: CalendarReady, uow: UnitOfWork, now: Clock, calendar_job_deadline_seconds: float, metrics: Metrics
+) -> None:
     """The worker stored the calendar: the job succeeds (unless already finished or overdue)."""
     result = CalendarResult(event.bucket, event.key, event.size_bytes, event.sha256, event.event_count)
-    _report(event.job_id, result, uow, now, calendar_job_deadline_seconds)
+    _report(event.job_id, result, uow, now, calendar_job_deadline_seconds, metrics)
 
 
 def on_calendar_failed(
-    event: CalendarFailed, uow: UnitOfWork, now: Clock, calendar_job_deadline_seconds: float
+    event: CalendarFailed, uow: UnitOfWork, now: Clock, calendar_job_deadline_seconds: float, metrics: Metrics
 ) -> None:
     """The worker gave up: the job fails with its reason (unless already finished)."""
-    _report(event.job_id, event.reason, uow, now, calendar_job_deadline_seconds)
+    _report(event.job_id, event.reason, uow, now, calendar_job_deadline_seconds, metrics)
 
 
-def _report(job_id: str, outcome: CalendarResult | str, uow: UnitOfWork, now: Clock, deadline_seconds: float) -> None:
-    """Idempotent: a finished job stays as it is, so redelivered and late reports change nothing."""
+def _report(
+    job_id: str, outcome: CalendarResult | str, uow: UnitOfWork, now: Clock, deadline_seconds: float, metrics: Metrics
+) -> None:
+    """Idempotent: a finished job stays as it is, so redelivered and late reports change nothing
+    (and count once in `calendar_jobs_finished`)."""
     with uow:
         job = uow.jobs.get(job_id, for_update=True)
         if job is None:
@@ -86,6 +92,7 @@ def _report(job_id: str, outcome: CalendarResult | str, uow: UnitOfWork, now: Cl
             # Clients have read FAILURE since the deadline passed: the report must not undo that.
             log.warning("calendar_job_reported_after_deadline", job_id=job_id)
         uow.commit(correlation_id="")  # no events: a finished job announces nothing
+    metrics.count("calendar_jobs_finished", outcome=job.status.value)
 
 
 def _todo(uow: UnitOfWork, todo_id: int) -> Todo:
