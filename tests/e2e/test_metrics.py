@@ -78,6 +78,9 @@ def test_every_process_serves_metrics_and_an_export_moves_each_one_it_passes(run
             message=f"{process}'s metrics to count the export",
         )
 
+    # What each process answered last, beside its log (artifacts/<run>/<process>.metrics.txt).
+    for process, url in urls.items():
+        (system.directory / f"{process}.metrics.txt").write_text(requests.get(url, timeout=10).text)
     relay = scrape(urls["relay"])
     assert ("taskoverflow_outbox_lag_seconds", frozenset()) in relay
     api_after = scrape(urls["api"])

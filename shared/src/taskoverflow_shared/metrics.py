@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -78,17 +78,21 @@ class MetricSpec:
         """taskoverflow_<key> with its unit; prometheus_client adds `_total` to a counter's samples."""
         return PROMETHEUS_PREFIX + self.key + _UNIT_SUFFIXES.get(self.unit, "")
 
-    @property
+    @cached_property
     def label_names(self) -> tuple[str, ...]:
         return tuple(snake_case(dimension) for dimension in self.dimensions)
+
+    @cached_property
+    def _dimension_of_label(self) -> dict[str, str]:
+        return dict(zip(self.label_names, self.dimensions, strict=True))
 
     def dimension_values(self, given: Mapping[str, str]) -> dict[str, str]:
         """The metric's dimensions (by CloudWatch name) from snake_case `given`; bounded values checked.
 
         Raises ValueError for a missing or unknown dimension: a programming error, found by the tests.
         """
-        names = dict(zip(self.label_names, self.dimensions, strict=True))
-        if set(given) != set(names):
+        names = self._dimension_of_label
+        if given.keys() != names.keys():
             raise ValueError(f"{self.key} takes dimensions {sorted(names)}, not {sorted(given)}")
         values = {}
         for label, value in given.items():
