@@ -4,21 +4,17 @@ moves the counters of every process it passes through."""
 from __future__ import annotations
 
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.moto import wait_until
+from tests.support.prometheus import Samples, samples_of
 from tests.support.system import RunningSystem
 
 
-def scrape(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+def scrape(url: str) -> Samples:
     """(sample name, labels but the service) -> value."""
     response = requests.get(url, timeout=10)
     assert response.status_code == 200, (url, response.status_code)
-    return {
-        (sample.name, frozenset((k, v) for k, v in sample.labels.items() if k != "service")): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
+    return samples_of(response.text, without=("service",))
 
 
 def endpoints(system: RunningSystem) -> dict[str, str]:

@@ -1,7 +1,5 @@
 """The consumer loop's metrics, on a real moto server and scraped as a worker serves them."""
 
-import re
-
 import requests
 
 from taskoverflow_shared.aws_clients import make_client
@@ -9,18 +7,13 @@ from taskoverflow_shared.events import CalendarFailed, TodoChanged, new_envelope
 from taskoverflow_shared.metrics import MetricsSettings, start_metrics
 from taskoverflow_shared.sqs_consumer import SqsConsumer
 from tests.support.moto import free_port, wait_until
+from tests.support.prometheus import Samples, samples_of
 
 TODO = {"id": 1, "title": "t", "completed": False, "created_at": "x", "updated_at": "x"}
-SAMPLE = re.compile(r"^(taskoverflow_\w+)\{([^}]*)\} (\S+)$", re.MULTILINE)
 
 
-def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """The endpoint's labelled samples: (name, labels) -> value."""
-    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    return {
-        (name, frozenset(tuple(pair.split("=", 1)) for pair in labels.replace('"', "").split(","))): float(value)
-        for name, labels, value in SAMPLE.findall(text)
-    }
+def scrape(port: int) -> Samples:
+    return samples_of(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text)
 
 
 def consumed(samples, event_type: str, outcome: str) -> float:

@@ -1,17 +1,14 @@
 """The API's request metrics, scraped from GET /metrics as Prometheus would."""
 
-import re
-
 import pytest
 
 from taskoverflow_shared.metrics import EmfWriter, PrometheusSink, process_metrics
+from tests.support.prometheus import Samples, samples_of
 from todo_api.adapters.database import upgrade_to_latest
 from todo_api.bootstrap import bootstrap
 from todo_api.entrypoints.flask_app import create_app
 
 from ..conftest import FakeCalendarFiles, settings_for
-
-SAMPLE = re.compile(r"^(taskoverflow_\w+)\{([^}]*)\} (\S+)$", re.MULTILINE)
 
 
 @pytest.fixture
@@ -22,16 +19,11 @@ def client(tmp_path):
     api.engine.dispose()
 
 
-def scrape(client) -> dict[tuple[str, frozenset], float]:
-    """(metric, labels but the service) -> value, from the endpoint's text."""
+def scrape(client) -> Samples:
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
-    samples = {}
-    for name, labels, value in SAMPLE.findall(response.get_data(as_text=True)):
-        pairs = frozenset(tuple(pair.split("=", 1)) for pair in labels.replace('"', "").split(","))
-        samples[(name, frozenset(pair for pair in pairs if pair[0] != "service"))] = float(value)
-    return samples
+    return samples_of(response.get_data(as_text=True))
 
 
 def requests_counted(samples, route: str, method: str, status_class: str) -> float:
