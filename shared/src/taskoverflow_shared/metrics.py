@@ -39,7 +39,14 @@ from importlib import resources
 from typing import Any, ClassVar, Literal, Protocol
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import Field
@@ -47,6 +54,9 @@ from pydantic import Field
 from taskoverflow_shared.settings import ServiceSettings
 
 log = structlog.get_logger("taskoverflow.metrics")
+
+# No `_created` series beside every counter and distribution: a scrape shows what was counted.
+disable_created_metrics()
 
 OTHER = "other"
 PROMETHEUS_PREFIX = "taskoverflow_"
