@@ -56,7 +56,7 @@ from taskoverflow_shared.settings import ServiceSettings
 log = structlog.get_logger("taskoverflow.metrics")
 
 # No `_created` series beside every counter and distribution: a scrape shows what was counted.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 OTHER = "other"
 PROMETHEUS_PREFIX = "taskoverflow_"
