@@ -22,6 +22,10 @@ come back after it instead of overtaking it.
 In batch mode (`batch`, see batch_mode.py) the loop holds messages across receives and hands
 them to one batch handler together, deleting only those it did not fail.
 
+Every message the loop finishes counts in `events_consumed` (handled, failed or dead_lettered,
+by event type) and, outside batch mode, its handling time in `event_handling_duration`
+(metrics.py), so every service measures its events the same way.
+
 The loop ticks its `liveness` at every step (each receive, each message handled or held), so
 the heartbeat thread (heartbeat.py) tells a busy loop from a stuck one. `worker_runtime.py`
 runs it with signals, start-up wait, logging and the heartbeat.
