@@ -113,6 +113,18 @@ def test_the_dashboard_shows_queues_dead_letters_outbox_lag_jobs_and_the_api(mod
     assert (namespace, CUSTOM_METRICS["metrics"]["outbox_lag"]["name"], ()) in shown
     for outcome in CUSTOM_METRICS["metrics"]["calendar_jobs_finished"]["dimensions"]["Outcome"]:
         assert (namespace, CUSTOM_METRICS["metrics"]["calendar_jobs_finished"]["name"], ("Outcome", outcome)) in shown
+    declared = CUSTOM_METRICS["metrics"]
+    for service in topology["queues"]:
+        for outcome in declared["events_consumed"]["dimensions"]["Outcome"]:
+            line = ("Service", service, "Outcome", outcome)
+            assert (namespace, declared["events_consumed"]["name"], line) in shown
+    assert (namespace, declared["http_requests"]["name"], ("StatusClass", "5xx")) in shown
+    # Published by the dimension sets the dashboard reads (EMF writes them; see metrics.py).
+    assert ["StatusClass"] in declared["http_requests"]["dimension_sets"]
+    assert ["Service", "Outcome"] in declared["events_consumed"]["dimension_sets"]
+    assert [] in declared["http_request_duration"]["dimension_sets"]
+    assert (namespace, declared["http_request_duration"]["name"], ()) in shown
+    assert (namespace, declared["calendar_render_duration"]["name"], ()) in shown
     load_balancer = ("LoadBalancer", "app/fixture-api/0123456789abcdef")
     for metric in ("HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count", "TargetResponseTime"):
         assert ("AWS/ApplicationELB", metric, load_balancer) in shown

@@ -188,6 +188,8 @@ def test_every_task_is_told_the_delivery_mode_the_queues_were_built_with(prod_se
     common = _services_tf_locals()["common_environment"]
 
     assert common["TASKOVERFLOW_DELIVERY"] == "${var.delivery}"
+    # Metrics leave every task as CloudWatch EMF log lines (custom_metrics.json names them).
+    assert common["METRICS_EXPORTER"] == "emf"
     assert {name.replace("_", "-") for name in prod_services} == SERVICES | {"todo-api-migration"}
     for name, service in prod_services.items():
         assert "local.common_environment" in str(service["environment"]), name

@@ -97,6 +97,8 @@ class RunningSystem:
     api_url: str = field(init=False)
     env: dict[str, str] = field(init=False)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
+    # Each worker's Prometheus endpoint (METRICS_PORT), by process name; the API's is api_url/metrics.
+    metrics_ports: dict[str, int] = field(default_factory=dict, init=False)
 
     def start(self) -> RunningSystem:
         self.directory = ARTIFACTS / self.name
@@ -141,6 +143,8 @@ class RunningSystem:
             str(self.api_workers),
             "--threads",
             "4",
+            "--config",
+            "python:todo_api.entrypoints.gunicorn_config",
             "todo_api.entrypoints.flask_app:create_app()",
         ]
         self._spawn("api", gunicorn)
@@ -275,6 +279,8 @@ class RunningSystem:
             argv = [str(BIN / "python"), "-m", "bench.aws_calls", *command]
         if heartbeat:
             env["HEARTBEAT_FILE"] = str(self.directory / f"{name}.heartbeat")
+            self.metrics_ports.setdefault(name, free_port())
+            env["METRICS_PORT"] = str(self.metrics_ports[name])
         with open(self.directory / f"{name}.log", "ab") as log:
             self.processes[name] = subprocess.Popen(
                 argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.directory

@@ -22,6 +22,10 @@ come back after it instead of overtaking it.
 In batch mode (`batch`, see batch_mode.py) the loop holds messages across receives and hands
 them to one batch handler together, deleting only those it did not fail.
 
+Every message the loop finishes counts in `events_consumed` (handled, failed or dead_lettered,
+by event type) and, outside batch mode, its handling time in `event_handling_duration`
+(metrics.py), so every service measures its events the same way.
+
 The loop ticks its `liveness` at every step (each receive, each message handled or held), so
 the heartbeat thread (heartbeat.py) tells a busy loop from a stuck one. `worker_runtime.py`
 runs it with signals, start-up wait, logging and the heartbeat.
@@ -44,10 +48,11 @@ import structlog
 
 from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.batch_mode import BatchMode, HeldBatch, HeldMessage
-from taskoverflow_shared.events import Envelope, EventData, UnprocessableEvent, parse_data, parse_envelope
+from taskoverflow_shared.events import EVENT_TYPES, Envelope, EventData, UnprocessableEvent, parse_data, parse_envelope
 from taskoverflow_shared.group_commit import GroupCommit
 from taskoverflow_shared.heartbeat import Liveness
 from taskoverflow_shared.logging_setup import bound_trace
+from taskoverflow_shared.metrics import OTHER, Metrics, process_metrics
 from taskoverflow_shared.settings import ConsumerSettings
 from taskoverflow_shared.sns_publisher import REPLAYED_ATTRIBUTE
 from taskoverflow_shared.sqs_batches import (
@@ -57,7 +62,7 @@ from taskoverflow_shared.sqs_batches import (
     resendable_attributes,
     send_in_batches,
 )
-from taskoverflow_shared.topology import FIFO_SUFFIX
+from taskoverflow_shared.topology import FIFO_SUFFIX, load_topology
 from taskoverflow_shared.worker_runtime import Startup
 
 Handler = Callable[[Envelope, EventData], None]
@@ -134,6 +139,8 @@ class SqsConsumer:
     # Raises while the handlers' own dependency is down (see DependencyUnavailable); without
     # one, the loop waits DEPENDENCY_PROBE_FIRST_SECONDS and tries the next message.
     dependency_probe: Callable[[], object] | None = None
+    # Events handled, failed and dead-lettered, by type, and how long each took (custom_metrics.json).
+    metrics: Metrics = field(default_factory=process_metrics)
     busy: bool = field(default=False, init=False)
     _dependency_down: threading.Event = field(default_factory=threading.Event, init=False)
     _in_flight: dict[str, str] = field(default_factory=dict, init=False)
@@ -334,8 +341,10 @@ class SqsConsumer:
             if stop is not None and stop.is_set():
                 lane.unhandled.extend(messages[position:])
                 break
+            started = time.perf_counter()
             outcome = self._process(message)
             self.liveness.tick()
+            self._measure(message, outcome, time.perf_counter() - started)
             if outcome is HANDLED:
                 lane.acknowledged.append(message)
             elif outcome is RETRY_LATER or outcome is WAIT_FOR_DEPENDENCY:
@@ -412,6 +421,7 @@ class SqsConsumer:
                 with bound_trace(None, None):
                     log.error("message_dead_lettered", message_id=message["MessageId"], reason=unprocessable.reason)
                 dead.append((message, unprocessable.reason))
+                self._count(message, "dead_lettered")
                 continue
             self._held.add(HeldMessage(message, item), time.monotonic())
             self.liveness.tick()
@@ -453,7 +463,24 @@ class SqsConsumer:
                 # They still come back, only after the visibility timeout.
                 log.exception("release_failed", count=len(failed))
         self._forget(failed)
+        for message in succeeded:
+            self._count(message, "handled")
+        for message in failed:
+            self._count(message, "failed")
         return PollResult(handled=len(succeeded), failed=len(failed))
+
+    def _measure(self, message: dict[str, Any], outcome: Outcome, seconds: float) -> None:
+        event_type = _event_type(message)
+        if outcome is HANDLED:
+            self._count(message, "handled", event_type)
+        elif isinstance(outcome, DeadLetter):
+            self._count(message, "dead_lettered", event_type)
+        else:
+            self._count(message, "failed", event_type)
+        self.metrics.observe("event_handling_duration", seconds, event_type=event_type)
+
+    def _count(self, message: dict[str, Any], outcome: str, event_type: str | None = None) -> None:
+        self.metrics.count("events_consumed", event_type=event_type or _event_type(message), outcome=outcome)
 
     def _delete_receipts(self, receipt_handles: list[str]) -> None:
         for failure in delete_in_batches(self.sqs, self.queue_url, receipt_handles):
@@ -541,6 +568,18 @@ def _message_group(message: dict[str, Any]) -> str | None:
     """The FIFO message group a message was received in; None on a standard queue."""
     group: str | None = message.get("Attributes", {}).get("MessageGroupId")
     return group
+
+
+def _event_type(message: dict[str, Any]) -> str:
+    """The event type a message says it carries, for its metrics: the publisher's `type` attribute,
+    else the body's; a type events.py does not define is "other", so no message adds a metric."""
+    event_type = _attribute(message, load_topology().message_type_attribute)
+    if event_type is None:
+        try:
+            event_type = json.loads(envelope_text(message)).get("type")
+        except (ValueError, AttributeError):
+            event_type = None
+    return event_type if isinstance(event_type, str) and event_type in EVENT_TYPES else OTHER
 
 
 def _attribute(message: dict[str, Any], name: str) -> str | None:

@@ -12,8 +12,11 @@ A worker main is three lines: the service name, how to read its settings, how to
    `make run` and compose start the emulator and the bootstrap beside the workers, so the
    queues may take a few seconds to exist; unreachable after the deadline: exit 1. A
    SIGTERM/SIGINT during the start ends it at once (exit 0): nothing is in hand yet;
-4. starts the heartbeat thread (`HEARTBEAT_FILE`, see heartbeat.py) on the loop's `liveness`;
-5. runs the loop in the main thread until SIGTERM/SIGINT sets its stop flag: exit 0.
+4. starts the heartbeat thread (`HEARTBEAT_FILE`, see heartbeat.py) on the loop's `liveness`
+   (the metrics' export, `METRICS_EXPORTER` and `METRICS_PORT` of metrics.py, labelled with the
+   service the settings belong to, started before step 3);
+5. runs the loop in the main thread until SIGTERM/SIGINT sets its stop flag, then writes the
+   last metrics: exit 0.
 
 A loop is anything with `run(stop)`, a `liveness` it ticks at each step, and `interruptible`
 (True while a stop may cut its wait short because nothing is in hand): the SQS consumer
@@ -39,6 +42,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from taskoverflow_shared.addresses import queue_url
 from taskoverflow_shared.heartbeat import Heartbeat, HeartbeatThread, Liveness
 from taskoverflow_shared.logging_setup import configure_logging
+from taskoverflow_shared.metrics import MetricsSettings, start_metrics
 from taskoverflow_shared.settings import SettingsError, WorkerSettings
 from taskoverflow_shared.topology import QueueSpec
 
@@ -102,10 +106,20 @@ def run_worker(
     configure_logging(service)
     try:
         settings = read_settings()
+        metrics_settings = MetricsSettings.from_environment()
     except SettingsError as invalid:
         log.error("invalid_configuration", problems=invalid.problems)
         print(invalid, file=sys.stderr)
         return EXIT_INVALID_CONFIGURATION
+    # Before the loop is built, so what the build registers (a gauge it tracks) is exported.
+    export = start_metrics(settings.service, metrics_settings)
+    try:
+        return _build_and_run(settings, build)
+    finally:
+        export.stop()
+
+
+def _build_and_run(settings: SettingsT, build: Callable[[SettingsT, Startup], Loop]) -> int:
     with exit_on_signals_while_starting():
         log.info("worker_starting", startup_wait_seconds=settings.startup_wait_seconds)
         startup = Startup.now(settings.startup_wait_seconds)

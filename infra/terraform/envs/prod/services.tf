@@ -6,11 +6,15 @@ locals {
   # the real endpoints; the topic ARN is handed over so services skip an STS look-up.
   # TASKOVERFLOW_DELIVERY tells the services to add the same ".fifo" suffix to the topology names
   # that the messaging module adds; a service on the other setting would find no queue.
+  # METRICS_EXPORTER=emf: each process writes its metrics as CloudWatch EMF lines on stdout, which
+  # the awslogs driver sends to the service's log group and CloudWatch turns into the metrics of
+  # custom_metrics.json (no agent, no cloudwatch:PutMetricData permission).
   common_environment = {
     AWS_REGION             = var.region
     LOG_LEVEL              = var.log_level
     TASKOVERFLOW_TOPIC_ARN = module.messaging.topic_arn
     TASKOVERFLOW_DELIVERY  = var.delivery
+    METRICS_EXPORTER       = "emf"
   }
 
   https_to_aws = {

@@ -1,11 +1,17 @@
 # What an operator looks at first: one CloudWatch dashboard (queues, DLQs, outbox, calendar jobs,
-# the API's errors and latency) and the alarms that page, all sent to one SNS topic.
+# the API's errors and latency, events handled and failed per service, render time) and the
+# alarms that page, all sent to one SNS topic.
 # Queue names come from the messaging module; TaskOverflow's own metric names from
 # custom_metrics.json (var.custom_metrics), the one place the services read them too.
 
 locals {
+  namespace  = var.custom_metrics.namespace
   outbox_lag = var.custom_metrics.metrics["outbox_lag"]
   jobs       = var.custom_metrics.metrics["calendar_jobs_finished"]
+  consumed   = var.custom_metrics.metrics["events_consumed"]
+  requests   = var.custom_metrics.metrics["http_requests"]
+  latency    = var.custom_metrics.metrics["http_request_duration"]
+  render     = var.custom_metrics.metrics["calendar_render_duration"]
 
   # One line per service in the queue widgets, labelled with the service.
   queue_lines = {
@@ -17,9 +23,20 @@ locals {
     for service, queue in var.queues : ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue.dead_letter_queue_name, { label = service }]
   ]
   job_lines = [
-    for outcome in local.jobs.dimensions["Outcome"] : [var.custom_metrics.namespace, local.jobs.name, "Outcome", outcome, { label = outcome }]
+    for outcome in local.jobs.dimensions["Outcome"] : [local.namespace, local.jobs.name, "Outcome", outcome, { label = outcome }]
   ]
   load_balancer = ["LoadBalancer", var.load_balancer_arn_suffix]
+
+  # The services' own EMF metrics, at the dimension sets custom_metrics.json publishes: events
+  # per service and outcome (the queue's service names are the Service dimension's values).
+  consumed_lines = {
+    for outcome in local.consumed.dimensions["Outcome"] : outcome => [
+      for service, queue in var.queues : [local.namespace, local.consumed.name, "Service", service, "Outcome", outcome, { label = outcome == "handled" ? service : "${service} ${replace(outcome, "_", "-")}" }]
+    ]
+  }
+  request_lines = [
+    for status_class in ["4xx", "5xx"] : [local.namespace, local.requests.name, "StatusClass", status_class, { label = status_class }]
+  ]
 
   # The alarms' ARNs follow from their names, so the dashboard is known (and checked) at plan time.
   alarm_names = concat(
@@ -32,7 +49,7 @@ locals {
     { title = "Messages waiting per service queue", metrics = local.queue_lines["ApproximateNumberOfMessagesVisible"], stat = "Maximum" },
     { title = "Age of the oldest message per service queue (s)", metrics = local.queue_lines["ApproximateAgeOfOldestMessage"], stat = "Maximum" },
     { title = "Dead letters per service (any is a failure to look at)", metrics = local.dead_letter_lines, stat = "Maximum" },
-    { title = "Outbox lag: oldest unpublished event (s)", metrics = [[var.custom_metrics.namespace, local.outbox_lag.name, { label = "lag" }]], stat = local.outbox_lag.statistic },
+    { title = "Outbox lag: oldest unpublished event (s)", metrics = [[local.namespace, local.outbox_lag.name, { label = "lag" }]], stat = local.outbox_lag.statistic },
     { title = "Calendar jobs finished, by outcome", metrics = local.job_lines, stat = local.jobs.statistic },
     {
       title = "API 5xx responses"
@@ -49,6 +66,29 @@ locals {
         concat(["AWS/ApplicationELB", "TargetResponseTime"], local.load_balancer, [{ label = "p99", stat = "p99" }]),
       ]
       stat = "p50"
+    },
+    { title = "Events handled per service", metrics = local.consumed_lines["handled"], stat = local.consumed.statistic },
+    {
+      title   = "Events failed (retried) and dead-lettered per service"
+      metrics = concat(local.consumed_lines["failed"], local.consumed_lines["dead_lettered"])
+      stat    = local.consumed.statistic
+    },
+    { title = "API responses by status class, as the tasks count them", metrics = local.request_lines, stat = local.requests.statistic },
+    {
+      title = "API latency as the tasks measure it (s)"
+      metrics = [
+        [local.namespace, local.latency.name, { label = "p50", stat = "p50" }],
+        [local.namespace, local.latency.name, { label = "p99", stat = "p99" }],
+      ]
+      stat = local.latency.statistic
+    },
+    {
+      title = "Calendar render time (s)"
+      metrics = [
+        [local.namespace, local.render.name, { label = "p50", stat = "p50" }],
+        [local.namespace, local.render.name, { label = "p99", stat = "p99" }],
+      ]
+      stat = local.render.statistic
     },
   ]
 }
@@ -203,7 +243,7 @@ resource "aws_cloudwatch_metric_alarm" "oldest_message" {
 resource "aws_cloudwatch_metric_alarm" "outbox_lag" {
   alarm_name          = "${var.name}-outbox-lag"
   alarm_description   = "The oldest unpublished outbox event is over ${var.outbox_lag_alarm_seconds} s old: the todo-api relay is down or SNS refuses it (see `taskoverflow status`)."
-  namespace           = var.custom_metrics.namespace
+  namespace           = local.namespace
   metric_name         = local.outbox_lag.name
   statistic           = local.outbox_lag.statistic
   period              = 60

@@ -31,11 +31,14 @@ variable "custom_metrics" {
   type = object({
     namespace = string
     metrics = map(object({
-      name       = string
-      unit       = string
-      statistic  = string
-      dimensions = map(list(string))
-      meaning    = string
+      name           = string
+      kind           = string
+      unit           = string
+      statistic      = string
+      dimensions     = map(list(string))
+      dimension_sets = optional(list(list(string)))
+      buckets        = optional(list(number))
+      meaning        = string
     }))
   })
 }

@@ -13,6 +13,7 @@ from ical_worker.handlers import on_calendar_requested
 from ical_worker.ports import CalendarStore, Publish, SnapshotReader
 from taskoverflow_shared.addresses import topic_arn
 from taskoverflow_shared.aws_clients import aws_region, make_client
+from taskoverflow_shared.metrics import Metrics, process_metrics
 from taskoverflow_shared.sns_publisher import CoalescingPublisher, SnsPublisher
 from taskoverflow_shared.sqs_consumer import Handler
 
@@ -25,6 +26,7 @@ def bootstrap(
     publish: Publish | None = None,
     renderer: CalendarRenderer | None = None,
     decoder: SnapshotDecoder | None = None,
+    metrics: Metrics | None = None,
 ) -> dict[str, Handler]:
     """The handler table `{event type: handler}` the shared SqsConsumer dispatches on.
 
@@ -49,5 +51,6 @@ def bootstrap(
         renderer=renderer or CalendarRenderer(settings.cache_size),
         decoder=decoder or SnapshotDecoder(settings.cache_size),
         layout=settings.layout,
+        metrics=metrics or process_metrics(),
     )
     return {"CalendarRequested": handle_calendar_requested}

@@ -16,6 +16,7 @@ from taskoverflow_shared.events import (
     TodoState,
     new_envelope,
 )
+from taskoverflow_shared.metrics import Metrics
 
 SOURCE = "ical-worker"
 
@@ -32,6 +33,7 @@ def on_calendar_requested(
     renderer: CalendarRenderer,
     decoder: SnapshotDecoder,
     layout: StorageLayout,
+    metrics: Metrics,
 ) -> None:
     """Render the requested calendar to `<calendar_prefix><job_id>.ics`, then announce CalendarReady.
 
@@ -53,6 +55,7 @@ def on_calendar_requested(
         key = layout.calendar_key(event.job_id)
         todos = _todos_of(event, snapshots=snapshots, decoder=decoder, layout=layout)
         calendar = renderer.render(todos)
+        metrics.observe("calendar_render_duration", time.perf_counter() - started)
     except BadCalendarData as bad:
         log.warning("calendar_job_failed", job_id=event.job_id, reason=bad.reason)
         _announce(
@@ -65,6 +68,7 @@ def on_calendar_requested(
         # The calendar is still right for the todos it got; the count is only the producer's note.
         log.warning("todo_count_mismatch", job_id=event.job_id, announced=event.todo_count, received=len(todos))
     calendars.put(layout.bucket, key, calendar.body)
+    metrics.observe("calendar_size", calendar.size_bytes)
     _announce(
         envelope,
         CalendarReady(

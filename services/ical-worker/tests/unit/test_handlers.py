@@ -15,6 +15,7 @@ from taskoverflow_shared.events import (
     new_envelope,
     parse_data,
 )
+from taskoverflow_shared.metrics import Metrics
 
 JOB = "4f1c2a9e-0d7b-4c55-9a38-2f0b6d1e7c11"
 
@@ -203,3 +204,19 @@ def test_a_todo_count_that_disagrees_with_the_todos_does_not_fail_the_job(kit, h
 
     _, ready = only_event(publish)
     assert isinstance(ready, CalendarReady) and ready.event_count == 1
+
+
+def test_each_rendered_calendar_is_timed_and_its_size_measured_and_a_failed_one_is_not(
+    kit, settings, snapshots, calendars, publish
+) -> None:
+    metrics = Metrics("ical-worker")
+    handlers = bootstrap(settings, snapshots=snapshots, calendars=calendars, publish=publish, metrics=metrics)
+    ready = request(todo_count=1, todos=[kit.make_todo(1)])
+    missing_snapshot = request(job_id="another-job", todo_count=1, snapshot=kit.snapshot_ref(b"{}\n"))
+
+    for envelope in (ready, missing_snapshot):
+        handlers[envelope.type](envelope, parse_data(envelope))
+
+    body = calendars.objects[("taskoverflow-calendars", f"calendars/{JOB}.ics")]
+    assert metrics.value("calendar_render_duration") == metrics.value("calendar_size") == 1
+    assert f"taskoverflow_calendar_size_bytes_sum {float(len(body))}" in metrics.prometheus_text().decode()

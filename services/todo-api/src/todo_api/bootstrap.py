@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from taskoverflow_shared.addresses import topic_arn
 from taskoverflow_shared.aws_clients import aws_region, make_client
 from taskoverflow_shared.events import CalendarRequested
+from taskoverflow_shared.metrics import Metrics, process_metrics
 from taskoverflow_shared.sns_publisher import EventPublisher, SnsPublisher
 from taskoverflow_shared.topology import load_topology
 from todo_api.adapters.calendar_requests import CalendarRequestCompleter
@@ -63,8 +64,10 @@ def build_bus(
     calendar_job_deadline_seconds: float,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     calendar_job_retention: timedelta = timedelta(days=7),
+    metrics: Metrics | None = None,
 ) -> MessageBus:
-    """The bus with every handler; tests pass a fake unit of work and clock."""
+    """The bus with every handler; tests pass a fake unit of work and clock (and their own metrics)."""
+    metrics = metrics or process_metrics()
     return MessageBus(
         HANDLERS,
         {
@@ -72,6 +75,7 @@ def build_bus(
             "now": lambda: now,
             "calendar_job_deadline_seconds": lambda: calendar_job_deadline_seconds,
             "calendar_job_retention": lambda: calendar_job_retention,
+            "metrics": lambda: metrics,
         },
     )
 

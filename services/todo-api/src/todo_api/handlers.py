@@ -1,7 +1,7 @@
 """The todo API's use cases: one plain function per command or consumed event, in `HANDLERS`.
 
 Each runs in one unit of work, so a change and its events commit together. Dependencies come in
-by name from `bootstrap` (`uow`, `now`, `calendar_job_deadline_seconds`, `calendar_job_retention`).
+by name from `bootstrap` (`uow`, `now`, `calendar_job_deadline_seconds`, `calendar_job_retention`, `metrics`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from taskoverflow_shared.events import CalendarFailed, CalendarReady, TodoState
+from taskoverflow_shared.metrics import Metrics
 from todo_api.domain.commands import (
     CreateTodo,
     DeleteTodo,
@@ -65,23 +66,24 @@ def request_calendar(command: RequestCalendar, uow: UnitOfWork, now: Clock) -> s
     return job.id
 
 
-def on_calendar_ready(event: CalendarReady, uow: UnitOfWork, now: Clock) -> None:
+def on_calendar_ready(event: CalendarReady, uow: UnitOfWork, now: Clock, metrics: Metrics) -> None:
     """The worker stored the calendar: the job succeeds, even if its deadline failed it meanwhile."""
     result = CalendarResult(event.bucket, event.key, event.size_bytes, event.sha256, event.event_count)
-    _report(event.job_id, result, uow, now)
+    _report(event.job_id, result, uow, now, metrics)
 
 
-def on_calendar_failed(event: CalendarFailed, uow: UnitOfWork, now: Clock) -> None:
+def on_calendar_failed(event: CalendarFailed, uow: UnitOfWork, now: Clock, metrics: Metrics) -> None:
     """A job failed: the job fails with its reason (unless already finished).
 
     The todo-api's own deadline failures come back here too; their job is already FAILURE.
     """
-    _report(event.job_id, event.reason, uow, now)
+    _report(event.job_id, event.reason, uow, now, metrics)
 
 
-def _report(job_id: str, outcome: CalendarResult | str, uow: UnitOfWork, now: Clock) -> None:
+def _report(job_id: str, outcome: CalendarResult | str, uow: UnitOfWork, now: Clock, metrics: Metrics) -> None:
     """Idempotent: a finished job stays as it is, so redelivered and late reports change nothing,
-    except that a result replaces a failure (the calendar exists)."""
+    except that a result replaces a failure (the calendar exists). Each change of outcome counts
+    once in `calendar_jobs_finished`."""
     with uow:
         job = uow.jobs.get(job_id, for_update=True)
         if job is None:
@@ -95,10 +97,15 @@ def _report(job_id: str, outcome: CalendarResult | str, uow: UnitOfWork, now: Cl
         if report is Report.SUPERSEDED_FAILURE:
             log.warning("calendar_job_result_after_failure", job_id=job_id, failed_because=failed_because)
         uow.commit(correlation_id="")  # no events: the worker's report was the announcement
+    metrics.count("calendar_jobs_finished", outcome=job.status.value)
 
 
 def fail_overdue_calendar_jobs(
-    command: FailOverdueCalendarJobs, uow: UnitOfWork, now: Clock, calendar_job_deadline_seconds: float
+    command: FailOverdueCalendarJobs,
+    uow: UnitOfWork,
+    now: Clock,
+    calendar_job_deadline_seconds: float,
+    metrics: Metrics,
 ) -> int:
     """Fail the oldest jobs past their deadline, each with a CalendarFailed; return how many.
 
@@ -113,6 +120,7 @@ def fail_overdue_calendar_jobs(
         if not failed:
             return 0
         envelopes = uow.commit(command.correlation_id)
+    metrics.count("calendar_jobs_finished", len(failed), outcome="FAILURE")
     for envelope in envelopes:
         log.warning("calendar_job_deadline_passed", job_id=envelope.data["job_id"], emitted_event_id=envelope.id)
     return len(failed)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from taskoverflow_shared.events import CalendarFailed, CalendarReady, parse_data
+from taskoverflow_shared.metrics import Metrics
+from todo_api.bootstrap import build_bus
 from todo_api.domain.commands import (
     CalendarRequest,
     CreateTodo,
@@ -178,3 +180,17 @@ def test_an_outcome_for_an_unknown_job_is_ignored(bus, uow):
 
 def test_every_consumed_event_has_a_handler(bus):
     assert sorted(bus.handled_event_types()) == ["CalendarFailed", "CalendarReady"]
+
+
+def test_each_job_counts_once_by_its_outcome_however_often_it_is_reported(uow, clock):
+    metrics = Metrics("todo-api")
+    bus = build_bus(lambda: uow, DEADLINE_SECONDS, now=clock, metrics=metrics)
+    succeeded, failed = (bus.handle(RequestCalendar(CalendarRequest(), "c")) for _ in range(2))
+
+    bus.handle(ready(succeeded))
+    bus.handle(ready(succeeded))
+    bus.handle(CalendarFailed(job_id=failed, reason="bad deadline"))
+    bus.handle(CalendarFailed(job_id="never-requested", reason="x"))
+
+    assert metrics.value("calendar_jobs_finished", outcome="SUCCESS") == 1
+    assert metrics.value("calendar_jobs_finished", outcome="FAILURE") == 1

@@ -36,6 +36,7 @@ from todo_api.domain.commands import (
     UpdateTodo,
 )
 from todo_api.domain.model import InvalidInput, JobStatus, NotFound
+from todo_api.entrypoints.http_metrics import register_http_metrics, start_metrics_export
 from todo_api.entrypoints.openapi import (
     COMPLETED_FILTER,
     CORRELATION_HEADER,
@@ -86,8 +87,10 @@ log = structlog.get_logger("todo_api.http")
 def create_app(api: TodoApi | None = None) -> Flask:
     if api is None:
         configure_logging("todo-api")
+        start_metrics_export()
         api = bootstrap()
     app = Flask(__name__, static_folder=None)
+    register_http_metrics(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
     app.extensions["todo_api"] = api

@@ -4,6 +4,7 @@ Each lane of the outbox has its own loop, so a calendar request goes out within 
 even while thousands of TodoChanged rows are being published. A loop that found a full batch
 goes straight on; one that did not waits `idle_wait_seconds`. While the broker is down a loop
 backs off (up to a few seconds) and keeps the rows; they go out, in order, once it is back.
+Its metrics: the rows it published, and the outbox lag (the oldest pending row's age).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from taskoverflow_shared.heartbeat import Liveness
+from taskoverflow_shared.metrics import process_metrics
 from taskoverflow_shared.worker_runtime import Startup, run_worker
 from todo_api.adapters.outbox import Lane, OutboxRelay
 from todo_api.bootstrap import bootstrap, build_relay
@@ -85,6 +87,7 @@ def run_lane(
         backoff = idle_wait_seconds
         if published:
             log.info("outbox_published", lane=lane_names, count=published)
+            process_metrics().count("outbox_events_published", published)
         # A full batch means more may be waiting; anything less emptied the lane just now. Yet
         # a client is waiting on each interactive row, so that lane looks again at once while it
         # finds any: the requests that came in during this publish go out in the next.
@@ -93,7 +96,10 @@ def run_lane(
 
 
 def build_relay_loop(settings: RelaySettings, _startup: Startup) -> RelayLoop:
-    relay = build_relay(bootstrap(settings))
+    api = bootstrap(settings)
+    relay = build_relay(api)
+    # Read when scraped or flushed: the relay's own loops never wait on it.
+    process_metrics().track("outbox_lag", api.views.outbox_lag_seconds)
     log.info("relay_started", poll_seconds=settings.relay_poll_interval_seconds)
     return RelayLoop(relay, settings.relay_poll_interval_seconds)
 
