@@ -101,6 +101,15 @@ class RunningSystem:
     metrics_ports: dict[str, int] = field(default_factory=dict, init=False)
 
     def start(self) -> RunningSystem:
+        """Starts the emulator (unless shared), the processes, and waits until all are healthy.
+        A start that fails stops what it had started, so no process outlives its test."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> RunningSystem:
         self.directory = ARTIFACTS / self.name
         shutil.rmtree(self.directory, ignore_errors=True)
         self.directory.mkdir(parents=True)
@@ -153,7 +162,8 @@ class RunningSystem:
                 continue
             if shutil.which(command[0], path=str(BIN)):
                 self._spawn(process_name, command, heartbeat=True)
-        wait_until(self._healthy, timeout=60, interval=0.1, message="the system to be healthy")
+        # Seconds on an idle machine; a minute or more at the load averages of 15-20 seen here.
+        wait_until(self._healthy, timeout=180, interval=0.1, message="the system to be healthy")
         return self
 
     def stop(self) -> dict[str, int]:
@@ -171,7 +181,7 @@ class RunningSystem:
         for proxy in (self.aws_proxy, self.s3_proxy):
             if proxy is not None:
                 proxy.stop()
-        if self.localstack is None:
+        if self.localstack is None and hasattr(self, "emulator_server"):
             self.emulator_server.stop()
         return codes
 
