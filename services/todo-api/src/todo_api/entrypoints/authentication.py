@@ -10,6 +10,8 @@ verified e-mail address. Without AUTH_JWKS_URL, authentication is off on purpose
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import structlog
 from flask import Flask, Response, g, jsonify, request
 
@@ -61,6 +63,17 @@ def install_authentication(app: Flask, settings: Settings, verifier: TokenVerifi
         g.email = identity.email
         return None
 
+    @app.after_request
+    def _let_the_page_reach_the_token_endpoint(response: Response) -> Response:
+        # The page's policy allows its own origin only; signing in also POSTs to the issuer.
+        policy = response.headers.get("Content-Security-Policy")
+        if issuer is not None and policy and request.path == "/":
+            token_endpoint = _endpoints_or_none(issuer).get("token_endpoint")
+            if token_endpoint:
+                origin = "{0.scheme}://{0.netloc}".format(urlsplit(token_endpoint))
+                response.headers["Content-Security-Policy"] = f"{policy}; connect-src 'self' {origin}"
+        return response
+
     @app.get(AUTH_CONFIG_PATH)
     @documented(
         Operation(
@@ -73,14 +86,18 @@ def install_authentication(app: Flask, settings: Settings, verifier: TokenVerifi
     def auth_config():
         if issuer is None:
             return jsonify(enabled=False)
-        try:
-            endpoints = issuer.endpoints()
-        except IssuerUnavailable as unavailable:
-            log.warning("issuer_unavailable", error=str(unavailable)[:300])
-            endpoints = {}
+        endpoints = _endpoints_or_none(issuer)
         return jsonify(
             enabled=True, issuer=settings.auth_issuer, client_id=settings.page_client_id, scope=PAGE_SCOPES, **endpoints
         )
+
+
+def _endpoints_or_none(issuer: IssuerEndpoints) -> dict[str, str]:
+    try:
+        return issuer.endpoints()
+    except IssuerUnavailable as unavailable:
+        log.warning("issuer_unavailable", error=str(unavailable)[:300])
+        return {}
 
 
 def needs_token(path: str) -> bool:
