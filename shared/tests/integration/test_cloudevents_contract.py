@@ -38,7 +38,7 @@ def test_every_event_round_trips_through_the_cloudevents_sdk(envelope):
         "subject": envelope.subject,
         "datacontenttype": "application/json",
         "dataschema": f"urn:taskoverflow:events:{envelope.type}:v1",
-        "dataversion": "1.0",
+        "dataversion": EVENT_TYPES[envelope.type].schema_version,  # CalendarRequested is 1.1
         "correlationid": "corr-1",
     }
     assert event.get_data() == envelope.data
