@@ -146,6 +146,12 @@ def test_a_todo_from_the_form_to_the_calendar_file_then_completed_edited_and_del
     expect(page.get_by_role("status").filter(has_text="Deleted")).to_have_text(f"Deleted “{renamed}”.")
 
 
+def test_the_page_says_that_authentication_is_off(page: Page, running_system):
+    page.goto("/")
+    expect(page.get_by_role("note")).to_have_text("Authentication is off: every visitor sees and changes every todo.")
+    assert "auth disabled" in running_system.log("api")
+
+
 def test_the_apis_errors_are_shown_not_swallowed(page: Page):
     page.goto("/")
     alert = page.get_by_role("alert")
@@ -168,4 +174,5 @@ def test_the_api_documentation_renders_every_operation_offline(page: Page):
     expect(page.get_by_role("heading", name=re.compile("TaskOverflow API"))).to_be_visible()
     for path in ("/api/v1/todos", "/api/v1/todos/{todo_id}", "/api/v1/todos/ical/{task_id}/result"):
         expect(page.get_by_text(path, exact=True).first).to_be_visible()
-    expect(page.locator(".opblock")).to_have_count(11)  # the API's ten, and the AsyncAPI document
+    # The API's ten, the AsyncAPI document, and how the page signs in (auth-config).
+    expect(page.locator(".opblock")).to_have_count(12)

@@ -214,15 +214,20 @@ class CalendarRequested(EventData):
     Small todo sets travel inline in `todos`; large ones are stored once in S3 and referenced by
     `snapshot` (claim check), so a message never approaches SQS's 256 KiB limit.
     Exactly one of `todos` and `snapshot` is set.
+
+    Since 1.1, `owner` is the requester (an identity token's `sub`): the todos are that user's
+    only. It is absent or null for a request made without authentication, which holds every todo.
     """
 
     event_type: ClassVar[str] = "CalendarRequested"
+    schema_version: ClassVar[str] = "1.1"
 
     job_id: NonEmptyStr
     todo_count: Annotated[int, Field(ge=0)]
     todos: list[TodoState] | None = None
     snapshot: S3ObjectRef | None = None
     notify_email: str | None = None
+    owner: NonEmptyStr | None = None
 
     @model_validator(mode="after")
     def _todos_inline_or_by_reference(self) -> CalendarRequested:

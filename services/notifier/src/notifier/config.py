@@ -18,8 +18,9 @@ from pydantic_settings import SettingsConfigDict
 
 from notifier.adapters.retry import RetryPolicy
 from notifier.adapters.smtp_mailer import SmtpEndpoint, parse_smtp_url
-from notifier.domain.mail import MailSettings, is_valid_address
+from notifier.domain.mail import MailSettings
 from notifier.domain.subscriptions import InvalidSubscriptions, Subscription, parse_subscriptions
+from taskoverflow_shared.mail_addresses import is_mail_address
 from taskoverflow_shared.settings import ConsumerSettings
 from taskoverflow_shared.topology import load_topology
 
@@ -98,9 +99,9 @@ class Settings(ConsumerSettings):
             parse_smtp_url(self.smtp_url)
         except ValueError as invalid:
             problems.append(f"NOTIFIER_SMTP_URL: {invalid}")
-        if not is_valid_address(parseaddr(self.email_from)[1]):
+        if not is_mail_address(parseaddr(self.email_from)[1]):
             problems.append(f"NOTIFIER_EMAIL_FROM is not an e-mail address: {self.email_from!r}")
-        if self.email_to and not is_valid_address(self.email_to):
+        if self.email_to and not is_mail_address(self.email_to):
             problems.append(f"NOTIFIER_EMAIL_TO is not a single e-mail address: {self.email_to!r}")
         parts = urlsplit(self.public_base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -29,12 +29,12 @@ from notifier.domain.mail import (
     MailSettings,
     calendar_failed_mail,
     calendar_ready_mail,
-    is_valid_address,
     recipient_for,
 )
 from notifier.domain.signing import signed_request
 from notifier.domain.subscriptions import Subscription, subscribers_of
 from taskoverflow_shared.events import CalendarFailed, CalendarReady, Envelope, TodoChanged, UnprocessableEvent
+from taskoverflow_shared.mail_addresses import is_mail_address
 
 log = structlog.get_logger("notifier.handlers")
 
@@ -111,7 +111,7 @@ def _mail_delivery(
     if recipient is None:
         log.info("mail_skipped_no_recipient", event_type=envelope.type)
         return []
-    if not is_valid_address(recipient):
+    if not is_mail_address(recipient):
         return [
             _Delivery(
                 target=f"mailto:{recipient}",

@@ -6,10 +6,10 @@ from notifier.domain.mail import (
     MailSettings,
     calendar_failed_mail,
     calendar_ready_mail,
-    is_valid_address,
     recipient_for,
 )
 from taskoverflow_shared.events import CalendarFailed, CalendarReady, new_envelope
+from taskoverflow_shared.mail_addresses import is_mail_address
 
 SETTINGS = MailSettings(
     sender="TaskOverflow <notifier@example.com>",
@@ -70,9 +70,9 @@ def test_the_events_own_address_wins_over_the_default_recipient():
     ["", "ann", "ann@", "@example.com", "ann@example.com\r\nBcc: all@example.com", "a b@example.com", "a@b@c"],
 )
 def test_malformed_or_header_injecting_recipients_are_invalid(address):
-    assert not is_valid_address(address)
+    assert not is_mail_address(address)
 
 
 @pytest.mark.parametrize("address", ["ann@example.com", "first.last+tag@sub.example.co.uk", "x@localhost"])
 def test_ordinary_addresses_are_valid(address):
-    assert is_valid_address(address)
+    assert is_mail_address(address)

@@ -18,6 +18,7 @@ from taskoverflow_shared.topology import load_topology
 from todo_api.adapters.calendar_requests import CalendarRequestCompleter
 from todo_api.adapters.calendar_storage import CalendarFiles, S3CalendarFiles
 from todo_api.adapters.database import make_engine, make_session_factory
+from todo_api.adapters.identity import JwksTokenVerifier, TokenVerifier
 from todo_api.adapters.orm import start_mappers
 from todo_api.adapters.outbox import OutboxRelay
 from todo_api.adapters.repository import SqlAlchemyUnitOfWork
@@ -35,9 +36,16 @@ class TodoApi:
     bus: MessageBus
     views: TodoViews
     calendar_files: CalendarFiles
+    # None: authentication is off (no AUTH_JWKS_URL), every caller is anonymous.
+    token_verifier: TokenVerifier | None = None
 
 
-def bootstrap(settings: Settings | None = None, *, calendar_files: CalendarFiles | None = None) -> TodoApi:
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    calendar_files: CalendarFiles | None = None,
+    token_verifier: TokenVerifier | None = None,
+) -> TodoApi:
     settings = settings or Settings.from_environment()
     start_mappers()
     engine = make_engine(settings.database_url)
@@ -45,6 +53,10 @@ def bootstrap(settings: Settings | None = None, *, calendar_files: CalendarFiles
     if calendar_files is None:
         topology = load_topology()
         calendar_files = S3CalendarFiles(make_client("s3"), topology.bucket_name, topology.snapshot_prefix)
+    if token_verifier is None and settings.auth_jwks_url and settings.auth_issuer and settings.auth_audience:
+        token_verifier = JwksTokenVerifier.for_issuer(
+            settings.auth_jwks_url, settings.auth_issuer, settings.auth_audience
+        )
     return TodoApi(
         settings=settings,
         engine=engine,
@@ -56,6 +68,7 @@ def bootstrap(settings: Settings | None = None, *, calendar_files: CalendarFiles
         ),
         views=TodoViews(engine),
         calendar_files=calendar_files,
+        token_verifier=token_verifier,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from taskoverflow_shared.settings import ConsumerSettings, ServiceSettings, WorkerSettings
@@ -43,11 +43,42 @@ class Settings(ServiceSettings):
     relay_batch_size: int = Field(100, gt=0, le=10_000, validation_alias="OUTBOX_RELAY_BATCH_SIZE")
     relay_publish_threads: int = Field(4, gt=0, le=32, validation_alias="OUTBOX_RELAY_PUBLISH_THREADS")
     status_long_polls: int = Field(3, gt=0, le=64, validation_alias="CALENDAR_STATUS_LONG_POLLS")
+    # Bearer tokens from an OIDC issuer (adapters/identity.py): all three, or none for no
+    # authentication at all (`make run`). Terraform passes them from the Cognito user pool.
+    auth_jwks_url: str | None = Field(None, validation_alias="AUTH_JWKS_URL")
+    auth_issuer: str | None = Field(None, validation_alias="AUTH_ISSUER")
+    auth_audience: str | None = Field(None, validation_alias="AUTH_AUDIENCE")
+    # The web page's OAuth client id, when it is not the audience (Cognito's is: the app client's id).
+    auth_client_id: str | None = Field(None, validation_alias="AUTH_CLIENT_ID")
 
     @field_validator("public_base_url")
     @classmethod
     def _without_trailing_slash(cls, url: str | None) -> str | None:
         return url.rstrip("/") or None if url else None
+
+    @model_validator(mode="after")
+    def _all_auth_settings_or_none(self) -> Settings:
+        given = {
+            "AUTH_JWKS_URL": self.auth_jwks_url,
+            "AUTH_ISSUER": self.auth_issuer,
+            "AUTH_AUDIENCE": self.auth_audience,
+        }
+        missing = [name for name, value in given.items() if not value]
+        if len(missing) not in (0, len(given)):
+            # Half an issuer would verify tokens against nothing: refuse to start instead.
+            raise ValueError("\n".join(f"{name} is required when any AUTH_* is set" for name in missing))
+        if self.auth_client_id and not self.auth_jwks_url:
+            raise ValueError("AUTH_CLIENT_ID needs AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE")
+        return self
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.auth_jwks_url is not None
+
+    @property
+    def page_client_id(self) -> str | None:
+        """The OAuth client the web page signs in as."""
+        return self.auth_client_id or self.auth_audience
 
 
 class RelaySettings(Settings, WorkerSettings):

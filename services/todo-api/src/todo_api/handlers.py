@@ -23,7 +23,15 @@ from todo_api.domain.commands import (
     RequestCalendar,
     UpdateTodo,
 )
-from todo_api.domain.model import CalendarJob, CalendarResult, NotFound, Report, Todo
+from todo_api.domain.model import (
+    CalendarJob,
+    CalendarResult,
+    NotFound,
+    Report,
+    Todo,
+    calendar_recipient,
+    visible_to,
+)
 from todo_api.unit_of_work import UnitOfWork
 
 Clock = Callable[[], datetime]
@@ -34,7 +42,7 @@ log = structlog.get_logger("todo_api.handlers")
 def create_todo(command: CreateTodo, uow: UnitOfWork, now: Clock) -> TodoState:
     """Store a new todo and its TodoChanged{created}; return it as stored (with its id)."""
     with uow:
-        todo = Todo.create(now=now(), **command.todo.model_dump())
+        todo = Todo.create(now=now(), owner=command.owner, **command.todo.model_dump())
         uow.todos.add(todo)
         return _committed(uow, todo, command.correlation_id)
 
@@ -42,7 +50,7 @@ def create_todo(command: CreateTodo, uow: UnitOfWork, now: Clock) -> TodoState:
 def update_todo(command: UpdateTodo, uow: UnitOfWork, now: Clock) -> TodoState:
     """Apply a partial change, bump the version, record TodoChanged{updated}; NotFound if absent."""
     with uow:
-        todo = _todo(uow, command.todo_id)
+        todo = _todo(uow, command.todo_id, command.owner)
         todo.change(command.changes.fields(), now())
         return _committed(uow, todo, command.correlation_id)
 
@@ -50,16 +58,17 @@ def update_todo(command: UpdateTodo, uow: UnitOfWork, now: Clock) -> TodoState:
 def delete_todo(command: DeleteTodo, uow: UnitOfWork) -> TodoState:
     """Delete a todo and announce it as it was (TodoChanged{deleted}); NotFound if absent."""
     with uow:
-        todo = _todo(uow, command.todo_id)
+        todo = _todo(uow, command.todo_id, command.owner)
         todo.delete()
         uow.todos.remove(todo)
         return _committed(uow, todo, command.correlation_id)
 
 
 def request_calendar(command: RequestCalendar, uow: UnitOfWork, now: Clock) -> str:
-    """Open a job; its CalendarRequested leaves bare and the relay adds the todos (O(1) here)."""
+    """Open a job; its CalendarRequested leaves bare and the relay adds the owner's todos (O(1) here)."""
+    notify_email = calendar_recipient(command.request.notify_email, command.owner, command.verified_email)
     with uow:
-        job = CalendarJob.open(str(uuid.uuid4()), command.request.notify_email, now())
+        job = CalendarJob.open(str(uuid.uuid4()), notify_email, now(), command.owner)
         uow.jobs.add(job)
         (envelope,) = uow.commit(command.correlation_id)
     log.info("calendar_requested", job_id=job.id, emitted_event_id=envelope.id)
@@ -143,9 +152,9 @@ def forget_finished_calendar_jobs(
     return deleted
 
 
-def _todo(uow: UnitOfWork, todo_id: int) -> Todo:
+def _todo(uow: UnitOfWork, todo_id: int, requester: str | None) -> Todo:
     todo = uow.todos.get(todo_id, for_update=True)
-    if todo is None:
+    if todo is None or not visible_to(todo.owner, requester):
         raise NotFound(f"todo {todo_id} not found")
     return todo
 

@@ -104,5 +104,5 @@ def envelope_of(
         subject=f"calendars/{event.job_id}",
         schema_version=CalendarRequested.schema_version,
         correlation_id=correlation_id,
-        data={"job_id": event.job_id, "notify_email": event.notify_email},
+        data={"job_id": event.job_id, "notify_email": event.notify_email, "owner": event.owner},
     )

@@ -16,7 +16,15 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, func, select
 
 from todo_api.adapters.orm import OutboxRow, calendar_jobs, todos
-from todo_api.domain.model import MAX_ID, InvalidInput, JobStatus, NotFound, as_utc, todo_state
+from todo_api.domain.model import (
+    MAX_ID,
+    InvalidInput,
+    JobStatus,
+    NotFound,
+    as_utc,
+    todo_state,
+    visible_to,
+)
 
 MAX_WINDOW_DAYS = 36_500
 # ASCII digits, leading zeros allowed: str.isdigit() also takes "²", which int() refuses, and
@@ -72,6 +80,7 @@ _JOB = select(
     calendar_jobs.c.result_bucket,
     calendar_jobs.c.result_key,
     calendar_jobs.c.result_size_bytes,
+    calendar_jobs.c.owner,
 ).where(calendar_jobs.c.id == bindparam("job_id"))
 _OLDEST_PENDING = select(func.min(OutboxRow.created_at)).where(OutboxRow.published_at.is_(None))
 
@@ -80,8 +89,12 @@ _OLDEST_PENDING = select(func.min(OutboxRow.created_at)).where(OutboxRow.publish
 class TodoViews:
     engine: Engine
 
-    def todos(self, filters: TodoFilters) -> list[dict[str, Any]]:
+    # `requester` is the caller's token `sub`, or None without authentication (then all is visible).
+
+    def todos(self, filters: TodoFilters, requester: str | None = None) -> list[dict[str, Any]]:
         query = select(todos).order_by(todos.c.id)
+        if requester is not None:
+            query = query.where(todos.c.owner == requester)
         if filters.completed is not None:
             query = query.where(todos.c.completed.is_(filters.completed))
         if filters.deadline_before is not None:
@@ -89,27 +102,31 @@ class TodoViews:
         with self.engine.connect() as connection:
             return [todo_state(row).model_dump() for row in connection.execute(query)]
 
-    def todo(self, todo_id: int) -> dict[str, Any]:
+    def todo(self, todo_id: int, requester: str | None = None) -> dict[str, Any]:
         row = None
         if 0 < todo_id <= MAX_ID:
             with self.engine.connect() as connection:
                 row = connection.execute(select(todos).where(todos.c.id == todo_id)).one_or_none()
-        if row is None:
+        if row is None or not visible_to(row.owner, requester):
             raise NotFound(f"todo {todo_id} not found")
         return todo_state(row).model_dump()
 
-    def calendar_job(self, job_id: str) -> CalendarJobView:
+    def calendar_job(self, job_id: str, requester: str | None = None) -> CalendarJobView:
         """The job as clients see it: one primary-key read, no write."""
         with self.engine.connect() as connection:
             row = connection.execute(_JOB, {"job_id": job_id}).one_or_none()
-        if row is None:
+        if row is None or not visible_to(row.owner, requester):
             raise NotFound(f"task {job_id} not found")
         return CalendarJobView(
             row.id, JobStatus(row.status), row.error, row.result_bucket, row.result_key, row.result_size_bytes
         )
 
     def calendar_job_once_finished(
-        self, job_id: str, wait_seconds: float, check_every_seconds: float = LONG_POLL_CHECK_SECONDS
+        self,
+        job_id: str,
+        wait_seconds: float,
+        requester: str | None = None,
+        check_every_seconds: float = LONG_POLL_CHECK_SECONDS,
     ) -> CalendarJobView:
         """The long poll: the job as soon as it is finished, or as it is after `wait_seconds`.
 
@@ -118,10 +135,10 @@ class TodoViews:
         every `check_every_seconds`. The sweeper's deadline FAILURE ends the wait like any outcome.
         """
         give_up_at = time.monotonic() + wait_seconds
-        job = self.calendar_job(job_id)
+        job = self.calendar_job(job_id, requester)
         while not job.status.finished and (remaining := give_up_at - time.monotonic()) > 0:
             time.sleep(min(check_every_seconds, remaining))
-            job = self.calendar_job(job_id)
+            job = self.calendar_job(job_id, requester)
         return job
 
     def outbox_lag_seconds(self) -> float:

@@ -122,10 +122,10 @@ def test_long_polls_beyond_the_process_limit_answer_at_once(database_url, calend
     waiting = threading.Event()
     read_job = api.views.calendar_job
 
-    def observed_read(job_id):
+    def observed_read(job_id, requester=None):
         if threading.current_thread() is not threading.main_thread():
             waiting.set()
-        return read_job(job_id)
+        return read_job(job_id, requester)
 
     api.views.calendar_job = observed_read
     with ThreadPoolExecutor(1) as pool:

@@ -66,7 +66,8 @@ def test_an_update_with_a_nul_changes_nothing(client):
 
 @pytest.mark.parametrize(
     "email",
-    ["me\x00@example.com", "me@example.com\n", "me@" + "x" * 190 + "." + "y" * 70],
+    # josé@: the notifier could not mail it; the API now refuses it by the same rule (shared/).
+    ["me\x00@example.com", "me@example.com\n", "me@" + "x" * 190 + "." + "y" * 70, "josé@example.com"],
 )
 def test_calendar_notify_email_must_be_one_storable_address(client, email):
     response = client.post("/api/v1/todos/ical", json={"notify_email": email})

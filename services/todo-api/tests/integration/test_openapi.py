@@ -76,14 +76,15 @@ def test_bodies_are_described_with_the_domains_limits(document):
     ("method", "path", "statuses"),
     [
         ("get", "/api/v1/health", {"200", "503"}),
-        ("get", "/api/v1/todos", {"200", "400"}),
-        ("post", "/api/v1/todos", {"201", "400", "413"}),
-        ("get", "/api/v1/todos/{todo_id}", {"200", "404"}),
-        ("put", "/api/v1/todos/{todo_id}", {"200", "400", "404", "413"}),
-        ("delete", "/api/v1/todos/{todo_id}", {"200", "404"}),
-        ("post", "/api/v1/todos/ical", {"202", "400", "413"}),
-        ("get", "/api/v1/todos/ical/{task_id}/status", {"200", "400", "404"}),
-        ("get", "/api/v1/todos/ical/{task_id}/result", {"200", "404"}),
+        ("get", "/api/v1/todos", {"200", "400", "401"}),
+        ("post", "/api/v1/todos", {"201", "400", "401", "413"}),
+        ("get", "/api/v1/todos/{todo_id}", {"200", "401", "404"}),
+        ("put", "/api/v1/todos/{todo_id}", {"200", "400", "401", "404", "413"}),
+        ("delete", "/api/v1/todos/{todo_id}", {"200", "401", "404"}),
+        ("post", "/api/v1/todos/ical", {"202", "400", "401", "413"}),
+        ("get", "/api/v1/todos/ical/{task_id}/status", {"200", "400", "401", "404"}),
+        ("get", "/api/v1/todos/ical/{task_id}/result", {"200", "401", "404"}),
+        ("get", "/api/v1/auth-config", {"200"}),
     ],
 )
 def test_each_operation_documents_the_statuses_it_answers(document, method, path, statuses):

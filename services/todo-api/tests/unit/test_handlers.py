@@ -77,7 +77,8 @@ def test_request_calendar_opens_a_pending_job_and_sends_a_bare_calendar_request(
     assert uow.jobs.stored[job_id].status == JobStatus.PENDING
     (envelope,) = uow.outbox
     assert (envelope.type, envelope.subject) == ("CalendarRequested", f"calendars/{job_id}")
-    assert envelope.data == {"job_id": job_id, "notify_email": "me@example.com"}  # the relay adds the todos
+    # The relay adds the todos (of the owner: none without authentication, so all of them).
+    assert envelope.data == {"job_id": job_id, "notify_email": "me@example.com", "owner": None}
 
 
 def ready(job_id: str, key: str = "calendars/x.ics") -> CalendarReady:
@@ -194,3 +195,48 @@ def test_each_job_counts_once_by_its_outcome_however_often_it_is_reported(uow, c
 
     assert metrics.value("calendar_jobs_finished", outcome="SUCCESS") == 1
     assert metrics.value("calendar_jobs_finished", outcome="FAILURE") == 1
+
+
+# --- ownership: a token's `sub` owns what it creates -------------------------------------------
+
+
+def test_a_todo_belongs_to_its_creator_and_is_not_found_for_anyone_else(bus, uow):
+    todo = bus.handle(CreateTodo(NewTodo(title="mine"), "corr-1", owner="user-a"))
+    assert uow.todos.stored[todo.id].owner == "user-a"
+    sent = len(uow.outbox)
+
+    for command in (
+        UpdateTodo(todo.id, TodoChanges(completed=True), "corr-2", owner="user-b"),
+        DeleteTodo(todo.id, "corr-3", owner="user-b"),
+    ):
+        with pytest.raises(NotFound):
+            bus.handle(command)
+
+    assert len(uow.outbox) == sent
+    assert bus.handle(UpdateTodo(todo.id, TodoChanges(completed=True), "corr-4", owner="user-a")).completed
+
+
+def test_without_authentication_every_todo_may_be_changed_as_before(bus):
+    todo = bus.handle(CreateTodo(NewTodo(title="a user's"), "corr-1", owner="user-a"))
+    assert bus.handle(UpdateTodo(todo.id, TodoChanges(title="anyone's"), "corr-2", owner=None)).title == "anyone's"
+
+
+def test_a_calendar_request_carries_its_owner_to_the_relay(bus, uow):
+    job_id = bus.handle(RequestCalendar(CalendarRequest(), "corr-1", owner="user-a"))
+    assert uow.jobs.stored[job_id].owner == "user-a"
+    assert uow.outbox[-1].data["owner"] == "user-a"
+
+
+def test_with_authentication_calendar_mail_goes_only_to_the_verified_address(bus, uow):
+    own = CalendarRequest(notify_email="Ann@Example.com")
+    job_id = bus.handle(RequestCalendar(own, "corr-1", owner="user-a", verified_email="ann@example.com"))
+    assert uow.jobs.stored[job_id].notify_email == "ann@example.com"
+
+    stranger = CalendarRequest(notify_email="victim@example.com")
+    with pytest.raises(InvalidInput, match="your own verified"):
+        bus.handle(RequestCalendar(stranger, "corr-2", owner="user-a", verified_email="ann@example.com"))
+    with pytest.raises(InvalidInput, match="no verified e-mail"):
+        bus.handle(RequestCalendar(own, "corr-3", owner="user-a", verified_email=None))
+    # No address asked for: the job names none (the notifier's own default recipient applies).
+    quiet = bus.handle(RequestCalendar(CalendarRequest(), "corr-4", owner="user-a", verified_email="ann@example.com"))
+    assert uow.jobs.stored[quiet].notify_email is None

@@ -8,9 +8,6 @@ from urllib.parse import quote
 
 from taskoverflow_shared.events import CalendarFailed, CalendarReady, Envelope
 
-# Deliberately strict: one plain addr-spec, no display name, no list, no whitespace or CR/LF
-# (a recipient comes from event data, and a newline in it would inject mail headers).
-_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _MESSAGE_ID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -38,10 +35,6 @@ class Mail:
     def target(self) -> str:
         """The key the delivery log records this mail under."""
         return f"mailto:{self.recipient}"
-
-
-def is_valid_address(address: str) -> bool:
-    return len(address) <= 254 and _ADDRESS.match(address) is not None
 
 
 def recipient_for(notify_email: str | None, settings: MailSettings) -> str | None:

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from taskoverflow_shared.events import CalendarRequested, Envelope
 from todo_api.adapters.calendar_storage import CalendarFiles
 from todo_api.adapters.orm import todos
 from todo_api.domain.model import todo_state
+
+
+def snapshot_query(owner: str | None) -> Select[Any]:
+    """The todos a calendar holds, in id order: its requester's only (the owner filter lives
+    here and nowhere else), or every todo for a job requested without authentication."""
+    query = select(todos).order_by(todos.c.id)
+    return query if owner is None else query.where(todos.c.owner == owner)
 
 
 @dataclass
@@ -28,12 +36,15 @@ class CalendarRequestCompleter:
     def __call__(self, session: Session, envelope: Envelope) -> Envelope:
         job_id = envelope.data["job_id"]
         notify_email = envelope.data.get("notify_email")
+        owner = envelope.data.get("owner")
         # Plain rows, not ORM objects: a 100k-todo snapshot should not build 100k identity-mapped objects.
-        states = [todo_state(row) for row in session.execute(select(todos).order_by(todos.c.id))]
+        states = [todo_state(row) for row in session.execute(snapshot_query(owner))]
         lines = [json.dumps(state.model_dump(), separators=(",", ":")) for state in states]
         snapshot_bytes = sum(len(line) + 1 for line in lines)
         if snapshot_bytes <= self.inline_max_bytes:
-            data = CalendarRequested(job_id=job_id, todo_count=len(states), todos=states, notify_email=notify_email)
+            data = CalendarRequested(
+                job_id=job_id, todo_count=len(states), todos=states, notify_email=notify_email, owner=owner
+            )
         else:
             body = ("\n".join(lines) + "\n").encode()
             data = CalendarRequested(
@@ -41,5 +52,6 @@ class CalendarRequestCompleter:
                 todo_count=len(states),
                 snapshot=self.files.put_snapshot(job_id, body),
                 notify_email=notify_email,
+                owner=owner,
             )
         return envelope.model_copy(update={"data": data.model_dump(mode="json")})

@@ -48,6 +48,10 @@ todos = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False),
+    # The creator's token `sub`; NULL for a todo created without authentication (migration 0006).
+    Column("owner", String(255)),
+    # A user's list, in id order (migration 0006).
+    Index("ix_todos_owner_id", "owner", "id"),
     # SQLite would otherwise reuse the id of a deleted newest todo (migration 0003 says why).
     sqlite_autoincrement=True,
 )
@@ -66,6 +70,7 @@ calendar_jobs = Table(
     Column("result_sha256", String(64)),
     Column("event_count", Integer),
     Column("notify_email", String(254)),
+    Column("owner", String(255)),
     # The sweeper's two questions (migration 0005): which jobs are overdue, which have expired.
     Index(
         "ix_calendar_jobs_unfinished",

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from taskoverflow_shared.events import TodoState
+from taskoverflow_shared.mail_addresses import MAIL_ADDRESS_MAX_LENGTH, MAIL_ADDRESS_PATTERN
 from todo_api.domain.model import (
     DESCRIPTION_MAX_LENGTH,
     TITLE_MAX_LENGTH,
@@ -19,9 +20,6 @@ from todo_api.domain.model import (
     check_title,
 )
 
-# No NUL anywhere: PostgreSQL cannot store it (the web layer refuses it in every body string).
-NOTIFY_EMAIL_PATTERN = r"^[^@\s\x00]{1,64}@[^@\s\x00]{1,190}\.[^@\s\x00]{2,}$"
-NOTIFY_EMAIL_MAX_LENGTH = 254  # the column's size, and RFC 5321's limit on a path
 _TEXT = r"^[^\x00]*$"
 _NOT_BLANK_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
 _DEADLINE_NOTE = "Naive local date and time, `YYYY-MM-DDTHH:MM:SS`; it must exist on the calendar."
@@ -89,21 +87,31 @@ class TodoChanges(BaseModel):
 
 
 class CalendarRequest(BaseModel):
-    """Optional body of a calendar export: who to tell when it is ready."""
+    """Optional body of a calendar export: who to tell when it is ready.
+
+    The address follows the notifier's rule (`taskoverflow_shared.mail_addresses`), so one the
+    API accepts is one the notifier can mail. With authentication on it must be the caller's own
+    verified address (the token's `email` claim).
+    """
 
     model_config = ConfigDict(extra="forbid")
     notify_email: (
-        Annotated[str, Field(max_length=NOTIFY_EMAIL_MAX_LENGTH, pattern=NOTIFY_EMAIL_PATTERN, strict=True)] | None
+        Annotated[str, Field(max_length=MAIL_ADDRESS_MAX_LENGTH, pattern=MAIL_ADDRESS_PATTERN, strict=True)] | None
     ) = None
 
 
 # --- the commands: a body with what the request adds to it -------------------------------------
 
 
+# `owner` is the caller's token `sub`, or None when authentication is off (then a caller may
+# reach every todo, as before users existed).
+
+
 @dataclass(frozen=True)
 class CreateTodo:
     todo: NewTodo
     correlation_id: str
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,18 +119,23 @@ class UpdateTodo:
     todo_id: int
     changes: TodoChanges
     correlation_id: str
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
 class DeleteTodo:
     todo_id: int
     correlation_id: str
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
 class RequestCalendar:
     request: CalendarRequest
     correlation_id: str
+    owner: str | None = None
+    # The token's `email`, only when its issuer verified it; the only address mail may go to.
+    verified_email: str | None = None
 
 
 @dataclass(frozen=True)

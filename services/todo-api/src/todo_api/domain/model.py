@@ -30,6 +30,28 @@ class NotFound(Exception):
     pass
 
 
+def visible_to(owner: str | None, requester: str | None) -> bool:
+    """Whether `requester` (a token's `sub`, None without authentication) may see what `owner` has.
+
+    Another user's todo or job is NotFound, never "forbidden": its existence is not theirs to
+    learn. Without authentication every caller sees everything, as before there were users.
+    """
+    return requester is None or owner == requester
+
+
+def calendar_recipient(notify_email: str | None, requester: str | None, verified_email: str | None) -> str | None:
+    """Where a calendar may be mailed. With authentication on only to the requester's own
+    verified address: a body naming another address is refused (InvalidInput), since mailing
+    it would hand a stranger a link; without one the job names no address."""
+    if requester is None or notify_email is None:
+        return notify_email
+    if verified_email is None:
+        raise InvalidInput("notify_email: your token carries no verified e-mail address to notify")
+    if notify_email.casefold() != verified_email.casefold():
+        raise InvalidInput("notify_email must be your own verified e-mail address (the token's email claim)")
+    return verified_email
+
+
 # --- the rules of a todo's fields: each raises ValueError("<what is wrong>") -------------------
 
 
@@ -112,8 +134,10 @@ class Todo:
         updated_at: datetime,
         version: int = 1,
         id: int | None = None,
+        owner: str | None = None,
     ) -> None:
         self.id = id
+        self.owner = owner  # the creator's token `sub`; None when created without authentication
         self.title = title
         self.description = description
         self.completed = completed
@@ -132,11 +156,12 @@ class Todo:
         description: str | None = None,
         completed: bool = False,
         deadline_at: str | None = None,
+        owner: str | None = None,
     ) -> Todo:
         fields = _checked(
             {"title": title, "description": description, "completed": completed, "deadline_at": deadline_at}
         )
-        todo = cls(**fields, created_at=now, updated_at=now)
+        todo = cls(**fields, created_at=now, updated_at=now, owner=owner)
         todo.pending_actions.append(("created", todo.version))
         return todo
 
@@ -194,6 +219,7 @@ class CalendarJobRequested:
 
     job_id: str
     notify_email: str | None
+    owner: str | None = None  # the calendar holds only this owner's todos (all of them when None)
 
 
 @dataclass(frozen=True)
@@ -234,8 +260,11 @@ class CalendarJob:
     since the calendar it names exists and the requester is told so (CalendarReady) anyway.
     """
 
-    def __init__(self, *, id: str, requested_at: datetime, notify_email: str | None = None) -> None:
+    def __init__(
+        self, *, id: str, requested_at: datetime, notify_email: str | None = None, owner: str | None = None
+    ) -> None:
         self.id = id
+        self.owner = owner
         self.status = JobStatus.PENDING
         self.requested_at = requested_at
         self.notify_email = notify_email
@@ -249,9 +278,9 @@ class CalendarJob:
         self.pending_events: list[CalendarJobEvent] = []
 
     @classmethod
-    def open(cls, job_id: str, notify_email: str | None, now: datetime) -> CalendarJob:
-        job = cls(id=job_id, requested_at=now, notify_email=notify_email)
-        job.pending_events.append(CalendarJobRequested(job_id, notify_email))
+    def open(cls, job_id: str, notify_email: str | None, now: datetime, owner: str | None = None) -> CalendarJob:
+        job = cls(id=job_id, requested_at=now, notify_email=notify_email, owner=owner)
+        job.pending_events.append(CalendarJobRequested(job_id, notify_email, owner))
         return job
 
     def is_overdue(self, now: datetime, deadline_seconds: float) -> bool:

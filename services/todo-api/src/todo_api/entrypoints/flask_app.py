@@ -36,6 +36,7 @@ from todo_api.domain.commands import (
     UpdateTodo,
 )
 from todo_api.domain.model import InvalidInput, JobStatus, NotFound
+from todo_api.entrypoints.authentication import install_authentication, needs_token
 from todo_api.entrypoints.http_metrics import register_http_metrics, start_metrics_export
 from todo_api.entrypoints.openapi import (
     COMPLETED_FILTER,
@@ -103,6 +104,8 @@ def create_app(api: TodoApi | None = None) -> Flask:
         g.trace = bound_trace(None, g.correlation_id)
         g.trace.__enter__()
         g.started = time.perf_counter()
+
+    install_authentication(app, api.settings, api.token_verifier)  # sets g.owner
 
     @app.after_request
     def _log_request(response: Response) -> Response:
@@ -205,7 +208,7 @@ def create_app(api: TodoApi | None = None) -> Flask:
         )
     )
     def list_todos():
-        return jsonify(views.todos(parse_filters(request.args.to_dict())))
+        return jsonify(views.todos(parse_filters(request.args.to_dict()), g.owner))
 
     @app.post("/api/v1/todos")
     @documented(
@@ -217,13 +220,13 @@ def create_app(api: TodoApi | None = None) -> Flask:
         )
     )
     def create_todo():
-        todo = bus.handle(CreateTodo(request_body(NewTodo), g.correlation_id))
+        todo = bus.handle(CreateTodo(request_body(NewTodo), g.correlation_id, g.owner))
         return jsonify(todo.model_dump()), 201
 
     @app.get("/api/v1/todos/<int:todo_id>")
     @documented(Operation("Get a todo", "todos", {200: _TODO, 404: "NotFound"}))
     def get_todo(todo_id: int):
-        return jsonify(views.todo(todo_id))
+        return jsonify(views.todo(todo_id, g.owner))
 
     @app.put("/api/v1/todos/<int:todo_id>")
     @documented(
@@ -237,12 +240,12 @@ def create_app(api: TodoApi | None = None) -> Flask:
     )
     def update_todo(todo_id: int):
         changes = request_body(TodoChanges)
-        return jsonify(bus.handle(UpdateTodo(todo_id, changes, g.correlation_id)).model_dump())
+        return jsonify(bus.handle(UpdateTodo(todo_id, changes, g.correlation_id, g.owner)).model_dump())
 
     @app.delete("/api/v1/todos/<int:todo_id>")
     @documented(Operation("Delete a todo", "todos", {200: Reply("The todo as it was.", TodoState), 404: "NotFound"}))
     def delete_todo(todo_id: int):
-        return jsonify(bus.handle(DeleteTodo(todo_id, g.correlation_id)).model_dump())
+        return jsonify(bus.handle(DeleteTodo(todo_id, g.correlation_id, g.owner)).model_dump())
 
     @app.post("/api/v1/todos/ical")
     @documented(
@@ -261,7 +264,7 @@ def create_app(api: TodoApi | None = None) -> Flask:
     )
     def request_calendar():
         body = request_body(CalendarRequest, required=False)
-        job_id = bus.handle(RequestCalendar(body, g.correlation_id))
+        job_id = bus.handle(RequestCalendar(body, g.correlation_id, g.owner, g.email))
         return jsonify(task_id=job_id, task_url=_absolute(f"/api/v1/todos/ical/{job_id}/status")), 202
 
     # A long poll holds one of the process's threads: past this many at once, answer at once.
@@ -294,11 +297,11 @@ def create_app(api: TodoApi | None = None) -> Flask:
         task_id = _task_id(task_id)
         if wait_seconds > 0 and long_polls.acquire(blocking=False):
             try:
-                job = views.calendar_job_once_finished(task_id, wait_seconds)
+                job = views.calendar_job_once_finished(task_id, wait_seconds, g.owner)
             finally:
                 long_polls.release()
         else:
-            job = views.calendar_job(task_id)
+            job = views.calendar_job(task_id, g.owner)
         body: dict[str, Any] = {
             "task_id": job.id,
             "task_status": job.status,
@@ -321,7 +324,7 @@ def create_app(api: TodoApi | None = None) -> Flask:
         )
     )
     def calendar_result(task_id: str):
-        job = views.calendar_job(_task_id(task_id))
+        job = views.calendar_job(_task_id(task_id), g.owner)
         if job.status == JobStatus.FAILURE:
             return jsonify(error=f"Task failed: {job.error}"), 404
         if job.status != JobStatus.SUCCESS:
@@ -340,11 +343,11 @@ def create_app(api: TodoApi | None = None) -> Flask:
         base = api.settings.public_base_url or request.host_url.rstrip("/")
         return f"{base}{path}"
 
-    _add_docs(app)
+    _add_docs(app, api.token_verifier is not None)
     return app
 
 
-def _add_docs(app: Flask) -> None:
+def _add_docs(app: Flask, auth_enabled: bool) -> None:
     """The API's descriptions and their viewer, and the events' AsyncAPI document beside them;
     added last, as the OpenAPI document describes every route."""
     document: dict[str, Any] = {}
@@ -368,7 +371,7 @@ def _add_docs(app: Flask) -> None:
             config={"app_name": "TaskOverflow API", "validatorUrl": None},
         )
     )
-    document.update(openapi_document(app))
+    document.update(openapi_document(app, needs_token, auth_enabled))
 
 
 def _wait_seconds(raw: str | None) -> float:

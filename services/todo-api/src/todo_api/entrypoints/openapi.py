@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 from flask import Flask
@@ -125,6 +125,12 @@ def _shared_responses(max_body_bytes: int) -> dict[str, Reply]:
             Error,
             headers={"Allow": {"required": True, "schema": {"type": "string"}}},
         ),
+        "Unauthorized": Reply(
+            "No valid bearer token (when the API requires one): none was sent, or it is badly signed, "
+            "expired, or from another issuer or audience. `WWW-Authenticate` says which.",
+            Error,
+            headers={"WWW-Authenticate": {"required": True, "schema": {"type": "string", "pattern": "^Bearer"}}},
+        ),
         "Unavailable": Reply(
             "The database or the calendar storage is unreachable for now: try again after `Retry-After`.",
             Error,
@@ -210,8 +216,16 @@ def _path_and_parameters(rule: str) -> tuple[str, list[dict[str, Any]]]:
     return _RULE_ARGUMENT.sub(lambda match: "{" + match["name"] + "}", rule), parameters
 
 
-def openapi_document(app: Flask) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of every documented route of `app`."""
+BEARER_SCHEME = "bearer"
+
+
+def openapi_document(app: Flask, needs_token: Callable[[str], bool], auth_enabled: bool) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every documented route of `app`.
+
+    Routes for which `needs_token(path)` holds declare the bearer scheme and their 401; while
+    authentication is off (`auth_enabled` false) the token is optional there, as the API then
+    takes any call.
+    """
     max_body_bytes = app.config["MAX_CONTENT_LENGTH"]
     builder = _DocumentBuilder()
     paths: dict[str, dict[str, Any]] = {}
@@ -220,8 +234,15 @@ def openapi_document(app: Flask) -> dict[str, Any]:
         if operation is None:
             continue
         path, path_parameters = _path_and_parameters(rule.rule)
+        # `[]`: a public route; `{}` in a list: no authentication is one option (while auth is off).
+        security: list[dict[str, list[str]]] = []
+        if needs_token(rule.rule):
+            operation = replace(operation, responses={**operation.responses, 401: "Unauthorized"})
+            security = [{BEARER_SCHEME: []}] if auth_enabled else [{}, {BEARER_SCHEME: []}]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = builder.operation(rule.endpoint, operation, path_parameters)
+            document = builder.operation(rule.endpoint, operation, path_parameters)
+            document["security"] = security
+            paths.setdefault(path, {})[method.lower()] = document
     responses = {name: builder.response(reply) for name, reply in _shared_responses(max_body_bytes).items()}
     return {
         "openapi": OPENAPI_VERSION,
@@ -249,6 +270,18 @@ def openapi_document(app: Flask) -> dict[str, Any]:
         "components": {
             "schemas": dict(sorted(builder.schemas.items())),
             "responses": responses,
+            "securitySchemes": {
+                BEARER_SCHEME: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": (
+                        "A JWT from the deployment's OIDC issuer (Cognito on AWS), RS256 or ES256, for this "
+                        "API's audience (`aud`, or `client_id` in Cognito's access tokens). Everything a "
+                        "token creates belongs to its `sub`; another user's todo or job answers 404."
+                    ),
+                }
+            },
             "parameters": {
                 "CorrelationId": {
                     "name": CORRELATION_HEADER,

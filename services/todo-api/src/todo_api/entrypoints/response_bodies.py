@@ -48,3 +48,15 @@ class Error(BaseModel):
 
     model_config = _CLOSED
     error: str
+
+
+class AuthConfig(BaseModel):
+    """How the web page signs in: `enabled` false when the API runs without authentication."""
+
+    model_config = _CLOSED
+    enabled: bool
+    issuer: str | None = None
+    client_id: str | None = Field(None, description="The OAuth client the page signs in as (public, PKCE).")
+    scope: str | None = None
+    authorization_endpoint: str | None = Field(None, description="From the issuer's OIDC discovery document.")
+    token_endpoint: str | None = None

@@ -17,12 +17,98 @@ const newTodoForm = $("#new-todo");
 const exportButton = $("#export");
 const exportStatus = $("#export-status");
 const exportDownload = $("#export-download");
+const authBanner = $("#auth-banner");
 
 class ApiError extends Error {}
+
+// --- signing in: OAuth 2.0 authorization code with PKCE (RFC 7636), a public client ----------
+// The API says whether it wants a token (GET /auth-config). The ID token is kept for this tab
+// only (sessionStorage) and sent as the bearer token: it names the API's audience, and carries
+// the verified e-mail address calendar mail may go to (Cognito's access tokens carry neither).
+
+const TOKEN_KEY = "taskoverflow.id_token";
+const PKCE_KEY = "taskoverflow.pkce";
+let authConfig = { enabled: false };
+
+const base64url = (bytes) =>
+  btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const randomString = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
+const redirectUri = () => `${location.origin}/`;
+
+function tokenClaims(token) {
+  try {
+    return JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+  } catch {
+    return null;
+  }
+}
+
+function currentToken() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const claims = token && tokenClaims(token);
+  // A token about to expire is as good as none: sign in again rather than fail mid-action.
+  return claims && claims.exp * 1000 > Date.now() + 30_000 ? token : null;
+}
+
+async function redirectToSignIn() {
+  const pkce = { verifier: randomString(), state: randomString() };
+  sessionStorage.setItem(PKCE_KEY, JSON.stringify(pkce));
+  const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(pkce.verifier)));
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: authConfig.client_id,
+    redirect_uri: redirectUri(),
+    scope: authConfig.scope,
+    state: pkce.state,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  });
+  location.assign(`${authConfig.authorization_endpoint}?${query}`);
+  return new Promise(() => {}); // the page is leaving
+}
+
+/** Back from the issuer with ?code=…&state=…: trade the code (and the PKCE verifier) for tokens. */
+async function finishSignIn(params) {
+  const pkce = JSON.parse(sessionStorage.getItem(PKCE_KEY) ?? "null");
+  sessionStorage.removeItem(PKCE_KEY);
+  history.replaceState(null, "", location.pathname);
+  if (!pkce || params.get("state") !== pkce.state) throw new ApiError("Sign-in failed: the answer was not for this page.");
+  const response = await fetch(authConfig.token_endpoint, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      code: params.get("code"),
+      redirect_uri: redirectUri(),
+      client_id: authConfig.client_id,
+      code_verifier: pkce.verifier,
+    }),
+  });
+  const tokens = await response.json().catch(() => ({}));
+  if (!response.ok || !tokens.id_token) throw new ApiError(`Sign-in failed: ${tokens.error ?? response.status}.`);
+  sessionStorage.setItem(TOKEN_KEY, tokens.id_token);
+}
+
+/** Make sure the page may call the API: signed in when the API wants a token. */
+async function signIn() {
+  authConfig = await api("GET", `${API}/auth-config`);
+  authBanner.hidden = false;
+  if (!authConfig.enabled) {
+    authBanner.textContent = "Authentication is off: every visitor sees and changes every todo.";
+    return;
+  }
+  const params = new URLSearchParams(location.search);
+  if (params.has("code")) await finishSignIn(params);
+  if (!currentToken()) await redirectToSignIn();
+  const claims = tokenClaims(currentToken());
+  authBanner.classList.add("signed-in");
+  authBanner.textContent = `Signed in as ${claims.email ?? claims.sub}.`;
+}
 
 /** Call the API; answer the parsed JSON, or throw ApiError with the API's own message. */
 async function api(method, url, body) {
   const options = { method, headers: { Accept: "application/json" } };
+  if (authConfig.enabled) options.headers.Authorization = `Bearer ${currentToken()}`;
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
@@ -32,6 +118,10 @@ async function api(method, url, body) {
     response = await fetch(url, options);
   } catch {
     throw new ApiError("The server cannot be reached. Is it running?");
+  }
+  if (response.status === 401 && authConfig.enabled) {
+    sessionStorage.removeItem(TOKEN_KEY); // expired or revoked: sign in again
+    await redirectToSignIn();
   }
   const payload = await response.json().catch(() => null);
   if (!response.ok) {
@@ -186,7 +276,10 @@ newTodoForm.addEventListener("submit", (event) => {
 filters.addEventListener("change", () => act(loadTodos));
 filters.addEventListener("submit", (event) => {
   event.preventDefault();
-  act(loadTodos);
+  act(async () => {
+  await signIn();
+  await loadTodos();
+});
 });
 
 // --- calendar export -----------------------------------------------------------------------
@@ -211,9 +304,17 @@ async function exportCalendar() {
   }
   exportStatus.textContent = `Calendar export: ${status.task_status}`;
   if (status.task_status === "FAILURE") throw new ApiError(`The calendar export failed: ${status.error}`);
-  exportDownload.href = status.result_url;
+  if (exportDownload.href.startsWith("blob:")) URL.revokeObjectURL(exportDownload.href);
+  // A link cannot carry a bearer token: with authentication on, fetch the file and link to it.
+  exportDownload.href = authConfig.enabled ? await calendarFile(status.result_url) : status.result_url;
   exportDownload.download = `todos-${status.task_id}.ics`;
   exportDownload.hidden = false;
+}
+
+async function calendarFile(url) {
+  const response = await fetch(url, { headers: { Authorization: `Bearer ${currentToken()}` } });
+  if (!response.ok) throw new ApiError(`The calendar cannot be downloaded (${response.status}).`);
+  return URL.createObjectURL(await response.blob());
 }
 
 exportButton.addEventListener("click", async () => {
@@ -222,4 +323,7 @@ exportButton.addEventListener("click", async () => {
   exportButton.disabled = false;
 });
 
-act(loadTodos);
+act(async () => {
+  await signIn();
+  await loadTodos();
+});
