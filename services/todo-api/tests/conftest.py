@@ -49,6 +49,9 @@ def settings_for(database_url: str, **overrides) -> Settings:
         "inline_todos_max_bytes": 128 * 1024,
         "relay_poll_interval_seconds": 0.05,
         "relay_batch_size": 100,
+        # The contract and fuzz tests write far faster than a person; the limits have their own tests.
+        "rate_limit_writes": "100000/minute",
+        "rate_limit_calendars": "100000/minute",
     } | overrides
     return Settings(**values)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from limits import parse_many
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -36,6 +37,22 @@ class Settings(ServiceSettings):
     relay_batch_size: int = Field(100, gt=0, le=10_000, validation_alias="OUTBOX_RELAY_BATCH_SIZE")
     relay_publish_threads: int = Field(4, gt=0, le=32, validation_alias="OUTBOX_RELAY_PUBLISH_THREADS")
     status_long_polls: int = Field(3, gt=0, le=64, validation_alias="CALENDAR_STATUS_LONG_POLLS")
+    # Per client (the user, or the address when anonymous), in Flask-Limiter's notation
+    # ("120/minute", "1000 per hour; 20/second"); entrypoints/request_limits.py says how they count.
+    rate_limit_writes: str = Field("120/minute", validation_alias="RATE_LIMIT_WRITES")
+    rate_limit_calendars: str = Field("6/minute", validation_alias="RATE_LIMIT_CALENDARS")
+    rate_limit_storage_uri: str = Field("memory://", min_length=1, validation_alias="RATE_LIMIT_STORAGE_URI")
+    # Proxies in front of the API that append to X-Forwarded-For (1 behind the ALB); 0 trusts none.
+    trusted_proxy_count: int = Field(0, ge=0, le=5, validation_alias="TRUSTED_PROXY_COUNT")
+
+    @field_validator("rate_limit_writes", "rate_limit_calendars")
+    @classmethod
+    def _a_rate_limit(cls, limit: str) -> str:
+        try:
+            parse_many(limit)
+        except ValueError:
+            raise ValueError(f"{limit!r} is not a rate limit such as '120/minute'") from None
+        return limit
 
     @field_validator("public_base_url")
     @classmethod
