@@ -8,9 +8,10 @@ AWS_* are boto3's, TASKOVERFLOW_TOPIC_ARN is shared/addresses.py's, LOG_LEVEL lo
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
 from limits import parse_many
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from taskoverflow_shared.settings import ConsumerSettings, ServiceSettings, WorkerSettings
@@ -58,6 +59,20 @@ class Settings(ServiceSettings):
     @classmethod
     def _without_trailing_slash(cls, url: str | None) -> str | None:
         return url.rstrip("/") or None if url else None
+
+
+class MigrationSettings(Settings):
+    """`todo-api-migrate`: the API's settings (DATABASE_URL as the owner) plus the application's
+    role to create or update; unset, none is (SQLite, compose and `make run` connect as the owner)."""
+
+    app_db_username: str = Field("", validation_alias="APP_DB_USERNAME")
+    app_db_password: SecretStr = Field(SecretStr(""), validation_alias="APP_DB_PASSWORD")
+
+    @model_validator(mode="after")
+    def _password_with_username(self) -> Self:
+        if self.app_db_username and not self.app_db_password.get_secret_value():
+            raise ValueError("APP_DB_PASSWORD is required when APP_DB_USERNAME is set")
+        return self
 
 
 class RelaySettings(Settings, WorkerSettings):
