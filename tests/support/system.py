@@ -67,7 +67,7 @@ SINKS = {
         "stdout",
     ],
 }
-SINK_SECRET = "bench-webhook-secret-0123456789"
+SINK_SECRET = "whsec_cnVubmluZy1zeXN0ZW0td2ViaG9vay1rZXktMDAwMQ=="
 
 
 @dataclass
