@@ -13,23 +13,14 @@ import psycopg2
 import pytest
 from sqlalchemy.engine import make_url
 
-from taskoverflow_shared.events import CalendarReady, Envelope, new_envelope
+from taskoverflow_shared.events import CalendarReady, new_envelope
 from todo_api.bootstrap import bootstrap, build_relay
 from todo_api.entrypoints.flask_app import create_app
 
-from ..conftest import settings_for
+from ..conftest import CapturingPublisher, new_postgres_database, settings_for
 
 MIGRATE = Path(sys.executable).parent / "todo-api-migrate"
 APP_ROLE = f"app_{uuid.uuid4().hex[:8]}"
-
-
-class CapturingPublisher:
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-
-    def publish(self, envelopes):
-        self.envelopes.extend(envelopes)
-        return {envelope.id for envelope in envelopes}
 
 
 def migrate(owner_url: str, **environment: str) -> subprocess.CompletedProcess:
@@ -44,14 +35,7 @@ def migrate(owner_url: str, **environment: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def owner_url(postgres_cluster) -> str:
-    name = f"grants_{uuid.uuid4().hex[:12]}"
-    admin = make_url(postgres_cluster.url)
-    connection = psycopg2.connect(host=admin.host, port=admin.port, user=admin.username, dbname="postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    connection.close()
-    return admin.set(database=name).render_as_string(hide_password=False)
+    return new_postgres_database(postgres_cluster, prefix="grants")
 
 
 def as_role(owner_url: str, role: str) -> str:
