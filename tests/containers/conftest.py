@@ -148,7 +148,7 @@ def container_system(engine, task_containers, localstack_server, postgres_cluste
         "APP_DB_USERNAME": "",
         "APP_DB_PASSWORD": "",
         "PUBLIC_BASE_URL": API_URL,
-        "NOTIFIER_WEBHOOK_SECRET": "container-tier-webhook-secret-0123456789",
+        "NOTIFIER_WEBHOOK_SECRET": "whsec_Y29udGFpbmVyLXRpZXItd2ViaG9vay1rZXktMDAwMQ==",
         "NOTIFIER_SMTP_URL": "",
         # Authentication is the application half of issue 12, not built yet: the tier runs without.
         "AUTH_AUDIENCE": "",

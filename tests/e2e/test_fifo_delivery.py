@@ -13,7 +13,7 @@ from tests.e2e.test_calendar_export import export_calendar
 from tests.support.moto import wait_until
 from tests.support.webhook_sink import WebhookSink
 
-SECRET = "fifo-e2e-webhook-secret-0123456789"
+SECRET = "fifo-whsec_ZTJlLW5vdGlmaWVyLXdlYmhvb2sta2V5LTAwMDAwMQ=="
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from tests.support.moto import wait_until
 from tests.support.sqs import depth
 from tests.support.webhook_sink import WebhookSink
 
-SECRET = "e2e-operations-secret-0123456789"
+SECRET = "whsec_ZTJlLW9wZXJhdGlvbnMtd2ViaG9vay1rZXktMDAwMQ=="
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,11 @@ It plays the part `python -m aiosmtpd ... Debugging` plays for e-mail: a place f
 (Procfile `webhook-sink`) to deliver to, printing each POST with whether its signature verifies.
 Tests use the same class in-process to count requests and to script failing answers. It lives
 here, not in the notifier package, so no service image carries it.
+
+With a secret it receives as a Standard Webhooks receiver should: a request whose signature
+does not verify, or whose `webhook-timestamp` is more than five minutes off, answers 401; one
+whose `webhook-id` it has already accepted answers 200 but is marked a duplicate and not taken
+again (a retry after a lost answer must not fail, and a replay must not count twice).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import structlog
 
-from notifier.domain.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, verify
+from notifier.domain.signing import EVENT_HEADER, ID_HEADER, verify
 from taskoverflow_shared.logging_setup import configure_logging
 
 log = structlog.get_logger("webhook_sink")
@@ -32,6 +37,8 @@ class ReceivedWebhook:
     answered: int
     # None when the sink has no secret to check against.
     signature_valid: bool | None
+    # An id already accepted: answered 200, not taken again.
+    duplicate: bool = False
 
     def header(self, name: str) -> str | None:
         return next((value for key, value in self.headers.items() if key.lower() == name.lower()), None)
@@ -54,6 +61,7 @@ class WebhookSink:
         self._on_receive = on_receive
         self._lock = threading.Lock()
         self._received: list[ReceivedWebhook] = []
+        self._accepted_ids: set[str] = set()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         # A short poll interval makes stop() quick: shutdown() waits for the loop to notice.
         self._thread = threading.Thread(
@@ -94,17 +102,29 @@ class WebhookSink:
         finally:
             self._server.server_close()
 
+    @property
+    def accepted(self) -> list[ReceivedWebhook]:
+        """What a receiver would act on: answered 2xx, signature valid (or unchecked), no duplicate."""
+        return [
+            r for r in self.received if 200 <= r.answered < 300 and r.signature_valid is not False and not r.duplicate
+        ]
+
     def _record(self, path: str, headers: dict[str, str], body: bytes) -> int:
-        signature = next((value for key, value in headers.items() if key.lower() == SIGNATURE_HEADER.lower()), None)
+        valid = None if self.secret is None else verify(body, headers, self.secret)
+        message_id = next((value for key, value in headers.items() if key.lower() == ID_HEADER), None)
         with self._lock:
-            # Scripted answers first (e.g. 500, 500), then success.
-            status = next(self._statuses, 200)
+            duplicate = valid is not False and message_id in self._accepted_ids
+            # Scripted answers first (e.g. 500, 500), then success; a forgery or a stale replay 401.
+            status = 401 if valid is False else next(self._statuses, 200)
+            if 200 <= status < 300 and message_id is not None:
+                self._accepted_ids.add(message_id)
             received = ReceivedWebhook(
                 path=path,
                 headers=headers,
                 body=body,
                 answered=status,
-                signature_valid=None if self.secret is None else verify(body, self.secret, signature),
+                signature_valid=valid,
+                duplicate=duplicate,
             )
             self._received.append(received)
         if self._on_receive:
@@ -141,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             "webhook_received",
             path=webhook.path,
             event_type=webhook.header(EVENT_HEADER),
-            delivery=webhook.header(DELIVERY_HEADER),
+            webhook_id=webhook.header(ID_HEADER),
             signature_valid=webhook.signature_valid,
+            duplicate=webhook.duplicate,
+            answered=webhook.answered,
             body=webhook.body.decode(errors="replace"),
         )
 

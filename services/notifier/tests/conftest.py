@@ -22,7 +22,7 @@ from notifier.handlers import Channels
 from tests.support.moto import free_port
 from tests.support.webhook_sink import WebhookSink
 
-SECRET = "test-secret-0123456789"
+SECRET = "whsec_bm90aWZpZXItdGVzdHMtd2ViaG9vay1rZXktMDAwMQ=="
 
 
 # --- fakes -------------------------------------------------------------------------------------
@@ -87,7 +87,6 @@ def make_channels(fake_webhooks, fake_mailer, delivery_log):
     def make(**overrides) -> Channels:
         settings = {
             "subscriptions": (),
-            "webhook_secret": SECRET,
             "webhooks": fake_webhooks,
             "delivery_log": delivery_log,
             "retry_budget_seconds": 5.0,

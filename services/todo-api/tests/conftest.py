@@ -49,16 +49,34 @@ def settings_for(database_url: str, **overrides) -> Settings:
         "inline_todos_max_bytes": 128 * 1024,
         "relay_poll_interval_seconds": 0.05,
         "relay_batch_size": 100,
+        # The contract and fuzz tests write far faster than a person; the limits have their own tests.
+        "rate_limit_writes": "100000/minute",
+        "rate_limit_calendars": "100000/minute",
     } | overrides
     return Settings(**values)
+
+
+class CapturingPublisher:
+    """An event publisher that keeps what it is given and reports it all published."""
+
+    def __init__(self) -> None:
+        self.envelopes: list = []
+
+    def publish(self, envelopes):
+        self.envelopes.extend(envelopes)
+        return {envelope.id for envelope in envelopes}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'todos.sqlite3'}"
-    cluster = request.getfixturevalue("postgres_cluster")
-    name = f"todos_{uuid.uuid4().hex[:12]}"
+    return new_postgres_database(request.getfixturevalue("postgres_cluster"))
+
+
+def new_postgres_database(cluster, prefix: str = "todos") -> str:
+    """A fresh, empty database on the test cluster; its URL, as the cluster's superuser."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = make_url(cluster.url)
     connection = psycopg2.connect(host=admin.host, port=admin.port, user=admin.username, dbname="postgres")
     connection.autocommit = True

@@ -19,6 +19,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from taskoverflow_shared.events import Envelope
+
 Item = TypeVar("Item")
 
 
@@ -45,6 +47,8 @@ class BatchMode(Generic[Item]):
     handle: Callable[[Sequence[HeldMessage[Item]]], Collection[str]]
     max_messages: int
     max_age_seconds: float
+    # The envelope an item carries: the loop checks its `source` as it does every event's.
+    envelope_of: Callable[[Item], Envelope]
 
 
 @dataclass

@@ -3,8 +3,9 @@
 Delivery is at least once, so handlers must be idempotent. The loop deletes a message only
 after its handler succeeded; a handler that raises leaves the message to come back after the
 visibility timeout (and, after the queue's maxReceiveCount, SQS moves it to the DLQ). A message
-that can never succeed (bad JSON, bad schema, unknown type or major version) is moved to the
-DLQ at once with its reason, so it neither crashes the worker nor blocks the queue.
+that can never succeed (bad JSON, bad schema, unknown type or major version, a `source` that
+topology.json does not declare a producer of its type) is moved to the DLQ at once with its
+reason, so it neither crashes the worker nor blocks the queue.
 
 A received batch is split into lanes: on a standard queue every distinct message is a lane of its
 own, on a FIFO queue a lane is one message group in the order SQS gave it. With `concurrency` above
@@ -38,7 +39,7 @@ import json
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -141,6 +142,11 @@ class SqsConsumer:
     dependency_probe: Callable[[], object] | None = None
     # Events handled, failed and dead-lettered, by type, and how long each took (custom_metrics.json).
     metrics: Metrics = field(default_factory=process_metrics)
+    # Event type => the services that may produce it (topology.json's `publishers`; `on_queue`
+    # passes them). An event whose `source` is not among them is dead-lettered with the reason:
+    # a forged event, or one sent by a service the topology does not let announce it. None
+    # checks nothing (a loop built by hand, as tests and benchmarks do).
+    producers: Mapping[str, Collection[str]] | None = None
     busy: bool = field(default=False, init=False)
     _dependency_down: threading.Event = field(default_factory=threading.Event, init=False)
     _in_flight: dict[str, str] = field(default_factory=dict, init=False)
@@ -173,7 +179,7 @@ class SqsConsumer:
             dead_letter_queue_url=dead_letter_queue_url,
             visibility_timeout_seconds=settings.queue.visibility_timeout_seconds,
             wait_time_seconds=settings.receive_wait_seconds,
-            **options,
+            **{"producers": load_topology().producers, **options},
         )
 
     @property
@@ -368,6 +374,7 @@ class SqsConsumer:
         with bound_trace(envelope.id, envelope.correlation_id, **replay):
             handler = self.handlers.get(envelope.type)
             try:
+                self._refuse_unexpected_source(envelope)
                 if handler is None:
                     raise UnprocessableEvent(f"no handler for event type {envelope.type!r} on this queue")
                 data = parse_data(envelope)
@@ -390,6 +397,20 @@ class SqsConsumer:
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
             return HANDLED
+
+    def _refuse_unexpected_source(self, envelope: Envelope) -> None:
+        """Raise UnprocessableEvent unless a producer of the event's type sent it.
+
+        A replay or a redrive passes the event on as it was, so it keeps its original `source`.
+        """
+        if self.producers is None:
+            return
+        expected = self.producers.get(envelope.type, ())
+        if envelope.source not in expected:
+            raise UnprocessableEvent(
+                f"unexpected source {envelope.source!r} for {envelope.type}: "
+                + (f"only {', '.join(sorted(expected))} may produce it" if expected else "no service produces it")
+            )
 
     def _wait_for_dependency(self, stop: threading.Event) -> None:
         """Receive nothing until the probe passes: the messages wait in the queue, their receive
@@ -417,6 +438,8 @@ class SqsConsumer:
         for message in messages:
             try:
                 item = self.batch.decode(message)
+                if self.producers is not None:
+                    self._refuse_unexpected_source(self.batch.envelope_of(item))
             except UnprocessableEvent as unprocessable:
                 with bound_trace(None, None):
                     log.error("message_dead_lettered", message_id=message["MessageId"], reason=unprocessable.reason)

@@ -8,6 +8,7 @@ import pytest
 from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.events import CalendarFailed, TodoChanged, new_envelope
 from taskoverflow_shared.sqs_consumer import DEAD_LETTER_REASON_ATTRIBUTE, SqsConsumer
+from taskoverflow_shared.topology import load_topology
 from tests.support.moto import wait_until
 from tests.support.sqs import depth, receive_all
 
@@ -244,3 +245,31 @@ def test_when_the_dead_letter_send_fails_the_message_comes_back_instead_of_stayi
     finally:
         stop.set()
         worker.join(30)
+
+
+def test_an_event_from_a_source_that_may_not_produce_its_type_goes_to_the_dlq_with_the_reason(topology_addresses):
+    sqs = make_client("sqs")
+    queue = topology_addresses.queues["notifier"]
+    genuine = new_envelope(CalendarFailed(job_id="j", reason="r"), source="ical-worker", correlation_id="c")
+    forged = new_envelope(CalendarFailed(job_id="j", reason="r"), source="todo-api", correlation_id="c")
+    invented = new_envelope(CalendarFailed(job_id="j", reason="r"), source="somebody", correlation_id="c")
+    for envelope in (forged, invented, genuine):
+        send(sqs, queue.url, envelope.model_dump_json())
+    handled = []
+    consumer = make_consumer(
+        topology_addresses,
+        {"CalendarFailed": lambda envelope, data: handled.append(envelope.id)},
+        producers=load_topology().producers,
+    )
+
+    wait_until(lambda: consumer.poll_once() and handled, timeout=10, message="the genuine event")
+
+    assert handled == [genuine.id]
+    dead = {
+        json.loads(message["Body"])["source"]: message["MessageAttributes"][DEAD_LETTER_REASON_ATTRIBUTE]["StringValue"]
+        for message in receive_all(sqs, queue.dlq_url, 2)
+    }
+    assert dead == {
+        "todo-api": "unexpected source 'todo-api' for CalendarFailed: only ical-worker may produce it",
+        "somebody": "unexpected source 'somebody' for CalendarFailed: only ical-worker may produce it",
+    }

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from taskoverflow_shared.batch_mode import BatchMode, HeldBatch, HeldMessage
-from taskoverflow_shared.events import UnprocessableEvent
+from taskoverflow_shared.events import Envelope, UnprocessableEvent
 from taskoverflow_shared.sqs_consumer import DEAD_LETTER_REASON_ATTRIBUTE, SqsConsumer, envelope_text
 from tests.support.fake_sqs import FakeSqs
 
@@ -19,7 +19,9 @@ def decode(message: dict) -> dict:
 
 
 def batch_consumer(sqs: FakeSqs, handle, *, max_messages=3, **options) -> SqsConsumer:
-    mode = BatchMode(decode=decode, handle=handle, max_messages=max_messages, max_age_seconds=60)
+    mode = BatchMode(
+        decode=decode, handle=handle, max_messages=max_messages, max_age_seconds=60, envelope_of=Envelope.model_validate
+    )
     return SqsConsumer(
         sqs, sqs.queue_url, sqs.dead_letter_queue_url, {}, 60, wait_time_seconds=0, batch=mode, **options
     )

@@ -75,7 +75,9 @@ module "todo_api" {
 
   # The API verifies bearer tokens against the issuer (security.tf); without these three
   # settings Terraform refuses to deploy it.
-  environment          = merge(local.common_environment, local.database_environment, local.auth_settings, { PUBLIC_BASE_URL = var.public_base_url })
+  # TRUSTED_PROXY_COUNT: the ALB appends the client's address to X-Forwarded-For; the API's
+  # per-client limits believe that one entry and nothing a client wrote before it.
+  environment          = merge(local.common_environment, local.database_environment, local.auth_settings, { PUBLIC_BASE_URL = var.public_base_url, TRUSTED_PROXY_COUNT = "1" })
   required_environment = keys(local.auth_settings)
   # The application's own role: data privileges only, never the master user.
   secrets = {

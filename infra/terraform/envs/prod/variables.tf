@@ -174,7 +174,7 @@ variable "notifier_email_to" {
 }
 
 variable "notifier_webhook_secret_arn" {
-  description = "Secrets Manager secret holding NOTIFIER_WEBHOOK_SECRET (the key that signs webhook bodies); null to send unsigned. Create it outside Terraform so the value never enters state."
+  description = "Secrets Manager secret holding NOTIFIER_WEBHOOK_SECRET (the Standard Webhooks key, `whsec_` + base64 of 24-64 random bytes, that signs the webhooks of every URL without its own); null to send unsigned. Create it outside Terraform so the value never enters state."
   type        = string
   default     = null
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from operator import attrgetter
 from typing import Any
 
 from event_archiver.adapters.s3_archive_store import S3ArchiveStore
@@ -44,6 +45,7 @@ def bootstrap(
             handle=partial(store_batch, store=store, prefix=settings.prefix, progress=liveness.tick),
             max_messages=settings.flush_events,
             max_age_seconds=settings.flush_seconds,
+            envelope_of=attrgetter("envelope"),
         ),
         batching_window_seconds=min(BATCHING_WINDOW_SECONDS, settings.flush_seconds),
     )

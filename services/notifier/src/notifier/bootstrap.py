@@ -41,7 +41,6 @@ def bootstrap(
         delivery_log = sqlite_log
     channels = Channels(
         subscriptions=settings.subscriptions,
-        webhook_secret=settings.webhook_secret,
         webhooks=webhooks,
         delivery_log=delivery_log,
         retry_budget_seconds=settings.retry_budget_seconds,

@@ -8,6 +8,7 @@ worker runtime's (ConsumerSettings).
 
 from __future__ import annotations
 
+import json
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Self
@@ -19,7 +20,8 @@ from pydantic_settings import SettingsConfigDict
 from notifier.adapters.retry import RetryPolicy
 from notifier.adapters.smtp_mailer import SmtpEndpoint, parse_smtp_url
 from notifier.domain.mail import MailSettings
-from notifier.domain.subscriptions import InvalidSubscriptions, Subscription, parse_subscriptions
+from notifier.domain.signing import InvalidSecret, check_secret
+from notifier.domain.subscriptions import InvalidSubscriptions, Subscription, parse_subscriptions, redact_url
 from taskoverflow_shared.mail_addresses import is_mail_address
 from taskoverflow_shared.settings import ConsumerSettings
 from taskoverflow_shared.topology import load_topology
@@ -35,7 +37,10 @@ class Settings(ConsumerSettings):
 
     # `url[|EventType,…]` entries, comma-separated (domain/subscriptions.py).
     webhook_urls: str = ""
+    # The signing secret of every URL without one of its own in webhook_secrets, a JSON object
+    # URL => secret; secrets are `whsec_` + base64 (domain/signing.py).
     webhook_secret: str = ""
+    webhook_secrets: str = ""
     allow_private_targets: bool = False
     timeout_seconds: float = Field(5.0, ge=0.1)
     retry_max_attempts: int = Field(4, ge=1)
@@ -64,6 +69,24 @@ class Settings(ConsumerSettings):
             raise ValueError(f"NOTIFIER_WEBHOOK_URLS: {invalid}") from None
         return webhook_urls
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _a_secret(cls, secret: str) -> str:
+        try:
+            return check_secret(secret) if secret else secret
+        except InvalidSecret as invalid:
+            raise ValueError(f"NOTIFIER_WEBHOOK_SECRET: {invalid}") from None
+
+    @field_validator("webhook_secrets")
+    @classmethod
+    def _secrets_by_url(cls, text: str) -> str:
+        for url, secret in _secrets_by_url(text).items():
+            try:
+                check_secret(secret)
+            except InvalidSecret as invalid:
+                raise ValueError(f"NOTIFIER_WEBHOOK_SECRETS: the secret of {redact_url(url)}: {invalid}") from None
+        return text
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         """The rules spanning several variables, every broken one on a line of its own."""
@@ -71,8 +94,16 @@ class Settings(ConsumerSettings):
         visibility = topology.queue_for(SERVICE).visibility_timeout_seconds
         retention = topology.message_retention_seconds
         problems = []
-        if self.webhook_urls and not self.webhook_secret:
-            problems.append("NOTIFIER_WEBHOOK_SECRET is required when NOTIFIER_WEBHOOK_URLS is set")
+        try:
+            unsigned = [s.display for s in self.subscriptions if not s.secret]
+        except InvalidSubscriptions as invalid:
+            problems.append(f"NOTIFIER_WEBHOOK_SECRETS: {invalid}")
+            unsigned = []
+        if unsigned:
+            problems.append(
+                "NOTIFIER_WEBHOOK_SECRET is required when NOTIFIER_WEBHOOK_URLS is set "
+                f"(unless NOTIFIER_WEBHOOK_SECRETS gives every URL its own): none for {', '.join(unsigned)}"
+            )
         # An event's retries plus one last request must end well before SQS would hand the
         # message to another worker (the consumer extends visibility, but we do not lean on it).
         if self.retry_budget_seconds + self.timeout_seconds > visibility / 2:
@@ -112,7 +143,12 @@ class Settings(ConsumerSettings):
 
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
-        return parse_subscriptions(self.webhook_urls, self.queue.event_types or ())
+        return parse_subscriptions(
+            self.webhook_urls,
+            self.queue.event_types or (),
+            default_secret=self.webhook_secret,
+            secrets=_secrets_by_url(self.webhook_secrets),
+        )
 
     @property
     def retry(self) -> RetryPolicy:
@@ -133,3 +169,16 @@ class Settings(ConsumerSettings):
         return MailSettings(
             sender=self.email_from, default_recipient=self.email_to or None, public_base_url=self.public_base_url
         )
+
+
+def _secrets_by_url(text: str) -> dict[str, str]:
+    """NOTIFIER_WEBHOOK_SECRETS: a JSON object of URL => secret (empty: none)."""
+    if not text.strip():
+        return {}
+    try:
+        secrets = json.loads(text)
+    except ValueError:
+        secrets = None
+    if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):
+        raise ValueError('NOTIFIER_WEBHOOK_SECRETS must be a JSON object {"<url>": "whsec_...", ...}')
+    return secrets

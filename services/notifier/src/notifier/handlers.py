@@ -47,8 +47,8 @@ class DeliveryIncomplete(Exception):
 class Channels:
     """What the handlers deliver through, wired by `bootstrap()` with real or fake adapters."""
 
+    # Each with its own signing secret.
     subscriptions: tuple[Subscription, ...]
-    webhook_secret: str
     webhooks: WebhookSender
     delivery_log: DeliveryLog
     # Time for all retries of one event, shared by its targets; well under the visibility timeout.
@@ -88,7 +88,7 @@ def on_calendar_failed(envelope: Envelope, data: CalendarFailed, *, channels: Ch
 def _webhook_deliveries(envelope: Envelope, channels: Channels) -> list[_Delivery]:
     deliveries = []
     for subscription in subscribers_of(channels.subscriptions, envelope.type):
-        request = signed_request(envelope, subscription.url, channels.webhook_secret)
+        request = signed_request(envelope, subscription.url, subscription.secret)
         deliveries.append(
             _Delivery(
                 target=subscription.url,

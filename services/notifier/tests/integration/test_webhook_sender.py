@@ -13,7 +13,8 @@ from notifier.domain.deliveries import Outcome
 from notifier.domain.signing import signed_request, verify
 from taskoverflow_shared.events import TodoChanged, new_envelope
 
-SECRET = "test-secret-0123456789"
+SECRET = "whsec_bm90aWZpZXItdGVzdHMtd2ViaG9vay1rZXktMDAwMQ=="
+ANOTHER_SECRET = "whsec_YW5vdGhlci1yZWNlaXZlcnMtd2ViaG9vay1rZXk="
 TODO = {"id": 3, "title": "t", "completed": False, "created_at": "x", "updated_at": "x"}
 QUICK = RetryPolicy(max_attempts=4, initial_backoff_seconds=0.01, max_backoff_seconds=0.05)
 
@@ -44,15 +45,15 @@ def test_a_real_receiver_gets_a_post_whose_signature_verifies_with_the_secret_on
     assert received.path == "/hooks/todo"
     assert received.header("Content-Type") == "application/cloudevents+json"
     assert received.header("X-TaskOverflow-Event") == "TodoChanged"
-    assert received.header("X-TaskOverflow-Delivery") == envelope.id
+    assert received.header("webhook-id") == envelope.id
     assert received.body == envelope.model_dump_json().encode()
     # What a CloudEvents receiver sees: a valid event in structured mode, as it was published.
     event = from_http_event(HTTPMessage(headers=received.headers, body=received.body))
     assert (event.get_id(), event.get_type(), event.get_extension("correlationid")) == (envelope.id, "TodoChanged", "c")
     assert event.get_data() == envelope.data
-    signature = received.header("X-TaskOverflow-Signature")
-    assert verify(received.body, SECRET, signature)
-    assert not verify(received.body, "another-secret", signature)
+    assert received.signature_valid
+    assert verify(received.body, received.headers, SECRET)
+    assert not verify(received.body, received.headers, ANOTHER_SECRET)
 
 
 def test_a_receiver_answering_500_twice_then_200_gets_one_successful_delivery_in_three_requests(webhook_sink):
@@ -65,7 +66,7 @@ def test_a_receiver_answering_500_twice_then_200_gets_one_successful_delivery_in
     assert result.attempts == 3
     assert [r.answered for r in sink.received] == [500, 500, 200]
     # Every retry carries the same bytes and signature.
-    assert len({(r.body, r.header("X-TaskOverflow-Signature")) for r in sink.received}) == 1
+    assert len({(r.body, r.header("webhook-signature")) for r in sink.received}) == 1
 
 
 def test_a_receiver_answering_400_is_not_retried(webhook_sink):

@@ -10,7 +10,7 @@ from taskoverflow_shared.sqs_consumer import DEAD_LETTER_REASON_ATTRIBUTE
 from tests.support.moto import wait_until
 from tests.support.sqs import depth
 
-SECRET = "test-secret-0123456789"
+SECRET = "whsec_bm90aWZpZXItdGVzdHMtd2ViaG9vay1rZXktMDAwMQ=="
 TODO = {"id": 5, "title": "t", "completed": False, "created_at": "x", "updated_at": "x"}
 
 
@@ -52,7 +52,7 @@ def test_the_same_event_delivered_twice_by_sqs_is_posted_once_even_across_a_rest
 
     handle(build_consumer(settings(tmp_path, sink.url)), expected=2)
 
-    assert [r.header("X-TaskOverflow-Delivery") for r in sink.received] == [envelope.id]
+    assert [r.header("webhook-id") for r in sink.received] == [envelope.id]
     # A new process (new consumer, same delivery log file) still knows it was delivered.
     sqs.send_message(QueueUrl=queue.url, MessageBody=body)
     handle(build_consumer(settings(tmp_path, sink.url)), expected=1)

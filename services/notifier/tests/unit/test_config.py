@@ -1,5 +1,7 @@
 """Settings from the environment: defaults, and every mistake reported at once by name."""
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,7 @@ def test_a_full_configuration_is_read():
     settings = Settings.from_environment(
         {
             "NOTIFIER_WEBHOOK_URLS": "https://a.example/h|CalendarReady",
-            "NOTIFIER_WEBHOOK_SECRET": "s",
+            "NOTIFIER_WEBHOOK_SECRET": "whsec_" + "A" * 32,
             "NOTIFIER_ALLOW_PRIVATE_TARGETS": "true",
             "NOTIFIER_TIMEOUT_SECONDS": "2",
             "NOTIFIER_RETRY_MAX_ATTEMPTS": "3",
@@ -87,3 +89,37 @@ def test_every_problem_is_reported_together_naming_its_variable():
 def test_a_bad_subscription_list_is_a_configuration_error():
     with pytest.raises(SettingsError, match=r"NOTIFIER_WEBHOOK_URLS: .*CalendarRequested"):
         Settings.from_environment({"NOTIFIER_WEBHOOK_URLS": "https://a.example|CalendarRequested"})
+
+
+A_SECRET = "whsec_" + "A" * 32
+B_SECRET = "whsec_" + "B" * 32
+
+
+def test_each_subscriber_signs_with_its_own_secret_or_else_the_default_one():
+    settings = Settings.from_environment(
+        {
+            "NOTIFIER_WEBHOOK_URLS": "https://a.example/h,https://b.example/h",
+            "NOTIFIER_WEBHOOK_SECRET": A_SECRET,
+            "NOTIFIER_WEBHOOK_SECRETS": json.dumps({"https://b.example/h": B_SECRET}),
+        }
+    )
+    assert {s.url: s.secret for s in settings.subscriptions} == {
+        "https://a.example/h": A_SECRET,
+        "https://b.example/h": B_SECRET,
+    }
+    assert B_SECRET not in repr(settings.subscriptions)
+
+
+@pytest.mark.parametrize(
+    ("environment", "problem"),
+    [
+        ({"NOTIFIER_WEBHOOK_SECRET": "plain"}, "NOTIFIER_WEBHOOK_SECRET: a webhook secret is 'whsec_'"),
+        ({"NOTIFIER_WEBHOOK_SECRETS": "[1]"}, "NOTIFIER_WEBHOOK_SECRETS must be a JSON object"),
+        ({"NOTIFIER_WEBHOOK_SECRETS": '{"https://a.example/h": "x"}'}, "the secret of https://a.example/h"),
+        ({"NOTIFIER_WEBHOOK_SECRETS": json.dumps({"https://c.example/h": B_SECRET})}, "not among the webhook URLs"),
+        ({"NOTIFIER_WEBHOOK_SECRETS": json.dumps({"https://a.example/h": B_SECRET})}, "none for https://b.example/h"),
+    ],
+)
+def test_secrets_that_are_malformed_misplaced_or_missing_are_refused_at_start(environment, problem):
+    with pytest.raises(SettingsError, match=re.escape(problem)):
+        Settings.from_environment({"NOTIFIER_WEBHOOK_URLS": "https://a.example/h,https://b.example/h"} | environment)

@@ -8,8 +8,10 @@ AWS_* are boto3's, TASKOVERFLOW_TOPIC_ARN is shared/addresses.py's, LOG_LEVEL lo
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, field_validator, model_validator
+from limits import parse_many
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from taskoverflow_shared.settings import ConsumerSettings, ServiceSettings, WorkerSettings
@@ -50,6 +52,22 @@ class Settings(ServiceSettings):
     auth_audience: str | None = Field(None, validation_alias="AUTH_AUDIENCE")
     # The web page's OAuth client id, when it is not the audience (Cognito's is: the app client's id).
     auth_client_id: str | None = Field(None, validation_alias="AUTH_CLIENT_ID")
+    # Per client (the user, or the address when anonymous), in Flask-Limiter's notation
+    # ("120/minute", "1000 per hour; 20/second"); entrypoints/request_limits.py says how they count.
+    rate_limit_writes: str = Field("120/minute", validation_alias="RATE_LIMIT_WRITES")
+    rate_limit_calendars: str = Field("6/minute", validation_alias="RATE_LIMIT_CALENDARS")
+    rate_limit_storage_uri: str = Field("memory://", min_length=1, validation_alias="RATE_LIMIT_STORAGE_URI")
+    # Proxies in front of the API that append to X-Forwarded-For (1 behind the ALB); 0 trusts none.
+    trusted_proxy_count: int = Field(0, ge=0, le=5, validation_alias="TRUSTED_PROXY_COUNT")
+
+    @field_validator("rate_limit_writes", "rate_limit_calendars")
+    @classmethod
+    def _a_rate_limit(cls, limit: str) -> str:
+        try:
+            parse_many(limit)
+        except ValueError:
+            raise ValueError(f"{limit!r} is not a rate limit such as '120/minute'") from None
+        return limit
 
     @field_validator("public_base_url")
     @classmethod
@@ -79,6 +97,20 @@ class Settings(ServiceSettings):
     def page_client_id(self) -> str | None:
         """The OAuth client the web page signs in as."""
         return self.auth_client_id or self.auth_audience
+
+
+class MigrationSettings(Settings):
+    """`todo-api-migrate`: the API's settings (DATABASE_URL as the owner) plus the application's
+    role to create or update; unset, none is (SQLite, compose and `make run` connect as the owner)."""
+
+    app_db_username: str = Field("", validation_alias="APP_DB_USERNAME")
+    app_db_password: SecretStr = Field(SecretStr(""), validation_alias="APP_DB_PASSWORD")
+
+    @model_validator(mode="after")
+    def _password_with_username(self) -> Self:
+        if self.app_db_username and not self.app_db_password.get_secret_value():
+            raise ValueError("APP_DB_PASSWORD is required when APP_DB_USERNAME is set")
+        return self
 
 
 class RelaySettings(Settings, WorkerSettings):

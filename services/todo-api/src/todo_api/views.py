@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, select
+from sqlalchemy import Connection, CursorResult, Engine, bindparam, func, select
 
 from todo_api.adapters.orm import OutboxRow, calendar_jobs, todos
 from todo_api.domain.model import (
@@ -27,6 +28,12 @@ from todo_api.domain.model import (
 )
 
 MAX_WINDOW_DAYS = 36_500
+# A page is at most this many todos; without `limit` and `offset` the whole list is streamed.
+MAX_PAGE_LIMIT = 1000
+MAX_PAGE_OFFSET = 1_000_000_000
+_COUNT_SHAPE = re.compile(r"0*([0-9]{1,10})")
+# Rows fetched from the database at a time while a list is streamed: what the process holds.
+TODOS_READ_PER_BATCH = 500
 # ASCII digits, leading zeros allowed: str.isdigit() also takes "²", which int() refuses, and
 # int() refuses more than 4300 digits; both were 500s.
 _WINDOW_SHAPE = re.compile(r"0*([0-9]{1,5})")
@@ -38,10 +45,14 @@ LONG_POLL_CHECK_SECONDS = 0.1
 class TodoFilters:
     completed: bool | None = None
     deadline_before: datetime | None = None
+    # The page: None is every todo from `offset` on.
+    limit: int | None = None
+    offset: int = 0
 
 
 def parse_filters(arguments: dict[str, str], now: datetime | None = None) -> TodoFilters:
-    """`completed=true|false`; `window=N`: deadline within N days from now, past ones included."""
+    """`completed=true|false`; `window=N`: deadline within N days from now, past ones included;
+    `limit`, `offset`: the page."""
     completed = None
     if "completed" in arguments:
         raw = arguments["completed"].lower()
@@ -56,7 +67,18 @@ def parse_filters(arguments: dict[str, str], now: datetime | None = None) -> Tod
         # Deadlines are naive local times, as clients send them; compare in the same terms.
         now = now or datetime.now(UTC).replace(tzinfo=None)
         deadline_before = now + timedelta(days=int(window[1]))
-    return TodoFilters(completed=completed, deadline_before=deadline_before)
+    limit = _count(arguments, "limit", 1, MAX_PAGE_LIMIT)
+    offset = _count(arguments, "offset", 0, MAX_PAGE_OFFSET)
+    return TodoFilters(completed=completed, deadline_before=deadline_before, limit=limit, offset=offset or 0)
+
+
+def _count(arguments: dict[str, str], name: str, lowest: int, highest: int) -> int | None:
+    if name not in arguments:
+        return None
+    count = _COUNT_SHAPE.fullmatch(arguments[name])
+    if count is None or not lowest <= int(count[1]) <= highest:
+        raise InvalidInput(f"{name} must be a whole number from {lowest} to {highest}")
+    return int(count[1])
 
 
 @dataclass(frozen=True)
@@ -89,9 +111,15 @@ _OLDEST_PENDING = select(func.min(OutboxRow.created_at)).where(OutboxRow.publish
 class TodoViews:
     engine: Engine
 
-    # `requester` is the caller's token `sub`, or None without authentication (then all is visible).
+    def todos(self, filters: TodoFilters, requester: str | None = None) -> Iterator[dict[str, Any]]:
+        """The todos that pass `filters`, oldest first, read as they are iterated. `requester` is
+        the caller's token `sub`, or None without authentication (then all are visible).
 
-    def todos(self, filters: TodoFilters, requester: str | None = None) -> list[dict[str, Any]]:
+        Rows come TODOS_READ_PER_BATCH at a time (a server-side cursor on PostgreSQL), so a list
+        of any length costs the memory of a batch, not of the table. The query is sent before
+        this returns, so an unreachable database raises here (a 503), not halfway through a
+        response. The connection is held until the iterator ends or is closed.
+        """
         query = select(todos).order_by(todos.c.id)
         if requester is not None:
             query = query.where(todos.c.owner == requester)
@@ -99,8 +127,17 @@ class TodoViews:
             query = query.where(todos.c.completed.is_(filters.completed))
         if filters.deadline_before is not None:
             query = query.where(todos.c.deadline_at.is_not(None), todos.c.deadline_at <= filters.deadline_before)
-        with self.engine.connect() as connection:
-            return [todo_state(row).model_dump() for row in connection.execute(query)]
+        if filters.offset:
+            query = query.offset(filters.offset)
+        if filters.limit is not None:
+            query = query.limit(filters.limit)
+        connection = self.engine.connect()
+        try:
+            rows = connection.execution_options(yield_per=TODOS_READ_PER_BATCH).execute(query)
+        except BaseException:
+            connection.close()
+            raise
+        return _todo_states(connection, rows)
 
     def todo(self, todo_id: int, requester: str | None = None) -> dict[str, Any]:
         row = None
@@ -148,3 +185,9 @@ class TodoViews:
         if oldest is None:
             return 0.0
         return (datetime.now(UTC) - as_utc(oldest)).total_seconds()
+
+
+def _todo_states(connection: Connection, rows: CursorResult[Any]) -> Iterator[dict[str, Any]]:
+    with connection, rows:
+        for row in rows:
+            yield todo_state(row).model_dump()

@@ -17,18 +17,9 @@ from todo_api.adapters.orm import todos
 from todo_api.bootstrap import bootstrap, build_relay
 from todo_api.entrypoints.flask_app import create_app
 
-from ..conftest import settings_for
+from ..conftest import CapturingPublisher, settings_for
 
 SHA = "b" * 64
-
-
-class CapturingPublisher:
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-
-    def publish(self, envelopes):
-        self.envelopes.extend(envelopes)
-        return {envelope.id for envelope in envelopes}
 
 
 def ready(job_id: str, key: str = "calendars/x.ics") -> tuple[Envelope, CalendarReady]:

@@ -77,11 +77,11 @@ def test_bodies_are_described_with_the_domains_limits(document):
     [
         ("get", "/api/v1/health", {"200", "503"}),
         ("get", "/api/v1/todos", {"200", "400", "401"}),
-        ("post", "/api/v1/todos", {"201", "400", "401", "413"}),
+        ("post", "/api/v1/todos", {"201", "400", "401", "413", "415", "429"}),
         ("get", "/api/v1/todos/{todo_id}", {"200", "401", "404"}),
-        ("put", "/api/v1/todos/{todo_id}", {"200", "400", "401", "404", "413"}),
-        ("delete", "/api/v1/todos/{todo_id}", {"200", "401", "404"}),
-        ("post", "/api/v1/todos/ical", {"202", "400", "401", "413"}),
+        ("put", "/api/v1/todos/{todo_id}", {"200", "400", "401", "404", "413", "415", "429"}),
+        ("delete", "/api/v1/todos/{todo_id}", {"200", "401", "404", "429"}),
+        ("post", "/api/v1/todos/ical", {"202", "400", "401", "413", "415", "429"}),
         ("get", "/api/v1/todos/ical/{task_id}/status", {"200", "400", "401", "404"}),
         ("get", "/api/v1/todos/ical/{task_id}/result", {"200", "401", "404"}),
         ("get", "/api/v1/auth-config", {"200"}),
@@ -93,7 +93,14 @@ def test_each_operation_documents_the_statuses_it_answers(document, method, path
 
 def test_errors_are_documented_as_error_bodies_and_405_with_allow(document):
     responses = document["components"]["responses"]
-    for name in ("BadRequest", "NotFound", "PayloadTooLarge", "MethodNotAllowed"):
+    for name in (
+        "BadRequest",
+        "NotFound",
+        "PayloadTooLarge",
+        "MethodNotAllowed",
+        "UnsupportedMediaType",
+        "TooManyRequests",
+    ):
         assert responses[name]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     assert responses["MethodNotAllowed"]["headers"]["Allow"]["required"] is True
     assert schema(document, "Error")["required"] == ["error"]

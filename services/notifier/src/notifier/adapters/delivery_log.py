@@ -5,7 +5,7 @@ failed. Recording each successful (event id, target) pair lets a redelivery skip
 arrived and retry only what did not. The record lives in SQLite so it survives a restart.
 
 The window that remains: a crash after a receiver accepted a POST but before the row is
-written sends that POST again. Receivers deduplicate on X-TaskOverflow-Delivery for that.
+written sends that POST again. Receivers deduplicate on webhook-id for that.
 """
 
 from __future__ import annotations

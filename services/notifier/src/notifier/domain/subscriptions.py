@@ -5,12 +5,15 @@ notifier consumes; `URL|TypeA,TypeB` only those types. Because the filter is com
 too, a token without `://` continues the filter of the entry before it:
 
     https://a.example/hook, https://b.example/hook|CalendarReady,CalendarFailed
+
+Each subscriber signs with a secret of its own (NOTIFIER_WEBHOOK_SECRETS, URL => secret) or else
+the default one (NOTIFIER_WEBHOOK_SECRET): one receiver's secret cannot forge another's webhooks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -23,6 +26,8 @@ class Subscription:
     url: str
     # None means every event type the notifier consumes.
     event_types: frozenset[str] | None = None
+    # The subscriber's signing secret (signing.py); never in a log line or a repr.
+    secret: str = field(default="", repr=False)
 
     def wants(self, event_type: str) -> bool:
         return self.event_types is None or event_type in self.event_types
@@ -36,8 +41,16 @@ def subscribers_of(subscriptions: Sequence[Subscription], event_type: str) -> li
     return [subscription for subscription in subscriptions if subscription.wants(event_type)]
 
 
-def parse_subscriptions(text: str, known_event_types: Collection[str]) -> tuple[Subscription, ...]:
-    """Parse NOTIFIER_WEBHOOK_URLS; raise InvalidSubscriptions naming the offending token."""
+def parse_subscriptions(
+    text: str,
+    known_event_types: Collection[str],
+    *,
+    default_secret: str = "",
+    secrets: Mapping[str, str] | None = None,
+) -> tuple[Subscription, ...]:
+    """Parse NOTIFIER_WEBHOOK_URLS, each URL with its secret from `secrets` or else `default_secret`;
+    raise InvalidSubscriptions naming the offending token."""
+    secrets = secrets or {}
     entries: list[tuple[str, list[str] | None]] = []
     for token in (part.strip() for part in text.split(",")):
         if not token:
@@ -64,7 +77,12 @@ def parse_subscriptions(text: str, known_event_types: Collection[str]) -> tuple[
                     f"{redact_url(url)} filters on {', '.join(unknown)}; "
                     f"the notifier receives only {', '.join(sorted(known_event_types))}"
                 )
-        subscriptions.append(Subscription(url, None if event_types is None else frozenset(event_types)))
+        subscriptions.append(
+            Subscription(url, None if event_types is None else frozenset(event_types), secrets.get(url, default_secret))
+        )
+    strangers = sorted(set(secrets) - seen)
+    if strangers:
+        raise InvalidSubscriptions(f"{redact_url(strangers[0])} has a secret but is not among the webhook URLs")
     return tuple(subscriptions)
 
 

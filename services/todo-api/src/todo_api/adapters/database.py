@@ -12,6 +12,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
+from todo_api.adapters.app_role import AppRole, grant_app_role
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_KEY = 0x7A5C0F10  # any constant shared by all todo-api processes
 
@@ -64,7 +66,9 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def upgrade_to_latest(engine: Engine) -> None:
+def upgrade_to_latest(engine: Engine, app_role: AppRole | None = None) -> None:
+    """The schema at the latest revision; then, on PostgreSQL, `app_role` created or updated with
+    its grants (app_role.py), in the same transaction and under the same lock."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
@@ -73,6 +77,8 @@ def upgrade_to_latest(engine: Engine) -> None:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        if app_role is not None and connection.dialect.name == "postgresql":
+            grant_app_role(connection, app_role)
 
 
 def database_answers(engine: Engine) -> None:

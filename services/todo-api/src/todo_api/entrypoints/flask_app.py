@@ -11,6 +11,7 @@ import re
 import threading
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ from todo_api.entrypoints.openapi import (
     CORRELATION_HEADER,
     CORRELATION_ID_PATTERN,
     MAX_STATUS_WAIT_SECONDS,
+    PAGE_LIMIT,
+    PAGE_OFFSET,
     RETRY_AFTER_HEADER,
     RETRY_AFTER_SECONDS,
     STATUS_WAIT,
@@ -53,7 +56,14 @@ from todo_api.entrypoints.openapi import (
     openapi_document,
 )
 from todo_api.entrypoints.request_bodies import request_body
-from todo_api.entrypoints.response_bodies import CalendarJobAccepted, CalendarJobStatus, Error, Health
+from todo_api.entrypoints.request_limits import register_request_limits
+from todo_api.entrypoints.response_bodies import (
+    CalendarJobAccepted,
+    CalendarJobStatus,
+    Error,
+    Health,
+    json_array_chunks,
+)
 from todo_api.views import parse_filters
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -204,11 +214,14 @@ def create_app(api: TodoApi | None = None) -> Flask:
             "List todos, oldest first",
             "todos",
             {200: Reply("The todos that pass every filter given.", list[TodoState]), 400: "BadRequest"},
-            query=(COMPLETED_FILTER, WINDOW_FILTER),
+            query=(COMPLETED_FILTER, WINDOW_FILTER, PAGE_LIMIT, PAGE_OFFSET),
         )
     )
     def list_todos():
-        return jsonify(views.todos(parse_filters(request.args.to_dict()), g.owner))
+        todos = views.todos(parse_filters(request.args.to_dict()), g.owner)
+        # Written as jsonify writes it (compact, a final newline), a batch at a time.
+        chunks = json_array_chunks(todos, partial(app.json.dumps, separators=(",", ":")))
+        return Response(chunks, mimetype="application/json")
 
     @app.post("/api/v1/todos")
     @documented(
@@ -343,6 +356,7 @@ def create_app(api: TodoApi | None = None) -> Flask:
         base = api.settings.public_base_url or request.host_url.rstrip("/")
         return f"{base}{path}"
 
+    register_request_limits(app, api.settings)
     _add_docs(app, api.token_verifier is not None)
     return app
 

@@ -21,7 +21,7 @@ from pydantic.json_schema import GenerateJsonSchema
 
 from todo_api.domain.model import MAX_ID
 from todo_api.entrypoints.response_bodies import Error
-from todo_api.views import MAX_WINDOW_DAYS
+from todo_api.views import MAX_PAGE_LIMIT, MAX_PAGE_OFFSET, MAX_WINDOW_DAYS
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"
@@ -68,6 +68,16 @@ class Operation:
     body_required: bool = True
 
 
+PAGE_LIMIT = QueryParameter(
+    "limit",
+    {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_LIMIT},
+    "At most this many todos (a page). Without `limit` and `offset`, every todo.",
+)
+PAGE_OFFSET = QueryParameter(
+    "offset",
+    {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_OFFSET, "default": 0},
+    "Skip this many todos first (after the filters, oldest first).",
+)
 COMPLETED_FILTER = QueryParameter("completed", {"type": "boolean"}, "Only completed (true) or open (false) todos.")
 WINDOW_FILTER = QueryParameter(
     "window",
@@ -102,6 +112,14 @@ def documented(operation: Operation) -> Callable[[View], View]:
     return attach
 
 
+def with_responses(view: View, responses: dict[int, Reply | str]) -> View:
+    """`view` with more documented responses: for what wraps a view after its route was declared."""
+    operation = getattr(view, _OPERATION_ATTRIBUTE, None)
+    if operation is not None:
+        setattr(view, _OPERATION_ATTRIBUTE, replace(operation, responses={**operation.responses, **responses}))
+    return view
+
+
 def documented_endpoints(app: Flask) -> set[str]:
     return {name for name, view in app.view_functions.items() if hasattr(view, _OPERATION_ATTRIBUTE)}
 
@@ -130,6 +148,13 @@ def _shared_responses(max_body_bytes: int) -> dict[str, Reply]:
             "expired, or from another issuer or audience. `WWW-Authenticate` says which.",
             Error,
             headers={"WWW-Authenticate": {"required": True, "schema": {"type": "string", "pattern": "^Bearer"}}},
+        ),
+        "UnsupportedMediaType": Reply("The body is not `application/json`.", Error),
+        "TooManyRequests": Reply(
+            "The client (the signed-in user, else the client address) has used its share of these "
+            "requests for now: try again after `Retry-After`.",
+            Error,
+            headers={"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1}}},
         ),
         "Unavailable": Reply(
             "The database or the calendar storage is unreachable for now: try again after `Retry-After`.",
@@ -189,6 +214,8 @@ class _DocumentBuilder:
         if operation.description:
             document["description"] = operation.description
         if operation.body is not None:
+            document["responses"].setdefault("415", {"$ref": "#/components/responses/UnsupportedMediaType"})
+            document["responses"] = dict(sorted(document["responses"].items()))
             document["requestBody"] = {
                 "required": operation.body_required,
                 "content": {"application/json": {"schema": self.schema_of(operation.body, "validation")}},
@@ -255,6 +282,7 @@ def openapi_document(app: Flask, needs_token: Callable[[str], bool], auth_enable
                 "(`#/components/responses/MethodNotAllowed`); a path that matches no route answers 404. "
                 "While the database or the calendar storage is unreachable, a route answers 503 with "
                 "`Retry-After` (`#/components/responses/Unavailable`). "
+                "Bodies must be `application/json` (415 otherwise). "
                 f"Bodies over {max_body_bytes} bytes answer 413. No text in a body may hold a NUL character "
                 "or an unpaired surrogate escape such as `\\ud800` (400): no database stores them.\n\n"
                 f"Send `{CORRELATION_HEADER}` to follow a request through the events it causes; every "

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from flask import request
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import UnsupportedMediaType
 
 from todo_api.domain.commands import NewTodo
 from todo_api.domain.model import InvalidInput
@@ -21,11 +22,25 @@ Body = TypeVar("Body", bound=BaseModel)
 
 def request_body(model: type[Body], *, required: bool = True) -> Body:
     """The request's body validated by `model`; an optional body may be left out (empty)."""
-    body = _json_body() if required or request.get_data(cache=True).strip() else {}
+    given = required or bool(request.get_data(cache=True).strip())
+    if given or request.content_type:
+        _refuse_other_media_types()
+    body = _json_body() if given else {}
     try:
         return model.model_validate(body)
     except ValidationError as invalid:
         raise InvalidInput(_describe(invalid)) from None
+
+
+def _refuse_other_media_types() -> None:
+    """Only `application/json` (charset, if given, UTF-8, the only one JSON has): a web page on
+    another site can send `text/plain` or a form without asking (no CORS preflight), so a body
+    taken whatever its type would let any page a user visits write on their behalf (CSRF)."""
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if request.mimetype != "application/json" or charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(  # 415, answered {"error": ...} like every HTTP error
+            f"request body must be application/json, not {request.content_type or 'of no declared type'}"
+        )
 
 
 def _json_body() -> Any:

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from todo_api.domain.model import JobStatus
+
+# Items serialised into one chunk of a streamed array: few writes, yet little held at once.
+ITEMS_PER_CHUNK = 500
+
+
+def json_array_chunks(items: Iterable[Any], dumps: Callable[[Any], str]) -> Iterator[str]:
+    """A JSON array written as `items` are read, for a streamed response: the whole list is
+    never in memory, whatever its length."""
+    items = iter(items)
+    separator = ""
+    yield "["
+    while chunk := list(islice(items, ITEMS_PER_CHUNK)):
+        yield separator + ",".join(dumps(item) for item in chunk)
+        separator = ","
+    yield "]\n"
+
 
 # additionalProperties: false: clients may rely on getting nothing else.
 _CLOSED = ConfigDict(extra="forbid")

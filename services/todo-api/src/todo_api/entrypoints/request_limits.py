@@ -1,0 +1,83 @@
+"""Abuse limits on the API's writes and calendar requests: 429 with `Retry-After` once a client
+has used its share (issue 12).
+
+A client is the signed-in user (`g.owner`, the token's subject, when authentication is on) or
+else the address the request came from. Behind a load balancer that address is the balancer's
+own, so `TRUSTED_PROXY_COUNT` says how many proxies in front of us append to `X-Forwarded-For`
+(1 behind the ALB); only then is the header believed, and only its last entries, the ones our
+proxies wrote: a client can put anything in the first.
+
+Flask-Limiter counts in the storage `RATE_LIMIT_STORAGE_URI` names. The default, `memory://`,
+counts in each process: with N gunicorn workers or N API tasks a client gets up to N times the
+limit. A shared storage (`redis://...`, `memcached://...`) makes it one count for all. The WAF
+rule on the load balancer is the fleet-wide limit per address either way.
+
+The limits wrap the views themselves (not a before_request hook), so they are checked after
+every before_request hook has run, authentication's included: the owner is known by then.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Flask, Response, g, jsonify, request
+from flask_limiter import Limiter, RateLimitExceeded
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from todo_api.config import Settings
+from todo_api.entrypoints.openapi import with_responses
+
+TODOS_PATH = "/api/v1/todos"
+CALENDAR_REQUEST_PATH = "/api/v1/todos/ical"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def client_key() -> str:
+    """Whose share a request counts against: the user when signed in, else the client address."""
+    owner = getattr(g, "owner", None)
+    if owner:
+        return f"user:{owner}"
+    return f"address:{request.remote_addr or 'unknown'}"
+
+
+def register_request_limits(app: Flask, settings: Settings) -> Limiter:
+    """Limit writes of todos (one shared count for create, change and delete) and calendar
+    requests (a count of their own) per client; call it once the routes are defined."""
+    if settings.trusted_proxy_count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count)  # type: ignore[method-assign]
+    limiter = Limiter(
+        client_key,
+        app=app,
+        storage_uri=settings.rate_limit_storage_uri,
+        # Counting must not take the API down with it: a storage that is unreachable counts nothing.
+        swallow_errors=True,
+    )
+    writes = limiter.shared_limit(settings.rate_limit_writes, scope="todo-writes")
+    calendars = limiter.limit(settings.rate_limit_calendars)
+    for rule in app.url_map.iter_rules():
+        if rule.rule == CALENDAR_REQUEST_PATH:
+            limit = calendars
+        elif rule.rule.startswith(TODOS_PATH) and WRITE_METHODS & (rule.methods or set()):
+            limit = writes
+        else:
+            continue
+        view = with_responses(app.view_functions[rule.endpoint], {429: "TooManyRequests"})
+        app.view_functions[rule.endpoint] = limit(view)
+
+    @app.errorhandler(RateLimitExceeded)
+    def _too_many_requests(error: RateLimitExceeded) -> Response:
+        response = jsonify(error=f"too many requests: at most {error.limit.limit} per client; try again later")
+        response.status_code = 429
+        response.headers["Retry-After"] = str(_seconds_until_reset(limiter))
+        return response
+
+    return limiter
+
+
+def _seconds_until_reset(limiter: Limiter) -> int:
+    current = limiter.current_limit
+    if current is None:
+        return 1
+    # reset_at is a whole second, rounded up: never more than one window away.
+    return min(max(math.ceil(current.reset_at - time.time()), 1), current.limit.get_expiry())
