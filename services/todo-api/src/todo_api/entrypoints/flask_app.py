@@ -17,12 +17,14 @@ from typing import Any
 import structlog
 from flask import Flask, Response, g, jsonify, request, send_from_directory, stream_with_context
 from flask_swagger_ui import get_swaggerui_blueprint
+from opentelemetry import trace
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from taskoverflow_shared.asyncapi import published_asyncapi_document
 from taskoverflow_shared.events import TodoState
 from taskoverflow_shared.logging_setup import bound_trace, configure_logging
+from taskoverflow_shared.tracing import CORRELATION_ID, configure_tracing, tracing_on
 from todo_api.adapters.calendar_storage import StorageUnavailable
 from todo_api.adapters.database import DATABASE_UNAVAILABLE
 from todo_api.bootstrap import TodoApi, bootstrap
@@ -86,8 +88,17 @@ log = structlog.get_logger("todo_api.http")
 def create_app(api: TodoApi | None = None) -> Flask:
     if api is None:
         configure_logging("todo-api")
+        # Here, not at import: gunicorn forks its workers first, and each needs its own exporter thread.
+        configure_tracing("todo-api")
         api = bootstrap()
     app = Flask(__name__, static_folder=None)
+    if tracing_on():
+        # A server span per request (W3C `traceparent` from the client continues its trace); the
+        # events a request records carry the span's context (unit_of_work.py). First, so its
+        # span is current in every hook below.
+        from opentelemetry.instrumentation.flask import FlaskInstrumentor
+
+        FlaskInstrumentor.instrument_app(app, excluded_urls="api/v1/health")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
     app.extensions["todo_api"] = api
@@ -97,6 +108,7 @@ def create_app(api: TodoApi | None = None) -> Flask:
     def _trace_request() -> None:
         given = request.headers.get(CORRELATION_HEADER, "")
         g.correlation_id = given if _CORRELATION_SHAPE.match(given) else str(uuid.uuid4())
+        trace.get_current_span().set_attribute(CORRELATION_ID, g.correlation_id)
         g.trace = bound_trace(None, g.correlation_id)
         g.trace.__enter__()
         g.started = time.perf_counter()
