@@ -52,7 +52,8 @@ def spans(exported):
 
 def _consumer(addresses, queue: str, handlers) -> SqsConsumer:
     urls = addresses.queues[queue]
-    return SqsConsumer(make_client("sqs"), urls.url, urls.dlq_url, handlers, visibility_timeout_seconds=30, wait_time_seconds=0)
+    sqs = make_client("sqs")
+    return SqsConsumer(sqs, urls.url, urls.dlq_url, handlers, visibility_timeout_seconds=30, wait_time_seconds=0)
 
 
 def test_the_consumer_continues_the_trace_the_event_was_recorded_in(topology_addresses, spans):
