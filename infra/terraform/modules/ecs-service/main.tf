@@ -17,6 +17,12 @@ locals {
     }
   ]
 
+  # Every container of the task logs to the service's log group, in streams named after it.
+  log_options = {
+    awslogs-group  = aws_cloudwatch_log_group.service.name
+    awslogs-region = var.region
+  }
+
   # With the sidecar, the services export their spans to it (taskoverflow_shared.tracing).
   tracing_environment = var.otel_collector == null ? {} : {
     TRACES_EXPORTER             = "otlp"
@@ -58,15 +64,8 @@ locals {
           for volume, path in local.scratch_volumes : { sourceVolume = volume, containerPath = path, readOnly = false }
         ]
         # A tiny init as PID 1 forwards SIGTERM and reaps zombies.
-        linuxParameters = { initProcessEnabled = true }
-        logConfiguration = {
-          logDriver = "awslogs"
-          options = {
-            awslogs-group         = aws_cloudwatch_log_group.service.name
-            awslogs-region        = var.region
-            awslogs-stream-prefix = container_name
-          }
-        }
+        linuxParameters  = { initProcessEnabled = true }
+        logConfiguration = { logDriver = "awslogs", options = merge(local.log_options, { awslogs-stream-prefix = container_name }) }
       } : key => value if value != null
     }
   ]
@@ -86,14 +85,7 @@ locals {
       stopTimeout            = var.stop_timeout_seconds
       readonlyRootFilesystem = true
       linuxParameters        = { initProcessEnabled = true }
-      logConfiguration = {
-        logDriver = "awslogs"
-        options = {
-          awslogs-group         = aws_cloudwatch_log_group.service.name
-          awslogs-region        = var.region
-          awslogs-stream-prefix = "otel-collector"
-        }
-      }
+      logConfiguration       = { logDriver = "awslogs", options = merge(local.log_options, { awslogs-stream-prefix = "otel-collector" }) }
     }
   ]
 }
