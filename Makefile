@@ -15,7 +15,7 @@ export EMULATOR
 # dev.env's settings under the shell's: `NOTIFIER_WEBHOOK_URLS=... make run` wins over dev.env.
 WITH_DEV_ENV := bash scripts/with_dev_env.sh
 
-.PHONY: install lock images emulator-install run test test-unit test-e2e lint bench infra-check status taskoverflow replay redrive demo-queues clean
+.PHONY: install lock images emulator-install run test test-unit test-e2e lint bench infra-check status trace taskoverflow replay redrive demo-queues clean
 
 install: $(STAMP)
 
@@ -84,6 +84,10 @@ infra-check:
 ## status: queues, DLQs, outbox, calendar jobs and event rates of `make run` on one screen, e.g. make status ARGS=--watch
 status: install
 	$(WITH_DEV_ENV) $(BIN)/taskoverflow status $(ARGS)
+
+## trace: one request's spans across the services of `make run`, as a tree, e.g. make trace ID=<X-Correlation-ID or trace id>
+trace: install
+	$(WITH_DEV_ENV) $(BIN)/taskoverflow trace $(ID) $(ARGS)
 
 ## taskoverflow: the operator CLI with dev.env's emulator settings, e.g. make taskoverflow ARGS="dlq list notifier"
 taskoverflow: install

@@ -50,6 +50,18 @@ def test_no_action_or_resource_is_a_wildcard(modules_plan):
             assert "*" not in _as_list(statement["Resource"]), statement
 
 
+def test_the_tracing_policy_lets_the_sidecar_send_to_x_ray_and_nothing_more(modules_plan):
+    policies = of_type(modules_plan, "aws_iam_role_policy")
+    for service in PLANNED:
+        resource = policies[f'module.iam.aws_iam_role_policy.send_traces["{service}"]']["values"]
+        (statement,) = json.loads(resource["policy"])["Statement"]
+
+        assert resource["name"] == "send-traces"
+        # X-Ray's write actions take no resource: "*" is the only form AWS accepts for them.
+        assert sorted(_as_list(statement["Action"])) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+        assert statement["Resource"] == "*"
+
+
 def test_a_service_consumes_only_its_own_queue_and_dead_letters_only_to_its_own_dlq(modules_plan, topology):
     for service in PLANNED:
         queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{topology['queues'][service]['name']}"

@@ -15,9 +15,17 @@ SERVICES = {"todo-api", "ical-worker", "notifier", "event-archiver"}
 QUEUE_SCALED = {"ical_worker": "ical-worker", "notifier": "notifier", "event_archiver": "event-archiver"}
 
 
-def _container_definitions(modules_plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+COLLECTOR = "otel-collector"
+
+
+def _all_container_definitions(modules_plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
     task = of_type(modules_plan, "aws_ecs_task_definition")["module.service.aws_ecs_task_definition.service"]
     return {c["name"]: c for c in json.loads(task["values"]["container_definitions"])}
+
+
+def _container_definitions(modules_plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The containers that run the service image (the tracing sidecar aside)."""
+    return {name: c for name, c in _all_container_definitions(modules_plan).items() if name != COLLECTOR}
 
 
 def test_every_container_is_read_only_logs_to_cloudwatch_and_has_two_minutes_to_stop(modules_plan):
@@ -35,6 +43,22 @@ def test_every_container_is_read_only_logs_to_cloudwatch_and_has_two_minutes_to_
         assert None not in container.values(), name
     assert task["requires_compatibilities"] == ["FARGATE"]
     assert task["network_mode"] == "awsvpc"
+
+
+def test_the_tracing_sidecar_receives_the_containers_spans_on_localhost_and_cannot_stop_the_task(modules_plan):
+    containers = _all_container_definitions(modules_plan)
+    collector = containers[COLLECTOR]
+
+    assert collector["image"].startswith("public.ecr.aws/aws-observability/aws-otel-collector:v")
+    assert collector["essential"] is False
+    assert collector["readonlyRootFilesystem"] is True
+    assert collector["logConfiguration"]["options"]["awslogs-stream-prefix"] == COLLECTOR
+    assert [variable["name"] for variable in collector["environment"]] == ["AOT_CONFIG_CONTENT"]
+    assert "secrets" not in collector and "portMappings" not in collector
+    for name, container in _container_definitions(modules_plan).items():
+        environment = {variable["name"]: variable["value"] for variable in container["environment"]}
+        assert environment["TRACES_EXPORTER"] == "otlp", name
+        assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4318", name
 
 
 def test_a_one_shot_step_runs_to_success_before_the_long_running_container(modules_plan):
@@ -87,6 +111,18 @@ def test_production_runs_one_fargate_service_per_image(prod_plan):
         assert service["launch_type"] == "FARGATE", name
         assert service["network_configuration"][0]["assign_public_ip"] is False, name
         assert service["deployment_circuit_breaker"] == [{"enable": True, "rollback": True}], name
+
+
+def test_production_sends_every_services_traces_to_its_sidecar_but_lists_only_the_images_containers(prod_plan):
+    task_containers = prod_plan["output_changes"]["task_containers"]["after"]
+
+    for service, containers in task_containers.items():
+        assert COLLECTOR not in {container["name"] for container in containers}, service
+        for container in containers:
+            environment = {variable["name"]: variable.get("value") for variable in container["environment"]}
+            # The migration task runs once and has no sidecar: it sends no spans.
+            expected = None if service == "todo-api-migration" else "otlp"
+            assert environment.get("TRACES_EXPORTER") == expected, (service, container["name"])
 
 
 def test_production_puts_the_api_behind_the_load_balancer_on_its_health_endpoint(prod_plan):

@@ -1,7 +1,8 @@
 """structlog JSON logging shared by every service: one JSON object per line, on stdout.
 
 Every line carries `service`, `event_id` and `correlation_id` (null outside an event), so a
-reader can follow one event across processes with a single filter.
+reader can follow one event across processes with a single filter; inside a traced span it also
+carries `trace_id` and `span_id` (see tracing.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import structlog
+from opentelemetry import trace
 from structlog.typing import EventDict, Processor
 
 TRACE_KEYS = ("event_id", "correlation_id")
@@ -21,6 +23,15 @@ TRACE_KEYS = ("event_id", "correlation_id")
 def _ensure_trace_keys(_logger: object, _method: str, event_dict: EventDict) -> EventDict:
     for key in TRACE_KEYS:
         event_dict.setdefault(key, None)
+    return event_dict
+
+
+def _add_trace_ids(_logger: object, _method: str, event_dict: EventDict) -> EventDict:
+    """Inside a span, the line names its trace and span: `taskoverflow trace <trace_id>` shows where it ran."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict.setdefault("trace_id", format(context.trace_id, "032x"))
+        event_dict.setdefault("span_id", format(context.span_id, "016x"))
     return event_dict
 
 
@@ -35,6 +46,7 @@ def configure_logging(service: str, level: str | None = None) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _ensure_trace_keys,
+        _add_trace_ids,
     ]
     structlog.configure(
         processors=[

@@ -39,13 +39,15 @@ import json
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import structlog
+from opentelemetry.trace import Span, SpanKind
 
 from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.batch_mode import BatchMode, HeldBatch, HeldMessage
@@ -64,6 +66,14 @@ from taskoverflow_shared.sqs_batches import (
     send_in_batches,
 )
 from taskoverflow_shared.topology import FIFO_SUFFIX, load_topology
+from taskoverflow_shared.tracing import (
+    context_of,
+    envelope_attributes_of,
+    event_attributes,
+    mark_failed,
+    tracer,
+    tracing_on,
+)
 from taskoverflow_shared.worker_runtime import Startup
 
 Handler = Callable[[Envelope, EventData], None]
@@ -371,7 +381,17 @@ class SqsConsumer:
             return DeadLetter(unprocessable.reason)
         # A replay is the same event again: its lines say so, so nobody mistakes it for a new one.
         replay = {"replayed": True} if _attribute(message, REPLAYED_ATTRIBUTE) == "true" else {}
-        with bound_trace(envelope.id, envelope.correlation_id, **replay):
+        # The event's trace goes on here: the handler's AWS calls and the events it emits are
+        # children of this span.
+        with (
+            tracer.start_as_current_span(
+                f"process {envelope.type}",
+                context=context_of(envelope),
+                kind=SpanKind.CONSUMER,
+                attributes={**event_attributes(envelope), **self._span_attributes(message)},
+            ) as span,
+            bound_trace(envelope.id, envelope.correlation_id, **replay),
+        ):
             handler = self.handlers.get(envelope.type)
             try:
                 self._refuse_unexpected_source(envelope)
@@ -382,14 +402,18 @@ class SqsConsumer:
                 handler(envelope, data)
             except UnprocessableEvent as unprocessable:
                 log.error("message_dead_lettered", event_type=envelope.type, reason=unprocessable.reason)
+                mark_failed(span, f"dead-lettered: {unprocessable.reason}")
                 return DeadLetter(unprocessable.reason)
             except DependencyUnavailable as down:
                 log.warning("dependency_unavailable", event_type=envelope.type, error=str(down)[:300])
+                mark_failed(span, f"dependency unavailable: {down}")
                 self._dependency_down.set()
                 return WAIT_FOR_DEPENDENCY
-            except Exception:
+            except Exception as error:
                 receive_count = message.get("Attributes", {}).get("ApproximateReceiveCount")
                 log.exception("handler_failed", event_type=envelope.type, receive_count=receive_count)
+                span.record_exception(error)
+                mark_failed(span, f"handler failed: {error}")
                 return RETRY_LATER
             log.info(
                 "event_handled",
@@ -411,6 +435,41 @@ class SqsConsumer:
                 f"unexpected source {envelope.source!r} for {envelope.type}: "
                 + (f"only {', '.join(sorted(expected))} may produce it" if expected else "no service produces it")
             )
+
+    def _span_attributes(self, message: dict[str, Any]) -> dict[str, str | int]:
+        attributes: dict[str, str | int] = {
+            "messaging.system": "aws_sqs",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": self.queue_url.rsplit("/", 1)[-1],
+            "messaging.message.id": message["MessageId"],
+        }
+        receive_count = message.get("Attributes", {}).get("ApproximateReceiveCount")
+        if receive_count is not None:
+            attributes["messaging.aws_sqs.receive_count"] = int(receive_count)
+        return attributes
+
+    @contextmanager
+    def _batch_spans(self, held: Sequence[HeldMessage[Any]]) -> Iterator[dict[str, Span]]:
+        """One span per held message, each in its own event's trace, for as long as the batch
+        handler runs; yields them by message id so the failed ones can be marked."""
+        spans: dict[str, Span] = {}
+        for message in held:
+            attributes = envelope_attributes_of(envelope_text(message.message)) if tracing_on() else {}
+            spans[message.message_id] = tracer.start_span(
+                f"process {attributes.get('type', 'message')}",
+                context=context_of(attributes),
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    **event_attributes(attributes),
+                    **self._span_attributes(message.message),
+                    "messaging.batch.message_count": len(held),
+                },
+            )
+        try:
+            yield spans
+        finally:
+            for span in spans.values():
+                span.end()
 
     def _wait_for_dependency(self, stop: threading.Event) -> None:
         """Receive nothing until the probe passes: the messages wait in the queue, their receive
@@ -468,11 +527,14 @@ class SqsConsumer:
         held = self._held.take()
         if not held:
             return PollResult()
-        try:
-            failed_ids = set(self.batch.handle(held))
-        except Exception:
-            log.exception("batch_failed", messages=len(held), released=release_on_failure)
-            failed_ids = {message.message_id for message in held}
+        with self._batch_spans(held) as spans:
+            try:
+                failed_ids = set(self.batch.handle(held))
+            except Exception:
+                log.exception("batch_failed", messages=len(held), released=release_on_failure)
+                failed_ids = {message.message_id for message in held}
+            for message_id in failed_ids & spans.keys():
+                mark_failed(spans[message_id], "batch handler failed")
         self.liveness.tick()
         failed = [h.message for h in held if h.message_id in failed_ids]
         succeeded = [h.message for h in held if h.message_id not in failed_ids]

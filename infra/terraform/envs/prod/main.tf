@@ -94,6 +94,7 @@ module "iam" {
   name_prefix = var.name
   topic_arn   = module.messaging.topic_arn
   bucket_arn  = module.storage.bucket_arn
+  send_traces = var.traces_to_xray
   services = {
     # Serves finished calendars, writes the todo snapshot a calendar is rendered from.
     todo-api = {

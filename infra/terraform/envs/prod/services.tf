@@ -32,6 +32,27 @@ locals {
     DB_SSLROOTCERT = "/etc/ssl/certs/rds-global-bundle.pem"
   }
 
+  # Traces: every service task runs an ADOT collector beside it. The services send it their
+  # spans over OTLP/HTTP on localhost (TRACES_EXPORTER=otlp, set by the ecs-service module);
+  # it batches them and sends them to X-Ray with the task role (iam module, send_traces).
+  otel_collector = var.traces_to_xray ? {
+    image = var.otel_collector_image
+    config = yamlencode({
+      receivers = { otlp = { protocols = { http = { endpoint = "127.0.0.1:4318" } } } }
+      processors = {
+        # The task's cluster, family and revision on every span: X-Ray groups by them.
+        resourcedetection = { detectors = ["env", "ecs"] }
+        batch             = { timeout = "1s" }
+      }
+      exporters = { awsxray = { region = var.region } }
+      service = {
+        pipelines = {
+          traces = { receivers = ["otlp"], processors = ["resourcedetection", "batch"], exporters = ["awsxray"] }
+        }
+      }
+    })
+  } : null
+
   # Fargate's stop timeout is 120 s at most; workers and gunicorn finish what they hold within it.
   heartbeat_max_age_seconds = "60"
   api_health_check          = ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:6400/api/v1/health', timeout=3)"]
@@ -102,6 +123,7 @@ module "todo_api" {
   scaling            = var.todo_api_scaling
   cpu_target_percent = 60
   log_retention_days = var.log_retention_days
+  otel_collector     = local.otel_collector
 }
 
 # The one-off database migration: the only task that gets the master credentials. Run it before
@@ -173,6 +195,7 @@ module "ical_worker" {
     scale_out_fast_at = 100
   }
   log_retention_days = var.log_retention_days
+  otel_collector     = local.otel_collector
 }
 
 module "notifier" {
@@ -226,6 +249,7 @@ module "notifier" {
     scale_out_fast_at = 500
   }
   log_retention_days = var.log_retention_days
+  otel_collector     = local.otel_collector
 }
 
 module "event_archiver" {
@@ -268,4 +292,5 @@ module "event_archiver" {
     scale_out_fast_at = 1000
   }
   log_retention_days = var.log_retention_days
+  otel_collector     = local.otel_collector
 }

@@ -281,3 +281,15 @@ variable "database_app_credentials_version" {
   type        = number
   default     = 1
 }
+
+variable "traces_to_xray" {
+  description = "Run an ADOT collector sidecar in every service task and send the services' traces to X-Ray."
+  type        = bool
+  default     = true
+}
+
+variable "otel_collector_image" {
+  description = "The AWS Distro for OpenTelemetry collector image of the tracing sidecar (a pinned release)."
+  type        = string
+  default     = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
+}

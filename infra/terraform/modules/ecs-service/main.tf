@@ -17,6 +17,19 @@ locals {
     }
   ]
 
+  # Every container of the task logs to the service's log group, in streams named after it.
+  log_options = {
+    awslogs-group  = aws_cloudwatch_log_group.service.name
+    awslogs-region = var.region
+  }
+
+  # With the sidecar, the services export their spans to it (taskoverflow_shared.tracing).
+  tracing_environment = var.otel_collector == null ? {} : {
+    TRACES_EXPORTER             = "otlp"
+    OTEL_EXPORTER_OTLP_ENDPOINT = "http://127.0.0.1:4318"
+    OTEL_EXPORTER_OTLP_PROTOCOL = "http/protobuf"
+  }
+
   container_definitions = [
     for container_name, container in var.containers : {
       # Drop unset keys rather than sending nulls: ECS would echo its defaults back and every
@@ -27,7 +40,7 @@ locals {
         essential = container.essential
         command   = container.command
         environment = [
-          for variable_name, setting in merge(var.environment, container.environment) : { name = variable_name, value = setting }
+          for variable_name, setting in merge(var.environment, local.tracing_environment, container.environment) : { name = variable_name, value = setting }
         ]
         secrets = length(local.secrets) == 0 ? null : local.secrets
         portMappings = container.port == null ? null : [
@@ -51,16 +64,28 @@ locals {
           for volume, path in local.scratch_volumes : { sourceVolume = volume, containerPath = path, readOnly = false }
         ]
         # A tiny init as PID 1 forwards SIGTERM and reaps zombies.
-        linuxParameters = { initProcessEnabled = true }
-        logConfiguration = {
-          logDriver = "awslogs"
-          options = {
-            awslogs-group         = aws_cloudwatch_log_group.service.name
-            awslogs-region        = var.region
-            awslogs-stream-prefix = container_name
-          }
-        }
+        linuxParameters  = { initProcessEnabled = true }
+        logConfiguration = { logDriver = "awslogs", options = merge(local.log_options, { awslogs-stream-prefix = container_name }) }
       } : key => value if value != null
+    }
+  ]
+}
+
+# The tracing sidecar: an ADOT collector that takes the containers' spans over OTLP on localhost
+# and sends them to X-Ray. Not essential: without it the task still serves, only its spans are
+# lost. Kept out of `container_definitions` (the output), which lists what the service image runs.
+locals {
+  collector_definitions = var.otel_collector == null ? [] : [
+    {
+      name      = "otel-collector"
+      image     = var.otel_collector.image
+      essential = false
+      # The collector reads its whole configuration from this variable (no file in the image).
+      environment            = [{ name = "AOT_CONFIG_CONTENT", value = var.otel_collector.config }]
+      stopTimeout            = var.stop_timeout_seconds
+      readonlyRootFilesystem = true
+      linuxParameters        = { initProcessEnabled = true }
+      logConfiguration       = { logDriver = "awslogs", options = merge(local.log_options, { awslogs-stream-prefix = "otel-collector" }) }
     }
   ]
 }
@@ -80,7 +105,7 @@ resource "aws_ecs_task_definition" "service" {
   memory                   = var.memory
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = var.task_role_arn
-  container_definitions    = jsonencode(local.container_definitions)
+  container_definitions    = jsonencode(concat(local.container_definitions, local.collector_definitions))
 
   runtime_platform {
     operating_system_family = "LINUX"

@@ -24,6 +24,6 @@ output "task_definition_family" {
 }
 
 output "container_definitions" {
-  description = "The task's containers as ECS receives them (before JSON encoding, so a plan shows every setting it already knows)."
+  description = "The containers of the task that run the service image, as ECS receives them (before JSON encoding, so a plan shows every setting it already knows); the tracing sidecar is not among them."
   value       = local.container_definitions
 }

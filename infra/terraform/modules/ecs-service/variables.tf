@@ -190,3 +190,12 @@ variable "queue_depth_scaling" {
   })
   default = null
 }
+
+variable "otel_collector" {
+  description = "The tracing sidecar: an ADOT collector image and its configuration (YAML), which receives OTLP on 127.0.0.1:4318 and exports to X-Ray. The task's containers are then told to send their spans to it. null: no sidecar, no traces."
+  type = object({
+    image  = string
+    config = string
+  })
+  default = null
+}

@@ -105,3 +105,22 @@ resource "aws_iam_role_policy" "task" {
   role   = aws_iam_role.task[each.key].id
   policy = data.aws_iam_policy_document.task[each.key].json
 }
+
+# The tracing sidecar sends the task's spans to X-Ray with the task role. X-Ray's write actions
+# take no resource, so this lives apart from the least-privilege policy, whose every statement
+# names its resources.
+data "aws_iam_policy_document" "send_traces" {
+  statement {
+    sid       = "SendTracesToXRay"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "send_traces" {
+  for_each = var.send_traces ? var.services : {}
+
+  name   = "send-traces"
+  role   = aws_iam_role.task[each.key].id
+  policy = data.aws_iam_policy_document.send_traces.json
+}

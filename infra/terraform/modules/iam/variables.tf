@@ -29,3 +29,9 @@ variable "services" {
     writes_prefixes       = list(string)
   }))
 }
+
+variable "send_traces" {
+  description = "Whether the task roles may send trace segments to X-Ray (the ADOT collector sidecar of each task does)."
+  type        = bool
+  default     = false
+}

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol, Self
 
 from taskoverflow_shared.events import CalendarFailed, CalendarRequested, Envelope, TodoChanged, new_envelope
+from taskoverflow_shared.tracing import stamped
 from todo_api.domain.model import DEADLINE_PASSED, CalendarJob, CalendarJobFailedByDeadline, CalendarJobRequested, Todo
 
 SOURCE = "todo-api"
@@ -61,7 +62,11 @@ class UnitOfWork(abc.ABC):
     def commit(self, correlation_id: str) -> list[Envelope]:
         """Store the changes and their events together; return the envelopes written."""
         self._flush()  # a new todo gets its id here, and its event needs it
-        envelopes = [envelope_of(event, correlation_id) for entity in self._seen for event in entity.release_events()]
+        # Each event carries the trace it was caused in, stored with it, so the relay and every
+        # consumer continue the request's trace however late they handle it.
+        envelopes = [
+            stamped(envelope_of(event, correlation_id)) for entity in self._seen for event in entity.release_events()
+        ]
         self._write(envelopes)
         self._commit()
         return envelopes

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from taskoverflow_shared.events import Envelope
 from taskoverflow_shared.sns_publisher import EventPublisher
+from taskoverflow_shared.tracing import producing
 
 
 class PublishRejected(Exception):
@@ -17,5 +18,8 @@ class SnsEventPublisher:
     publisher: EventPublisher
 
     def __call__(self, envelope: Envelope) -> None:
-        if envelope.id not in self.publisher.publish([envelope]):
+        # The outcome continues the request's trace: its consumers become children of this publish.
+        with producing(envelope) as envelope:
+            accepted = self.publisher.publish([envelope])
+        if envelope.id not in accepted:
             raise PublishRejected(f"SNS did not accept {envelope.type} {envelope.id}")

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import requests
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -22,8 +24,9 @@ from urllib3.util.connection import create_connection
 
 from notifier.adapters.retry import RetryPolicy, TransientDeliveryError
 from notifier.domain.address_policy import AddressPolicy, TargetRefused
-from notifier.domain.deliveries import DeliveryResult
+from notifier.domain.deliveries import DeliveryResult, Outcome, redact_target
 from notifier.domain.signing import WebhookRequest
+from taskoverflow_shared.tracing import mark_failed, trace_headers, tracer
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -63,11 +66,24 @@ class HttpWebhookSender:
         def attempt() -> DeliveryResult:
             nonlocal attempts
             attempts += 1
+            with tracer.start_as_current_span(
+                "POST webhook",
+                kind=SpanKind.CLIENT,
+                attributes={"http.request.method": "POST", "url.full": redact_target(request.url), "attempt": attempts},
+            ) as span:
+                result = post()
+                span.set_attribute("delivery.outcome", result.outcome.value)
+                if result.outcome is not Outcome.DELIVERED:
+                    mark_failed(span, result.detail)
+                return result
+
+        def post() -> DeliveryResult:
             try:
                 response = self._session.post(
                     request.url,
                     data=request.body,
-                    headers=request.headers,
+                    # The receiver may continue the event's trace (W3C trace context).
+                    headers={**request.headers, **trace_headers()},
                     timeout=self._timeout,
                     # A redirect is not followed: it would send the signed body somewhere the
                     # operator never configured. The receiver must be configured with its final URL.
@@ -83,6 +99,7 @@ class HttpWebhookSender:
                 return DeliveryResult.permanent(f"{type(error).__name__}: {error}", attempts)
             status = response.status_code
             response.close()
+            trace.get_current_span().set_attribute("http.response.status_code", status)
             if 200 <= status < 300:
                 return DeliveryResult.delivered(f"HTTP {status}", attempts)
             if status >= 500:

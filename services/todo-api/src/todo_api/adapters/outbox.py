@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from taskoverflow_shared.events import CalendarFailed, CalendarRequested, Envelope
 from taskoverflow_shared.sns_publisher import SNS_BATCH_LIMIT, EventPublisher, message_group
+from taskoverflow_shared.tracing import PublishSpans
 from todo_api.adapters.orm import OutboxRow
 
 log = structlog.get_logger("todo_api.outbox")
@@ -106,7 +108,7 @@ class OutboxRelay:
     def relay_once(self, lanes: Collection[Lane] = ALL_LANES) -> int:
         """Publish one batch from `lanes`, the lowest lane first; return how many rows were
         published. A broker error propagates, once what did go out has been marked."""
-        with self.session_factory() as session:
+        with self.session_factory() as session, ExitStack() as stack:
             holds_row_locks = session.bind.dialect.name == "postgresql"
             with session.begin():
                 query = select(OutboxRow).where(OutboxRow.published_at.is_(None))
@@ -118,29 +120,35 @@ class OutboxRelay:
                 pending = [(row.id, Envelope.model_validate_json(row.envelope)) for row in session.scalars(query)]
                 if not pending:
                     return 0
-                envelopes = [self._completed(session, envelope) for _, envelope in pending]
+                # Each row's publish is a span in the trace its envelope was recorded in.
+                spans = stack.enter_context(PublishSpans([envelope for _, envelope in pending]))
+                envelopes = [self._completed(session, envelope, spans) for _, envelope in pending]
                 if holds_row_locks:
-                    published, error = self._publish_and_mark(session, pending, envelopes)
+                    published, error = self._publish_and_mark(session, pending, envelopes, spans)
             if not holds_row_locks:
                 # SQLite cannot turn a read snapshot into a write once other writers have moved
                 # past it, so its single relay publishes outside the read transaction (at least
                 # once). Its lanes claim disjoint rows: their loops never publish a row twice.
                 with session.begin():
-                    published, error = self._publish_and_mark(session, pending, envelopes)
+                    published, error = self._publish_and_mark(session, pending, envelopes, spans)
         if error is not None:
             raise error
         return published
 
-    def _completed(self, session: Session, envelope: Envelope) -> Envelope:
+    def _completed(self, session: Session, envelope: Envelope, spans: PublishSpans) -> Envelope:
         completer = self.completers.get(envelope.type)
-        return completer(session, envelope) if completer else envelope
+        if completer is None:
+            return envelope
+        with spans.during(envelope):
+            return completer(session, envelope)
 
     def _publish_and_mark(
-        self, session: Session, pending: list[tuple[int, Envelope]], envelopes: list[Envelope]
+        self, session: Session, pending: list[tuple[int, Envelope]], envelopes: list[Envelope], spans: PublishSpans
     ) -> tuple[int, Exception | None]:
         """Mark what the topic accepted, even when a stream failed: the retry then re-publishes
         only what may not have gone out."""
         accepted, error = self._publish(envelopes)
+        spans.settle(accepted, error)
         published = [row_id for row_id, envelope in pending if envelope.id in accepted]
         if published:
             now = datetime.now(UTC)
