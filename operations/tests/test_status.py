@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from sqlalchemy import MetaData, Table, create_engine, insert, text
+from sqlalchemy import MetaData, Table, create_engine, insert
 from sqlalchemy.engine import make_url
 
 from taskoverflow_operations.status.event_rates import read_event_rates
@@ -185,7 +185,7 @@ def test_json_reports_the_outbox_and_the_last_hour_of_calendar_jobs(topology_add
     assert (outbox["pending"], outbox["pending_by_lane"], outbox["parked"]) == (
         3,
         {"interactive": 1, "bulk": 2},
-        None,
+        0,
     )
     assert 90 <= outbox["lag_seconds"] < 3600
     jobs = reading["calendar_jobs"]
@@ -198,19 +198,15 @@ def test_json_reports_the_outbox_and_the_last_hour_of_calendar_jobs(topology_add
     assert reading["unavailable_parts"] == []
 
 
-def test_parked_rows_are_counted_apart_once_the_outbox_has_a_parked_state(topology_addresses, tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'todo-api.sqlite3'}"
-    subprocess.run([str(BIN / "todo-api-migrate")], env={**os.environ, "DATABASE_URL": database_url}, check=True)
-    engine = create_engine(database_url)
-    with engine.begin() as connection:
-        # The shape issue 13's migration is expected to add, as `published_at` marks a published row.
-        connection.execute(text("ALTER TABLE outbox ADD COLUMN parked_at DATETIME"))
-    engine.dispose()
-    parked = outbox_row("TodoChanged", 1, timedelta(minutes=30)) | {"parked_at": datetime.now(UTC)}
-    waiting = outbox_row("TodoChanged", 1, timedelta(seconds=20)) | {"parked_at": None}
-    write_rows(database_url, "outbox", [parked, waiting])
+def test_parked_rows_are_counted_apart_from_pending_ones(topology_addresses, todo_database):
+    parked = outbox_row("TodoChanged", 1, timedelta(minutes=30)) | {
+        "parked_at": datetime.now(UTC),
+        "parked_reason": "MessageTooLarge: TodoChanged x is 300000 bytes",
+    }
+    waiting = outbox_row("TodoChanged", 1, timedelta(seconds=20))
+    write_rows(todo_database, "outbox", [parked, waiting])
 
-    outbox = status_json(database_url)["outbox"]
+    outbox = status_json(todo_database)["outbox"]
 
     assert (outbox["pending"], outbox["parked"]) == (1, 1)
     assert 20 <= outbox["lag_seconds"] < 30 * 60  # the parked row holds nothing back
