@@ -11,10 +11,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg2
 import pytest
 from sqlalchemy import MetaData, Table, create_engine, insert
-from sqlalchemy.engine import make_url
 
 from taskoverflow_operations.status.event_rates import read_event_rates
 from taskoverflow_operations.status.screen import duration
@@ -43,24 +41,6 @@ def status_json(database_url: str, **env: str) -> dict:
     finished = taskoverflow_status("--json", database_url=database_url, **env)
     assert "Traceback" not in finished.stderr, finished.stderr
     return json.loads(finished.stdout)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def todo_database(request, tmp_path) -> str:
-    """An empty todo-api database, migrated by the todo-api's own command."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'todo-api.sqlite3'}"
-    else:
-        admin = make_url(request.getfixturevalue("postgres_cluster").url)
-        name = f"status_{uuid.uuid4().hex[:12]}"
-        connection = psycopg2.connect(host=admin.host, port=admin.port, user=admin.username, dbname="postgres")
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-        connection.close()
-        url = admin.set(database=name).render_as_string(hide_password=False)
-    subprocess.run([str(BIN / "todo-api-migrate")], env={**os.environ, "DATABASE_URL": url}, check=True)
-    return url
 
 
 def write_rows(database_url: str, table_name: str, rows: list[dict]) -> None:
@@ -203,7 +183,7 @@ def test_parked_rows_are_counted_apart_from_pending_ones(topology_addresses, tod
         "parked_at": datetime.now(UTC),
         "parked_reason": "MessageTooLarge: TodoChanged x is 300000 bytes",
     }
-    waiting = outbox_row("TodoChanged", 1, timedelta(seconds=20))
+    waiting = outbox_row("TodoChanged", 1, timedelta(seconds=20)) | {"parked_at": None, "parked_reason": None}
     write_rows(todo_database, "outbox", [parked, waiting])
 
     outbox = status_json(todo_database)["outbox"]
