@@ -11,17 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
-from botocore.retries.standard import (
-    OrRetryChecker,
-    RetryContext,
-    ThrottledRetryableChecker,
-    ThrottlingStatusCodeChecker,
-    TransientRetryableChecker,
-)
+from botocore.retries.standard import OrRetryChecker, RetryContext, ThrottledRetryableChecker, TransientRetryableChecker
 
-# The rules of botocore's standard mode that need no operation model: the client already made
-# its own attempts, so only the kind of failure matters here.
-_RETRYABLE = OrRetryChecker([TransientRetryableChecker(), ThrottledRetryableChecker(), ThrottlingStatusCodeChecker()])
+# The rules of botocore's standard mode that need no operation model (5xx, connection errors and
+# timeouts, the throttling codes), plus a bare 429: the client already made its own attempts, so
+# only the kind of failure matters here.
+_RETRYABLE = OrRetryChecker(
+    [TransientRetryableChecker(transient_status_codes=[429, 500, 502, 503, 504]), ThrottledRetryableChecker()]
+)
 
 
 @dataclass(frozen=True)
