@@ -5,6 +5,7 @@ lost is repeated byte for byte, and the snapshot it points to is never rewritten
 from __future__ import annotations
 
 import contextlib
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -13,11 +14,12 @@ from botocore.config import Config
 from sqlalchemy import create_engine, insert, select, text, update
 
 from taskoverflow_shared.aws_clients import make_client
-from taskoverflow_shared.events import TodoChanged, new_envelope
+from taskoverflow_shared.events import CalendarRequested, S3ObjectRef, TodoChanged, new_envelope
 from taskoverflow_shared.sns_publisher import SnsPublisher
 from tests.support.moto import free_port
 from tests.support.sqs import receive_all
 from todo_api.adapters import outbox
+from todo_api.adapters.calendar_requests import CalendarRequestCompleter
 from todo_api.adapters.calendar_storage import S3CalendarFiles
 from todo_api.adapters.database import upgrade_to_latest
 from todo_api.adapters.orm import OutboxRow, todos
@@ -290,3 +292,37 @@ def test_retention_deletes_only_published_rows_older_than_the_retention_in_batch
 
     assert set(rows(real_api)) == {*kept_published, pending, parked}
     relay.close()
+
+
+class ChunkReadingFiles:
+    """Reads a snapshot the way an upload does, a chunk at a time, and keeps nothing."""
+
+    def put_snapshot(self, body, *, size_bytes: int, sha256: str) -> S3ObjectRef:
+        read = 0
+        while chunk := body.read(64 * 1024):
+            read += len(chunk)
+        assert read == size_bytes
+        return S3ObjectRef(bucket="fake", key=f"snapshots/{sha256}.ndjson", size_bytes=size_bytes, sha256=sha256)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_snapshot_of_20k_todos_is_streamed_without_holding_them_in_memory(database_url):
+    api = bootstrap(settings_for(database_url), calendar_files=ChunkReadingFiles())
+    upgrade_to_latest(api.engine)
+    add_todos(api, 20_000, title="a todo with a title of some length " + "x" * 40)
+    completer = CalendarRequestCompleter(api.calendar_files, 1024)
+    request = new_envelope(CalendarRequested(job_id="j", todo_count=0, todos=[]), source="t", correlation_id="c")
+
+    tracemalloc.start()
+    try:
+        with api.session_factory() as session:
+            completed = completer(session, request)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    snapshot = completed.data["snapshot"]
+    assert completed.data["todo_count"] == 20_000 and snapshot["size_bytes"] > 4 * 2**20
+    # Holding the todos (as the relay did before) peaked at about 7 times the snapshot's size.
+    assert peak < snapshot["size_bytes"] / 2
+    api.engine.dispose()
