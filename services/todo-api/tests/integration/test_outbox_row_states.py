@@ -8,15 +8,12 @@ import contextlib
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
-from botocore.config import Config
 from sqlalchemy import create_engine, insert, select, text, update
 
 from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.events import CalendarRequested, S3ObjectRef, TodoChanged, new_envelope
 from taskoverflow_shared.sns_publisher import SnsPublisher
-from tests.support.moto import free_port
 from tests.support.sqs import receive_all
 from todo_api.adapters import outbox
 from todo_api.adapters.calendar_requests import CalendarRequestCompleter
@@ -28,6 +25,7 @@ from todo_api.bootstrap import bootstrap, build_relay
 from todo_api.domain.commands import CalendarRequest, RequestCalendar
 
 from ..conftest import settings_for
+from .test_outages import unreachable_s3
 from .test_outbox_events import receive_events, subscribe_test_queue
 
 SNAPSHOT_BUCKET = "taskoverflow-calendars"
@@ -160,17 +158,6 @@ def test_an_envelope_that_fails_validation_is_parked_and_the_rest_go_out(real_ap
     relay.close()
 
 
-def dead_s3():
-    return boto3.client(
-        "s3",
-        endpoint_url=f"http://127.0.0.1:{free_port()}",
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
-    )
-
-
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_while_s3_is_unreachable_a_calendar_request_waits_unparked_and_changes_still_flow(real_api, topology_addresses):
     listener = subscribe_test_queue(topology_addresses.topic_arn)
@@ -179,7 +166,7 @@ def test_while_s3_is_unreachable_a_calendar_request_waits_unparked_and_changes_s
     changes = record_changes(real_api, 4)
     relay = build_relay(real_api)
     files: S3CalendarFiles = relay.completers["CalendarRequested"].files
-    reachable, files.s3 = files.s3, dead_s3()
+    reachable, files.s3 = files.s3, unreachable_s3()
 
     for _ in range(5):  # more rounds than OUTBOX_MAX_ATTEMPTS: an outage counts against no row
         with pytest.raises(Exception, match="Could not connect"):
