@@ -139,12 +139,14 @@ class OutboxRelay:
         """Complete, then publish, one batch from `lanes`, the lowest lane first; return how many
         rows were published. An outage propagates once what did go out has been marked; rows
         refused for now raise PublishIncomplete, so the caller backs off before their retry."""
-        outage = self._complete_pending(lanes)
+        outage, not_completed = self._complete_pending(lanes)
         published, refused = self._publish_pending(lanes)
         if outage is not None:
             raise outage
-        if refused:
-            raise PublishIncomplete(f"{refused} rows refused for now; published {published}")
+        if refused or not_completed:
+            raise PublishIncomplete(
+                f"{refused} rows refused and {not_completed} not completed, for now; published {published}"
+            )
         return published
 
     def delete_published_before(self, cutoff: datetime) -> int:
@@ -182,13 +184,14 @@ class OutboxRelay:
             query = query.with_for_update(skip_locked=True)
         return list(session.execute(query))
 
-    def _complete_pending(self, lanes: Collection[Lane]) -> Exception | None:
+    def _complete_pending(self, lanes: Collection[Lane]) -> tuple[Exception | None, int]:
         """Complete the claimed rows that need it and commit the result before any is published:
         a publish whose commit is lost is then repeated with the same bytes, never completed
-        anew (which would read other todos and could describe another snapshot)."""
+        anew (which would read other todos and could describe another snapshot). Returns the
+        outage that stopped it, if any, and how many rows failed on their own."""
         types = [event_type for event_type in self.completers if lane_of(event_type) in lanes]
         if not types:
-            return None
+            return None, 0
         outcomes = _RowOutcomes()
         with self.session_factory() as session:
             attempts: dict[int, int] = {}
@@ -215,7 +218,7 @@ class OutboxRelay:
                 # SQLite: its single relay writes after its read transaction (see _publish_pending).
                 with session.begin():
                     self._record(session, outcomes, attempts)
-        return outcomes.outage
+        return outcomes.outage, len(outcomes.failed)
 
     def _publish_pending(self, lanes: Collection[Lane]) -> tuple[int, int]:
         """Publish one claimed batch and mark it; return (published, refused for now)."""
