@@ -15,7 +15,7 @@ export EMULATOR
 # dev.env's settings under the shell's: `NOTIFIER_WEBHOOK_URLS=... make run` wins over dev.env.
 WITH_DEV_ENV := bash scripts/with_dev_env.sh
 
-.PHONY: install lock images emulator-install run test test-unit test-e2e lint bench infra-check status trace taskoverflow replay redrive demo-queues clean
+.PHONY: install lock images emulator-install run test test-unit test-e2e lint bench infra-check status trace taskoverflow outbox replay redrive demo-queues clean
 
 install: $(STAMP)
 
@@ -96,6 +96,10 @@ taskoverflow: install
 ## redrive: move a DLQ back to its queue, e.g. make redrive QUEUE=notifier ARGS=--dry-run
 redrive: install
 	$(WITH_DEV_ENV) $(BIN)/taskoverflow dlq redrive $(QUEUE) $(ARGS)
+
+## outbox: the todo-api's parked and pending outbox rows, e.g. make outbox ARGS="list --parked", ARGS="retry --all-parked"
+outbox: install
+	$(WITH_DEV_ENV) $(BIN)/taskoverflow outbox $(or $(ARGS),list)
 
 ## replay: re-publish archived events, e.g. make replay ARGS="--type TodoChanged --since 2026-11-27 --dry-run"
 replay: install

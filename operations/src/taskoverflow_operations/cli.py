@@ -1,4 +1,5 @@
-"""`taskoverflow`: the operator's one entry point: status, traces, event archive, replays and dead-letter queues.
+"""`taskoverflow`: the operator's one entry point: status, traces, event archive, replays, dead-letter queues
+and the outbox.
 
 Every command reads names from the shared topology and AWS settings from the environment
 (`AWS_ENDPOINT_URL` for moto or LocalStack offline, nothing on AWS; `AWS_REGION`), logs JSON
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from taskoverflow_operations import archive_query, dlq, queue_demo, replay, trace
+from taskoverflow_operations import archive_query, dlq, outbox, queue_demo, replay, trace
 from taskoverflow_operations.status import command as status
 from taskoverflow_shared.logging_setup import configure_logging
 
@@ -20,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="taskoverflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (status, trace, archive_query, replay, dlq, queue_demo):
+    for command in (status, trace, archive_query, replay, dlq, outbox, queue_demo):
         command.register(commands)
     return parser
 

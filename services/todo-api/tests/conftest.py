@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import IO
 
 import psycopg2
 import pytest
@@ -26,14 +27,12 @@ class FakeCalendarFiles:
     snapshots: dict[str, bytes] = field(default_factory=dict)
     calendars: dict[tuple[str, str], bytes] = field(default_factory=dict)
 
-    def put_snapshot(self, job_id: str, body: bytes) -> S3ObjectRef:
-        self.snapshots[job_id] = body
-        return S3ObjectRef(
-            bucket="fake",
-            key=f"snapshots/{job_id}.ndjson",
-            size_bytes=len(body),
-            sha256=hashlib.sha256(body).hexdigest(),
-        )
+    def put_snapshot(self, body: IO[bytes], *, size_bytes: int, sha256: str) -> S3ObjectRef:
+        content = body.read()
+        assert (len(content), hashlib.sha256(content).hexdigest()) == (size_bytes, sha256)
+        key = f"snapshots/{sha256}.ndjson"
+        self.snapshots[key] = content
+        return S3ObjectRef(bucket="fake", key=key, size_bytes=size_bytes, sha256=sha256)
 
     def open_calendar(self, bucket: str, key: str) -> Iterator[bytes]:
         if (bucket, key) not in self.calendars:

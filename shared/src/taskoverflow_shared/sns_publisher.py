@@ -11,7 +11,7 @@ re-published event (the outbox relay publishes at least once) is dropped within 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from taskoverflow_shared.events import Envelope
@@ -34,6 +34,44 @@ class EventPublisher(Protocol):
     def publish(self, envelopes: Sequence[Envelope]) -> set[str]: ...
 
 
+@dataclass(frozen=True)
+class Rejection:
+    """Why the topic refused one event. `permanent`: the same entry can never be accepted (SNS
+    blamed the sender, or the message is too large); otherwise it may be on another try."""
+
+    code: str
+    message: str
+    permanent: bool
+
+
+@dataclass
+class PublishReport:
+    """What became of each event of a publish: accepted, rejected with a reason, or neither
+    (held back behind a refused event of its FIFO group, so never sent)."""
+
+    accepted: set[str] = field(default_factory=set)
+    rejected: dict[str, Rejection] = field(default_factory=dict)
+
+
+class ReportingPublisher(Protocol):
+    """Port: publish envelopes and say why any was refused (the outbox relay parks on it)."""
+
+    def publish_reporting(self, envelopes: Sequence[Envelope]) -> PublishReport: ...
+
+
+@dataclass
+class AcceptedOnlyReports:
+    """A plain EventPublisher seen as a ReportingPublisher: it names no reasons, so an event it
+    did not accept counts as refused for now, not for good."""
+
+    publisher: EventPublisher
+
+    def publish_reporting(self, envelopes: Sequence[Envelope]) -> PublishReport:
+        accepted = self.publisher.publish(envelopes)
+        refused = Rejection("NotAccepted", "the publisher did not accept it", permanent=False)
+        return PublishReport(accepted, {e.id: refused for e in envelopes if e.id not in accepted})
+
+
 @dataclass
 class SnsPublisher:
     sns: Any
@@ -48,22 +86,50 @@ class SnsPublisher:
     def publish(self, envelopes: Sequence[Envelope]) -> set[str]:
         """Publish in batches of up to 10 (one request each); return the ids SNS accepted.
 
-        A connection error propagates: the caller (the outbox relay) keeps the rows and retries.
+        A connection error propagates: the caller keeps the events and retries. An event too
+        large for one message raises MessageTooLarge before anything is sent.
+        """
+        entries = [self._entry(envelope) for envelope in envelopes]
+        for envelope, (_, size) in zip(envelopes, entries, strict=True):
+            if size > SQS_MESSAGE_LIMIT_BYTES:
+                raise MessageTooLarge(f"{envelope.type} {envelope.id} is {size} bytes")
+        return self._publish_entries(entries, PublishReport()).accepted
+
+    def publish_reporting(self, envelopes: Sequence[Envelope]) -> PublishReport:
+        """Publish like `publish`, but an event SNS refuses, or one too large to send, is reported
+        with its reason while the others go out. A failure of the whole call still propagates.
+
         On a FIFO topic, once an entry of a group is refused the group's later entries are held
         back too, so the retry cannot let a later version of a todo overtake an earlier one.
         """
-        accepted: set[str] = set()
-        held_back_groups: set[str] = set()
-        for batch in _batches([self._entry(envelope) for envelope in envelopes]):
-            entries = [entry for entry, _ in batch if entry.get("MessageGroupId") not in held_back_groups]
-            if not entries:
+        report = PublishReport()
+        sendable = []
+        for envelope in envelopes:
+            entry, size = self._entry(envelope)
+            if size > SQS_MESSAGE_LIMIT_BYTES:
+                report.rejected[envelope.id] = Rejection(
+                    MessageTooLarge.__name__, f"{envelope.type} {envelope.id} is {size} bytes", permanent=True
+                )
+            sendable.append((entry, size))
+        return self._publish_entries(sendable, report)
+
+    def _publish_entries(self, entries: list[tuple[dict[str, Any], int]], report: PublishReport) -> PublishReport:
+        # On FIFO, a group with an entry too large to send waits whole: the relay parks that
+        # entry, and the group's other entries go out in its next round, in order.
+        held_back_groups = {entry.get("MessageGroupId") for entry, _ in entries if entry["Id"] in report.rejected}
+        for batch in _batches([(entry, size) for entry, size in entries if entry["Id"] not in report.rejected]):
+            sent = [entry for entry, _ in batch if not self.is_fifo or entry["MessageGroupId"] not in held_back_groups]
+            if not sent:
                 continue
-            response = self.sns.publish_batch(TopicArn=self.topic_arn, PublishBatchRequestEntries=entries)
-            succeeded = {result["Id"] for result in response.get("Successful", [])}
-            accepted.update(succeeded)
+            response = self.sns.publish_batch(TopicArn=self.topic_arn, PublishBatchRequestEntries=sent)
+            report.accepted.update(result["Id"] for result in response.get("Successful", []))
+            for failure in response.get("Failed", []):
+                report.rejected[failure["Id"]] = Rejection(
+                    failure.get("Code", "Unknown"), failure.get("Message", ""), bool(failure.get("SenderFault"))
+                )
             if self.is_fifo:
-                held_back_groups.update(e["MessageGroupId"] for e in entries if e["Id"] not in succeeded)
-        return accepted
+                held_back_groups.update(e["MessageGroupId"] for e in sent if e["Id"] not in report.accepted)
+        return report
 
     def _entry(self, envelope: Envelope) -> tuple[dict[str, Any], int]:
         body = envelope.model_dump_json()
@@ -78,8 +144,6 @@ class SnsPublisher:
             len(name) + len(value["DataType"]) + len(value["StringValue"].encode())
             for name, value in attributes.items()
         )
-        if size > SQS_MESSAGE_LIMIT_BYTES:
-            raise MessageTooLarge(f"{envelope.type} {envelope.id} is {size} bytes")
         # Batch entry ids allow only [A-Za-z0-9_-]{1,80}: a UUID event id fits.
         entry = {"Id": envelope.id, "Message": body, "MessageAttributes": attributes}
         if self.is_fifo:

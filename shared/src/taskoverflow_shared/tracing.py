@@ -48,7 +48,7 @@ from opentelemetry.sdk.trace.sampling import (
     Sampler,
     SamplingResult,
 )
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
 
@@ -232,6 +232,16 @@ def envelope_attributes_of(body: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return attributes if isinstance(attributes, dict) else {}
+
+
+@contextmanager
+def working_on(envelope: Envelope, what: str) -> Iterator[Span]:
+    """A span for work done on one stored envelope before it is published (a relay completing a
+    calendar request: its snapshot put to S3), in the trace the envelope was recorded in."""
+    with tracer.start_as_current_span(
+        f"{what} {envelope.type}", context=context_of(envelope), attributes=event_attributes(envelope)
+    ) as span:
+        yield span
 
 
 class PublishSpans:

@@ -13,7 +13,7 @@ from taskoverflow_shared.addresses import topic_arn
 from taskoverflow_shared.aws_clients import aws_region, make_client
 from taskoverflow_shared.events import CalendarRequested
 from taskoverflow_shared.metrics import Metrics, process_metrics
-from taskoverflow_shared.sns_publisher import EventPublisher, SnsPublisher
+from taskoverflow_shared.sns_publisher import AcceptedOnlyReports, EventPublisher, ReportingPublisher, SnsPublisher
 from taskoverflow_shared.topology import load_topology
 from todo_api.adapters.calendar_requests import CalendarRequestCompleter
 from todo_api.adapters.calendar_storage import CalendarFiles, S3CalendarFiles
@@ -93,7 +93,9 @@ def build_bus(
     )
 
 
-def build_relay(api: TodoApi, publisher: EventPublisher | None = None) -> OutboxRelay:
+def build_relay(api: TodoApi, publisher: EventPublisher | ReportingPublisher | None = None) -> OutboxRelay:
+    """The relay with the real SNS publisher, or `publisher` (a plain one names no reasons for
+    what it refuses, so the relay treats every refusal as one worth retrying)."""
     if publisher is None:
         topology = load_topology()
         publisher = SnsPublisher(
@@ -102,10 +104,13 @@ def build_relay(api: TodoApi, publisher: EventPublisher | None = None) -> Outbox
             topology.message_type_attribute,
         )
     completer = CalendarRequestCompleter(api.calendar_files, api.settings.inline_todos_max_bytes)
+    reporting = publisher if hasattr(publisher, "publish_reporting") else AcceptedOnlyReports(publisher)
     return OutboxRelay(
         api.session_factory,
-        publisher,
+        reporting,
         {CalendarRequested.event_type: completer},
         batch_size=api.settings.relay_batch_size,
         publish_threads=api.settings.relay_publish_threads,
+        max_attempts=api.settings.outbox_max_attempts,
+        retention=timedelta(hours=api.settings.outbox_retention_hours),
     )

@@ -44,6 +44,10 @@ class Settings(ServiceSettings):
     relay_poll_interval_seconds: float = Field(0.1, gt=0, validation_alias="OUTBOX_RELAY_POLL_SECONDS")
     relay_batch_size: int = Field(100, gt=0, le=10_000, validation_alias="OUTBOX_RELAY_BATCH_SIZE")
     relay_publish_threads: int = Field(4, gt=0, le=32, validation_alias="OUTBOX_RELAY_PUBLISH_THREADS")
+    # A row that keeps failing on its own (not in an outage) is parked after this many tries.
+    outbox_max_attempts: int = Field(20, gt=0, le=1000, validation_alias="OUTBOX_MAX_ATTEMPTS")
+    # Published rows are deleted by the relay once older than this; pending and parked rows never.
+    outbox_retention_hours: float = Field(168.0, gt=0, validation_alias="OUTBOX_RETENTION_HOURS")
     status_long_polls: int = Field(3, gt=0, le=64, validation_alias="CALENDAR_STATUS_LONG_POLLS")
     # Bearer tokens from an OIDC issuer (adapters/identity.py): all three, or none for no
     # authentication at all (`make run`). Terraform passes them from the Cognito user pool.

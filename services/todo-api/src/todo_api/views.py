@@ -104,7 +104,10 @@ _JOB = select(
     calendar_jobs.c.result_size_bytes,
     calendar_jobs.c.owner,
 ).where(calendar_jobs.c.id == bindparam("job_id"))
-_OLDEST_PENDING = select(func.min(OutboxRow.created_at)).where(OutboxRow.published_at.is_(None))
+# Parked rows wait for an operator, not for the relay: they are not lag.
+_OLDEST_PENDING = select(func.min(OutboxRow.created_at)).where(
+    OutboxRow.published_at.is_(None), OutboxRow.parked_at.is_(None)
+)
 
 
 @dataclass

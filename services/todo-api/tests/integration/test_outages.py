@@ -66,8 +66,9 @@ def test_s3_reports_a_missing_calendar_as_expired(moto_server):
         files.open_calendar("calendars-test", "calendars/gone.ics")
 
 
-def test_s3_unreachable_is_storage_unavailable_and_the_api_answers_503(client, todo_api):
-    dead = boto3.client(
+def unreachable_s3():
+    """An S3 client for an address nobody listens on, that tries once."""
+    return boto3.client(
         "s3",
         endpoint_url=f"http://127.0.0.1:{free_port()}",
         region_name="us-east-1",
@@ -75,7 +76,10 @@ def test_s3_unreachable_is_storage_unavailable_and_the_api_answers_503(client, t
         aws_secret_access_key="x",
         config=Config(retries={"max_attempts": 1}, connect_timeout=1),
     )
-    files = S3CalendarFiles(dead, "calendars", "snapshots/")
+
+
+def test_s3_unreachable_is_storage_unavailable_and_the_api_answers_503(client, todo_api):
+    files = S3CalendarFiles(unreachable_s3(), "calendars", "snapshots/")
     with pytest.raises(StorageUnavailable):
         files.open_calendar("calendars", "calendars/any.ics")
 

@@ -1,24 +1,34 @@
 """Completes a CalendarRequested event at publish time, off the request path.
 
 POST /todos/ical only records the job and a bare event (O(1) whatever the number of todos).
-The relay calls `complete` just before publishing: it reads the todos once, inlines them when
-small, or stores them as an NDJSON snapshot in S3 and sends the reference (claim check), so no
-message ever approaches SQS's 256 KiB limit.
+The relay calls the completer just before publishing, once per row (it keeps what it returns,
+see outbox.py): it streams the todos once, inlines them when small, or stores them as an NDJSON
+snapshot in S3 and sends the reference (claim check), so no message ever approaches SQS's
+256 KiB limit.
+
+Memory stays flat whatever the number of todos: rows come from the database in chunks (a
+server-side cursor on PostgreSQL), each line goes through the checksum into a temporary file
+that spills to disk past SPOOL_MEMORY_BYTES, and S3 reads the upload from that file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from tempfile import SpooledTemporaryFile
+from typing import IO, Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from taskoverflow_shared.events import CalendarRequested, Envelope
+from taskoverflow_shared.events import CalendarRequested, Envelope, TodoState
 from todo_api.adapters.calendar_storage import CalendarFiles
 from todo_api.adapters.orm import todos
 from todo_api.domain.model import todo_state
+
+ROWS_PER_FETCH = 1000
+SPOOL_MEMORY_BYTES = 1024 * 1024
 
 
 def snapshot_query(owner: str | None) -> Select[Any]:
@@ -37,21 +47,36 @@ class CalendarRequestCompleter:
         job_id = envelope.data["job_id"]
         notify_email = envelope.data.get("notify_email")
         owner = envelope.data.get("owner")
-        # Plain rows, not ORM objects: a 100k-todo snapshot should not build 100k identity-mapped objects.
-        states = [todo_state(row) for row in session.execute(snapshot_query(owner))]
-        lines = [json.dumps(state.model_dump(), separators=(",", ":")) for state in states]
-        snapshot_bytes = sum(len(line) + 1 for line in lines)
-        if snapshot_bytes <= self.inline_max_bytes:
-            data = CalendarRequested(
-                job_id=job_id, todo_count=len(states), todos=states, notify_email=notify_email, owner=owner
-            )
-        else:
-            body = ("\n".join(lines) + "\n").encode()
-            data = CalendarRequested(
-                job_id=job_id,
-                todo_count=len(states),
-                snapshot=self.files.put_snapshot(job_id, body),
-                notify_email=notify_email,
-                owner=owner,
-            )
+        with SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as snapshot:
+            todo_count, size_bytes, sha256 = _write_snapshot(session, snapshot_query(owner), snapshot)
+            snapshot.seek(0)
+            if size_bytes <= self.inline_max_bytes:
+                inline = [TodoState.model_validate_json(line) for line in snapshot]
+                data = CalendarRequested(
+                    job_id=job_id, todo_count=todo_count, todos=inline, notify_email=notify_email, owner=owner
+                )
+            else:
+                data = CalendarRequested(
+                    job_id=job_id,
+                    todo_count=todo_count,
+                    snapshot=self.files.put_snapshot(snapshot, size_bytes=size_bytes, sha256=sha256),
+                    notify_email=notify_email,
+                    owner=owner,
+                )
         return envelope.model_copy(update={"data": data.model_dump(mode="json")})
+
+
+def _write_snapshot(session: Session, query: Select[Any], out: IO[bytes]) -> tuple[int, int, str]:
+    """The todos of `query` (`snapshot_query`), one NDJSON line each; returns the count, the
+    size and the SHA-256."""
+    digest = hashlib.sha256()
+    count = size = 0
+    # Plain rows, not ORM objects, fetched in chunks: a 100k-todo snapshot never holds 100k of anything.
+    rows = session.execute(query.execution_options(yield_per=ROWS_PER_FETCH))
+    for row in rows:
+        line = json.dumps(todo_state(row).model_dump(), separators=(",", ":")).encode() + b"\n"
+        digest.update(line)
+        out.write(line)
+        count += 1
+        size += len(line)
+    return count, size, digest.hexdigest()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -27,7 +26,10 @@ class StorageUnavailable(Exception):
 class CalendarFiles(Protocol):
     """Port: where todo snapshots are stored and finished calendars are read."""
 
-    def put_snapshot(self, job_id: str, body: bytes) -> S3ObjectRef: ...
+    def put_snapshot(self, body: IO[bytes], *, size_bytes: int, sha256: str) -> S3ObjectRef:
+        """Store a todo snapshot under a key named by its content (`sha256`): storing it again,
+        from any relay, can only write the same bytes, so a reference already sent stays true."""
+        ...
 
     def open_calendar(self, bucket: str, key: str) -> Iterator[bytes]: ...
 
@@ -38,10 +40,13 @@ class S3CalendarFiles:
     bucket: str
     snapshot_prefix: str
 
-    def put_snapshot(self, job_id: str, body: bytes) -> S3ObjectRef:
-        key = f"{self.snapshot_prefix}{job_id}.ndjson"
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/x-ndjson")
-        return S3ObjectRef(bucket=self.bucket, key=key, size_bytes=len(body), sha256=hashlib.sha256(body).hexdigest())
+    def put_snapshot(self, body: IO[bytes], *, size_bytes: int, sha256: str) -> S3ObjectRef:
+        key = f"{self.snapshot_prefix}{sha256}.ndjson"
+        # One PUT streamed from the file (up to 5 GB): the body is never read into memory whole.
+        self.s3.put_object(
+            Bucket=self.bucket, Key=key, Body=body, ContentLength=size_bytes, ContentType="application/x-ndjson"
+        )
+        return S3ObjectRef(bucket=self.bucket, key=key, size_bytes=size_bytes, sha256=sha256)
 
     def open_calendar(self, bucket: str, key: str) -> Iterator[bytes]:
         """Chunks of the stored calendar. The GET happens now, so a missing object raises

@@ -82,20 +82,27 @@ calendar_jobs = Table(
 )
 
 
+_PENDING = text("published_at IS NULL AND parked_at IS NULL")
+_PUBLISHED = text("published_at IS NOT NULL")
+_PARKED = text("parked_at IS NOT NULL")
+
+
 class OutboxRow(Base):
-    """An event waiting to be published; written in the same transaction as the change."""
+    """An event on its way to the topic; written in the same transaction as the change.
+
+    Its state (eShop's IntegrationEventLogEntry has the same three): pending (neither time set),
+    published (`published_at`), or parked (`parked_at`, with `parked_reason`): the relay gave up
+    on it, so it no longer holds anything up, until an operator retries it.
+    """
 
     __tablename__ = "outbox"
-    # Only pending rows, in the order the relay claims them: lane, then id. Partial, so it stays
-    # as small as the backlog while published rows pile up.
     __table_args__ = (
-        Index(
-            "ix_outbox_pending",
-            "lane",
-            "id",
-            postgresql_where=text("published_at IS NULL"),
-            sqlite_where=text("published_at IS NULL"),
-        ),
+        # Only pending rows, in the order the relay claims them: lane, then id. Partial, so it
+        # stays as small as the backlog while published rows pile up.
+        Index("ix_outbox_pending", "lane", "id", postgresql_where=_PENDING, sqlite_where=_PENDING),
+        # Retention deletes published rows by age; `outbox list --parked` and status count parked ones.
+        Index("ix_outbox_published_at", "published_at", postgresql_where=_PUBLISHED, sqlite_where=_PUBLISHED),
+        Index("ix_outbox_parked", "id", postgresql_where=_PARKED, sqlite_where=_PARKED),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -105,6 +112,13 @@ class OutboxRow(Base):
     envelope: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The row's own failures (not the broker's outages, which say nothing about a row).
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Set once `envelope` holds the completed event (see calendar_requests.py): never completed twice.
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    parked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    parked_reason: Mapped[str | None] = mapped_column(Text)
 
 
 def start_mappers() -> None:

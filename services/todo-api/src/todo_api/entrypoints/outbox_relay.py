@@ -5,6 +5,7 @@ even while thousands of TodoChanged rows are being published. A loop that found 
 goes straight on; one that did not waits `idle_wait_seconds`. While the broker is down a loop
 backs off (up to a few seconds) and keeps the rows; they go out, in order, once it is back.
 Its metrics: the rows it published, and the outbox lag (the oldest pending row's age).
+A third thread deletes published rows past their retention, every RETENTION_EVERY_SECONDS.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from todo_api.config import RelaySettings
 
 PROCESS = "todo-api-relay"
 MAX_BACKOFF_SECONDS = 5.0
+RETENTION_EVERY_SECONDS = 60.0
 
 log = structlog.get_logger("todo_api.relay")
 
@@ -49,20 +51,35 @@ class RelayLoop:
 def run_relay(
     relay: OutboxRelay, stop: threading.Event, idle_wait_seconds: float, liveness: Liveness | None = None
 ) -> None:
-    """Run the interactive lane in a thread and the bulk lane in this one, until `stop`."""
-    interactive = threading.Thread(
-        target=run_lane,
-        args=(relay, (Lane.INTERACTIVE,), stop, idle_wait_seconds, liveness),
-        name="relay-interactive",
-    )
-    interactive.start()
+    """Run the interactive lane and the retention in threads and the bulk lane in this one, until `stop`."""
+    helpers = [
+        threading.Thread(
+            target=run_lane,
+            args=(relay, (Lane.INTERACTIVE,), stop, idle_wait_seconds, liveness),
+            name="relay-interactive",
+        ),
+        threading.Thread(target=run_retention, args=(relay, stop), name="relay-retention"),
+    ]
+    for helper in helpers:
+        helper.start()
     try:
         run_lane(relay, (Lane.BULK,), stop, idle_wait_seconds, liveness)
     except BaseException:
-        stop.set()  # the relay is going down: take the other lane with it
+        stop.set()  # the relay is going down: take the other threads with it
         raise
     finally:
-        interactive.join()
+        for helper in helpers:
+            helper.join()
+
+
+def run_retention(relay: OutboxRelay, stop: threading.Event, every_seconds: float = RETENTION_EVERY_SECONDS) -> None:
+    """Delete published rows past their retention now and then; a failure waits for the next turn."""
+    while not stop.is_set():
+        try:
+            relay.forget_old_published()
+        except Exception as error:
+            log.warning("outbox_retention_failed", error=str(error))
+        stop.wait(every_seconds)
 
 
 def run_lane(
