@@ -56,6 +56,8 @@ class OidcIssuer:
     signed_in: IssuerUser = field(default_factory=lambda: IssuerUser("user-a", "a@example.com"))
     key: rsa.RSAPrivateKey = field(default_factory=new_signing_key)
     key_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    # How often the key set was fetched: what a flood of tokens naming unknown keys costs the issuer.
+    jwks_fetches: int = field(default=0, init=False)
     _codes: dict[str, _PendingCode] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -185,6 +187,8 @@ class OidcIssuer:
                 if url.path == "/.well-known/openid-configuration":
                     self._answer(200, issuer._discovery())
                 elif url.path == "/jwks.json":
+                    with issuer._lock:
+                        issuer.jwks_fetches += 1
                     self._answer(200, issuer._jwks())
                 elif url.path == "/authorize":
                     status, headers = issuer._authorize({k: v[0] for k, v in parse_qs(url.query).items()})

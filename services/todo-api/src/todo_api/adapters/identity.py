@@ -24,6 +24,10 @@ import jwt
 ALGORITHMS = ("RS256", "ES256")
 LEEWAY_SECONDS = 30  # clock skew between the issuer and this host, on `exp`, `nbf` and `iat`
 JWKS_CACHE_SECONDS = 300
+# A token naming a key id the cached set lacks makes PyJWT fetch the set again (the issuer may
+# have rotated its keys), but not within this many seconds of the last fetch: otherwise every
+# request carrying a made-up `kid` would cost a round trip to the issuer.
+JWKS_REFETCH_COOLDOWN_SECONDS = 30
 ISSUER_TIMEOUT_SECONDS = 5
 _TOKEN_USES = frozenset({"id", "access"})
 
@@ -66,7 +70,11 @@ class JwksTokenVerifier:
     @classmethod
     def for_issuer(cls, jwks_url: str, issuer: str, audience: str) -> JwksTokenVerifier:
         keys = jwt.PyJWKClient(
-            jwks_url, cache_jwk_set=True, lifespan=JWKS_CACHE_SECONDS, timeout=ISSUER_TIMEOUT_SECONDS
+            jwks_url,
+            cache_jwk_set=True,
+            lifespan=JWKS_CACHE_SECONDS,
+            timeout=ISSUER_TIMEOUT_SECONDS,
+            cooldown_duration=JWKS_REFETCH_COOLDOWN_SECONDS,
         )
         return cls(issuer, audience, keys)
 
