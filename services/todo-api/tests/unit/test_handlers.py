@@ -6,6 +6,7 @@ import pytest
 
 from taskoverflow_shared.events import CalendarFailed, CalendarReady, parse_data
 from taskoverflow_shared.metrics import Metrics
+from taskoverflow_shared.topology import load_topology
 from todo_api.bootstrap import build_bus
 from todo_api.domain.commands import (
     CalendarRequest,
@@ -125,6 +126,20 @@ def test_a_job_past_its_deadline_fails_with_nobody_polling_and_its_failure_is_an
         job_id=job_id, reason=DEADLINE_PASSED, notify_email="me@example.com", deadline_passed=True
     )
     assert sweep(bus) == 0, "a job fails by its deadline once"
+
+
+def test_every_event_the_todo_api_emits_comes_from_a_producer_the_topology_declares(bus, uow, clock):
+    # Consumers dead-letter an event whose `source` topology.json does not let produce its type.
+    todo = bus.handle(CreateTodo(NewTodo(title="t"), "c"))
+    bus.handle(UpdateTodo(todo.id, TodoChanges(completed=True), "c"))
+    bus.handle(DeleteTodo(todo.id, "c"))
+    bus.handle(RequestCalendar(CalendarRequest(), "c"))
+    clock.advance(DEADLINE_SECONDS + 1)
+    sweep(bus)
+
+    assert {envelope.type for envelope in uow.outbox} == {"TodoChanged", "CalendarRequested", "CalendarFailed"}
+    producers = load_topology().producers
+    assert all(envelope.source in producers[envelope.type] for envelope in uow.outbox)
 
 
 def test_the_sweep_takes_at_most_one_batch_oldest_first(bus, uow, clock):
