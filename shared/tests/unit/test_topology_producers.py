@@ -15,7 +15,8 @@ def test_each_event_type_has_its_declared_producers():
     assert topology.producers_of("TodoChanged") == ("todo-api",)
     assert topology.producers_of("CalendarRequested") == ("todo-api",)
     assert topology.producers_of("CalendarReady") == ("ical-worker",)
-    assert topology.producers_of("CalendarFailed") == ("ical-worker",)
+    # The worker's render failures, and the todo-api's sweeper failing a job past its deadline.
+    assert topology.producers_of("CalendarFailed") == ("todo-api", "ical-worker")
     assert topology.producing_services == {"todo-api", "ical-worker"}
 
 
