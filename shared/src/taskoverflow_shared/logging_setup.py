@@ -55,7 +55,10 @@ def configure_logging(service: str, level: str | None = None) -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        # No file given: each logger writes to sys.stdout as it is when the logger is made, not
+        # as it was here. A command run in-process by a test otherwise kept pytest's capture of
+        # that test, and every later line failed with "I/O operation on closed file".
+        logger_factory=structlog.PrintLoggerFactory(),
         cache_logger_on_first_use=False,
     )
     # Libraries (gunicorn, botocore, alembic) log through stdlib: render them the same way.

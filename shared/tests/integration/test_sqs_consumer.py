@@ -251,7 +251,9 @@ def test_an_event_from_a_source_that_may_not_produce_its_type_goes_to_the_dlq_wi
     sqs = make_client("sqs")
     queue = topology_addresses.queues["notifier"]
     genuine = new_envelope(CalendarFailed(job_id="j", reason="r"), source="ical-worker", correlation_id="c")
-    forged = new_envelope(CalendarFailed(job_id="j", reason="r"), source="todo-api", correlation_id="c")
+    # The notifier is one of ours, but produces nothing; CalendarFailed comes from the ical-worker
+    # (a render failed) or the todo-api (its sweeper failed a job past its deadline).
+    forged = new_envelope(CalendarFailed(job_id="j", reason="r"), source="notifier", correlation_id="c")
     invented = new_envelope(CalendarFailed(job_id="j", reason="r"), source="somebody", correlation_id="c")
     for envelope in (forged, invented, genuine):
         send(sqs, queue.url, envelope.model_dump_json())
@@ -270,6 +272,6 @@ def test_an_event_from_a_source_that_may_not_produce_its_type_goes_to_the_dlq_wi
         for message in receive_all(sqs, queue.dlq_url, 2)
     }
     assert dead == {
-        "todo-api": "unexpected source 'todo-api' for CalendarFailed: only ical-worker may produce it",
-        "somebody": "unexpected source 'somebody' for CalendarFailed: only ical-worker may produce it",
+        "notifier": "unexpected source 'notifier' for CalendarFailed: only ical-worker, todo-api may produce it",
+        "somebody": "unexpected source 'somebody' for CalendarFailed: only ical-worker, todo-api may produce it",
     }
