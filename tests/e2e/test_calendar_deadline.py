@@ -11,7 +11,7 @@ from tests.support.moto import wait_until
 from tests.support.system import RunningSystem
 from tests.support.webhook_sink import WebhookSink
 
-SECRET = "e2e-deadline-secret-0123456789"
+SECRET = "whsec_ZTJlLWRlYWRsaW5lLXdlYmhvb2sta2V5LTAwMDE="
 
 
 def webhooks_about(sink: WebhookSink, job_id: str) -> list[dict]:

@@ -13,7 +13,7 @@ from tests.e2e.test_calendar_export import export_calendar
 from tests.support.moto import wait_until
 from tests.support.webhook_sink import WebhookSink
 
-SECRET = "fifo-whsec_ZTJlLW5vdGlmaWVyLXdlYmhvb2sta2V5LTAwMDAwMQ=="
+SECRET = "whsec_ZTJlLWZpZm8td2ViaG9vay1rZXktMDAwMDAwMDAx"
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ BIN = Path(sys.executable).parent
 TRACING = {"TRACES_EXPORTER": "file", "TRACES_DIRECTORY": "traces", "OTEL_BSP_SCHEDULE_DELAY": "200"}
 
 
-SECRET = "e2e-tracing-webhook-secret-0123456789"
+SECRET = "whsec_ZTJlLXRyYWNpbmctd2ViaG9vay1rZXktMDAwMDE="
 
 
 @pytest.fixture(scope="module")

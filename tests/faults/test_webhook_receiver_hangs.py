@@ -20,7 +20,7 @@ from tests.support.tcp_proxy import TcpProxy
 from tests.support.webhook_sink import WebhookSink
 
 HANG_SECONDS = 30
-SECRET = "faults-webhook-secret-0123456789"
+SECRET = "whsec_ZmF1bHRzLXdlYmhvb2staGFuZ3Mta2V5LTAwMDE="
 # What decides a restart: the image's health check fails on a heartbeat older than this.
 HEALTH_CHECK_MAX_AGE_SECONDS = 60
 
