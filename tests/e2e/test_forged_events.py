@@ -37,7 +37,7 @@ def test_a_forged_event_lands_in_each_consumers_dlq_with_its_reason(running_syst
         dlq_url = sqs.get_queue_url(QueueName=topology.queue_for(service).dlq_name)["QueueUrl"]
         (dead,) = receive_all(sqs, dlq_url, 1, timeout=60)  # deleted as read: the DLQ is left as it was
         assert envelope.id in dead["Body"], service
-        producers = ", ".join(topology.producers_of(envelope.type))
+        producers = ", ".join(sorted(topology.producers_of(envelope.type)))
         assert dead["MessageAttributes"][DEAD_LETTER_REASON_ATTRIBUTE]["StringValue"] == (
             f"unexpected source {envelope.source!r} for {envelope.type}: only {producers} may produce it"
         ), service
