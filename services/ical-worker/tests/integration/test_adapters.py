@@ -66,7 +66,9 @@ def test_the_event_publisher_puts_the_event_on_the_topic_for_the_todo_api(topolo
     SnsEventPublisher(SnsPublisher(io.aws("sns"), topology_addresses.topic_arn))(envelope)
 
     (received,) = io.receive_events(topology_addresses.queues["todo-api"].url, count=1, timeout=10)
-    assert received == envelope
+    # The publish stamps the trace context when a tracer provider is installed (another test
+    # module of the session may have installed one); the event is otherwise the one sent.
+    assert received.model_copy(update={"traceparent": None, "tracestate": None}) == envelope
 
 
 def test_bad_data_through_the_real_wiring_ends_in_calendar_failed_and_the_request_is_acknowledged(
