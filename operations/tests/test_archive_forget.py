@@ -12,7 +12,7 @@ from taskoverflow_operations.archive_forget import Erasure, forget
 from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.batch_mode import HeldMessage
 from taskoverflow_shared.event_archive import read_archive
-from taskoverflow_shared.events import CalendarFailed, TodoChanged, new_envelope
+from taskoverflow_shared.events import CalendarFailed, CalendarReady, CalendarRequested, TodoChanged, new_envelope
 from taskoverflow_shared.sns_publisher import SnsPublisher
 from taskoverflow_shared.topology import load_topology
 from tests.support.moto import wait_until
@@ -21,8 +21,8 @@ HOUR = datetime(2024, 5, 2, 9, tzinfo=UTC)
 TODO = {"id": 1, "title": "private", "completed": False, "created_at": "x", "updated_at": "x"}
 
 
-def todo_changed(todo_id: int, version: int, time: datetime):
-    data = TodoChanged(action="updated", todo={**TODO, "id": todo_id}, version=version)
+def todo_changed(todo_id: int, version: int, time: datetime, owner: str | None = None):
+    data = TodoChanged(action="updated", todo={**TODO, "id": todo_id}, version=version, owner=owner)
     envelope = new_envelope(data, source="test", correlation_id="c", subject=f"todos/{todo_id}")
     return envelope.model_copy(update={"time": time})
 
@@ -70,15 +70,40 @@ def archive_state():
     return keys, [event.envelope.id for event in events]
 
 
-def run_forget(subjects, *, dry_run):
+def run_forget(subjects=(), *, owners=(), dry_run):
     topology = load_topology()
     return forget(
         make_client("s3"),
         topology.bucket_name,
         topology.event_archive_prefix,
-        Erasure(frozenset(subjects)),
+        Erasure(subjects=frozenset(subjects), owners=frozenset(owners)),
         dry_run=dry_run,
     )
+
+
+def every_version_under_the_archive():
+    """(key, version id, body) of every stored version, current or not."""
+    topology = load_topology()
+    s3 = make_client("s3")
+    pages = s3.get_paginator("list_object_versions").paginate(
+        Bucket=topology.bucket_name, Prefix=topology.event_archive_prefix
+    )
+    return [
+        (
+            version["Key"],
+            version["VersionId"],
+            s3.get_object(Bucket=topology.bucket_name, Key=version["Key"], VersionId=version["VersionId"])[
+                "Body"
+            ].read(),
+        )
+        for page in pages
+        for version in page.get("Versions", [])
+    ]
+
+
+def calendar_event(data, time: datetime):
+    envelope = new_envelope(data, source="test", correlation_id="c", subject=f"calendars/{data.job_id}")
+    return envelope.model_copy(update={"time": time})
 
 
 def test_forget_rewrites_the_archive_without_the_subject_and_deletes_emptied_objects(topology_addresses):
@@ -137,8 +162,77 @@ def test_the_command_is_a_dry_run_unless_told_yes(topology_addresses):
 
     dry = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
 
-    assert "dry run: would remove 1 events, rewriting 0 and deleting 1 of 1 archive objects" in dry.stdout
+    assert (
+        "dry run: would remove 1 events, rewriting 0 and deleting 1 of 1 archive objects, and deleting 0 old versions"
+        in dry.stdout
+    )
     assert len(archive_state()[1]) == 1
     done = subprocess.run([*command, "--yes"], capture_output=True, text=True, timeout=60, check=True)
-    assert "removed 1 events: rewrote 0 and deleted 1 of 1 archive objects" in done.stdout
+    assert "removed 1 events: rewrote 0 and deleted 1 of 1 archive objects, and deleted 0 old versions" in done.stdout
     assert archive_state() == ([], [])
+
+
+def test_in_a_versioned_bucket_no_old_version_keeps_an_erased_event(topology_addresses):
+    topology = load_topology()
+    s3 = make_client("s3")
+    s3.put_bucket_versioning(Bucket=topology.bucket_name, VersioningConfiguration={"Status": "Enabled"})
+    mine, kept = todo_changed(7, 1, HOUR), todo_changed(8, 1, HOUR + timedelta(minutes=1))
+    earlier = todo_changed(7, 2, HOUR + timedelta(hours=1))
+    archived_by_the_event_archiver(topology_addresses, [[mine, kept], [earlier]])
+    # A plain delete, as a forget before old versions were looked at did: the object is gone
+    # from listings, its data is not.
+    (_, earlier_key), _ = archive_state()
+    s3.delete_object(Bucket=topology.bucket_name, Key=earlier_key)
+
+    dry = run_forget(["todos/7"], dry_run=True)
+
+    assert (dry.events_removed, dry.objects_rewritten, dry.old_versions_deleted) == (1, 1, 1)
+    done = run_forget(["todos/7"], dry_run=False)
+
+    # The rewrite's delete left the first object's old version behind; it went too.
+    assert (done.events_removed, done.objects_rewritten, done.old_versions_deleted) == (1, 1, 2)
+    bodies = [body for _key, _version, body in every_version_under_the_archive()]
+    assert bodies and not [body for body in bodies if mine.id.encode() in body or earlier.id.encode() in body]
+    assert any(kept.id.encode() in body for body in bodies)
+    assert archive_state()[1] == [kept.id]
+    again = run_forget(["todos/7"], dry_run=False)
+    assert (again.events_removed, again.old_versions_deleted) == (0, 0)
+
+
+def test_forgetting_an_owner_erases_every_event_about_their_todos_and_calendars_and_no_one_elses(
+    topology_addresses,
+):
+    created = todo_changed(7, 1, HOUR, owner="user-a")
+    # The same todo's event from before owners were recorded: found through its subject.
+    unowned = todo_changed(7, 2, HOUR + timedelta(minutes=1))
+    requested = calendar_event(
+        CalendarRequested(job_id="j", todo_count=0, todos=[], owner="user-a"), HOUR + timedelta(minutes=2)
+    )
+    ready = calendar_event(
+        CalendarReady(
+            job_id="j",
+            bucket="b",
+            key="calendars/j.ics",
+            size_bytes=1,
+            event_count=0,
+            sha256="0" * 64,
+            notify_email="ann@example.com",
+        ),
+        HOUR + timedelta(minutes=3),
+    )
+    someone_elses = todo_changed(8, 1, HOUR + timedelta(minutes=4), owner="user-b")
+    archived_by_the_event_archiver(topology_addresses, [[created, unowned, requested], [ready, someone_elses]])
+
+    done = run_forget(owners=["user-a"], dry_run=False)
+
+    assert done.events_removed == 4
+    assert archive_state()[1] == [someone_elses.id]
+
+
+def test_the_command_needs_a_subject_or_an_owner(topology_addresses):
+    command = [sys.executable, "-m", "taskoverflow_operations", "archive", "forget", "--yes"]
+
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+    assert refused.returncode == 2
+    assert "name at least one --subject or --owner" in refused.stderr

@@ -199,6 +199,15 @@ class ArchiveScan:
     objects_read: int
 
 
+def archived_events(s3: Any, bucket: str, prefix: str) -> Iterator[ArchivedEvent]:
+    """Every archived event, object by object, as stored: duplicates included, one object held at
+    a time. For a pass over the whole archive that needs neither order nor a window."""
+    for key in archive_object_keys(s3, bucket, prefix):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        for _number, event in _parse_object(key, body):
+            yield event
+
+
 def read_archive(
     s3: Any,
     bucket: str,

@@ -188,13 +188,20 @@ class TodoState(BaseModel):
 
 
 class TodoChanged(EventData):
-    """A todo was created, updated or deleted. `version` grows by one with every change."""
+    """A todo was created, updated or deleted. `version` grows by one with every change.
+
+    Since 1.1, `owner` is the todo's owner (its creator's identity token `sub`), so one user's
+    events can be found, e.g. to erase them from the archive. Absent or null for a todo created
+    without authentication.
+    """
 
     event_type: ClassVar[str] = "TodoChanged"
+    schema_version: ClassVar[str] = "1.1"
 
     action: Literal["created", "updated", "deleted"]
     todo: TodoState
     version: Annotated[int, Field(ge=1)]
+    owner: NonEmptyStr | None = None
 
 
 class S3ObjectRef(BaseModel):

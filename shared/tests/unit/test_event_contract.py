@@ -68,7 +68,7 @@ def test_the_wire_carries_cloudevents_names_and_no_null_attributes():
         "application/json",
         "urn:taskoverflow:events:TodoChanged:v1",
     )
-    assert (body["dataversion"], body["correlationid"]) == ("1.0", "corr-1")
+    assert (body["dataversion"], body["correlationid"]) == (TodoChanged.schema_version, "corr-1")
 
 
 def test_envelopes_with_the_names_before_cloudevents_are_still_read():
@@ -76,7 +76,12 @@ def test_envelopes_with_the_names_before_cloudevents_are_still_read():
     envelope = todo_changed_envelope(subject=None)
     body = json.loads(envelope.model_dump_json())
     legacy = {name: value for name, value in body.items() if name not in ("correlationid", "dataversion", "dataschema")}
-    legacy |= {"correlation_id": "corr-1", "schema_version": "1.0", "subject": None, "datacontenttype": None}
+    legacy |= {
+        "correlation_id": "corr-1",
+        "schema_version": TodoChanged.schema_version,
+        "subject": None,
+        "datacontenttype": None,
+    }
     parsed = parse_envelope(json.dumps(legacy))
     assert parsed == envelope
     assert json.loads(parsed.model_dump_json()) == body

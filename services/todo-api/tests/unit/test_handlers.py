@@ -231,6 +231,19 @@ def test_a_todo_belongs_to_its_creator_and_is_not_found_for_anyone_else(bus, uow
     assert bus.handle(UpdateTodo(todo.id, TodoChanges(completed=True), "corr-4", owner="user-a")).completed
 
 
+def test_every_change_of_a_todo_carries_its_owner_even_when_another_request_makes_it(bus, uow):
+    todo = bus.handle(CreateTodo(NewTodo(title="mine"), "corr-1", owner="user-a"))
+    bus.handle(UpdateTodo(todo.id, TodoChanges(completed=True), "corr-2", owner=None))
+    bus.handle(DeleteTodo(todo.id, "corr-3", owner=None))
+
+    changes = [envelope.data for envelope in uow.outbox if envelope.type == "TodoChanged"]
+    assert [(data["action"], data["owner"]) for data in changes] == [
+        ("created", "user-a"),
+        ("updated", "user-a"),
+        ("deleted", "user-a"),
+    ]
+
+
 def test_without_authentication_every_todo_may_be_changed_as_before(bus):
     todo = bus.handle(CreateTodo(NewTodo(title="a user's"), "corr-1", owner="user-a"))
     assert bus.handle(UpdateTodo(todo.id, TodoChanges(title="anyone's"), "corr-2", owner=None)).title == "anyone's"

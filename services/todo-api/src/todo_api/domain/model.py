@@ -187,7 +187,8 @@ class Todo:
 
     def release_events(self) -> list[TodoChanged]:
         events = [
-            TodoChanged(action=action, todo=self.state(), version=version) for action, version in self.pending_actions
+            TodoChanged(action=action, todo=self.state(), version=version, owner=self.owner)
+            for action, version in self.pending_actions
         ]
         self.pending_actions.clear()
         return events
