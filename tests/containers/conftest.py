@@ -26,6 +26,7 @@ from tests.support.moto import wait_until
 API_PORT = 6400
 API_URL = f"http://127.0.0.1:{API_PORT}"
 DATABASE = "taskoverflow_containers"
+APP_DB_USERNAME = "taskoverflow_containers_app"
 # Per ECS container: the service (image) and the container's name in its task definition.
 SYSTEM = {
     "api": ("todo-api", "api"),
@@ -96,6 +97,10 @@ def _ecs_environment(definition: dict[str, Any], filled_in: dict[str, str]) -> d
     return environment
 
 
+def _secret_names(definition: dict[str, Any]) -> set[str]:
+    return {secret["name"] for secret in definition.get("secrets", [])}
+
+
 def _port_is_free(port: int) -> bool:
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -143,14 +148,14 @@ def container_system(engine, task_containers, localstack_server, postgres_cluste
         "DB_NAME": DATABASE,
         "DB_USERNAME": "postgres",
         "DB_PASSWORD": "trusted-locally",
-        # The migration task's application role (issue 12's role-and-grants step is not built yet:
-        # empty, the migration only migrates, and every task connects as the cluster's user).
-        "APP_DB_USERNAME": "",
-        "APP_DB_PASSWORD": "",
+        # The migration task creates the application's role and grants; the services connect as it.
+        "APP_DB_USERNAME": APP_DB_USERNAME,
+        "APP_DB_PASSWORD": "container-tier-app-password",
         "PUBLIC_BASE_URL": API_URL,
         "NOTIFIER_WEBHOOK_SECRET": "whsec_Y29udGFpbmVyLXRpZXItd2ViaG9vay1rZXktMDAwMQ==",
         "NOTIFIER_SMTP_URL": "",
-        # Authentication is the application half of issue 12, not built yet: the tier runs without.
+        # Off for the shared system, so the course's contract runs as its users run it; one test
+        # starts an API container of its own with a test issuer's settings.
         "AUTH_AUDIENCE": "",
         "AUTH_ISSUER": "",
         "AUTH_JWKS_URL": "",
@@ -160,11 +165,18 @@ def container_system(engine, task_containers, localstack_server, postgres_cluste
     local_only = {**aws, "DB_SSLMODE": "disable", "TRACES_EXPORTER": "none"}
     definitions = {process: task_containers[service][container] for process, (service, container) in SYSTEM.items()}
     migrate = task_containers["todo-api-migration"]["migrate"]
+    # Terraform gives the migration the master user's secret as DB_USERNAME/DB_PASSWORD, and
+    # every service the application user's.
+    as_app = {"DB_USERNAME": APP_DB_USERNAME, "DB_PASSWORD": filled_in["APP_DB_PASSWORD"]}
     system = ContainerSystem(
         engine=engine,
         definitions=definitions,
         environment={
-            process: {**_ecs_environment(definition, filled_in), **local_only}
+            process: {
+                **_ecs_environment(definition, filled_in),
+                **local_only,
+                **(as_app if process != "migrate" and "DB_USERNAME" in _secret_names(definition) else {}),
+            }
             for process, definition in {**definitions, "migrate": migrate}.items()
         },
         aws=aws,

@@ -14,14 +14,19 @@ import pytest
 import requests
 import sqlalchemy
 
+from tests.containers.conftest import API_PORT, APP_DB_USERNAME, DATABASE
 from tests.e2e import test_calendar_export as calendar_export
 from tests.e2e import test_curl_sequence as curl_sequence
+from tests.support.containers import image_name
 from tests.support.moto import wait_until
+from tests.support.oidc_issuer import IssuerUser, OidcIssuer
 
 # A cold first test builds the images (and perhaps their base) before the system starts.
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(1200)]
 # Beyond the definition's max-age: a loop stopped this long ago has a stale heartbeat.
 STALE_BY_SECONDS = 3600
+# A second API container, with authentication on, binds here beside the shared system's.
+AUTHENTICATED_API_PORT = 6410
 
 
 def test_the_course_contract_passes_against_the_containerised_api(container_system):
@@ -30,6 +35,71 @@ def test_the_course_contract_passes_against_the_containerised_api(container_syst
 
 def test_a_calendar_export_passes_against_the_containerised_api(container_system):
     calendar_export.test_seed_interaction_todos_to_calendar(container_system)
+
+
+def test_every_service_connects_to_the_database_as_the_role_the_migration_made(container_system):
+    # The calendar export above had the API, the relay and the consumer read and write.
+    database = sqlalchemy.create_engine(container_system.database_url)
+    with database.connect() as connection:
+        users = connection.execute(
+            sqlalchemy.text(
+                "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = :database AND pid <> pg_backend_pid()"
+            ),
+            {"database": DATABASE},
+        ).scalars()
+        users = set(users)
+    database.dispose()
+
+    assert users == {APP_DB_USERNAME}
+
+
+def test_an_api_container_with_authentication_on_serves_each_user_only_their_own_todos(container_system):
+    """As ECS runs it (Terraform refuses to deploy without AUTH_*): the image verifies tokens."""
+    system = container_system
+    image = image_name("todo-api")
+    command = system.engine.image_config(image)["Cmd"]
+    moved = [part.replace(f":{API_PORT}", f":{AUTHENTICATED_API_PORT}") for part in command]
+    assert moved != command, f"the image's command no longer binds port {API_PORT}: {command}"
+    issuer = OidcIssuer().start()
+    name = None
+    try:
+        name = system.engine.start(
+            "taskoverflow-api-authenticated",
+            image,
+            {**system.definitions["api"], "command": moved},
+            {**system.environment["api"], **issuer.settings()},
+        )
+        api = f"http://127.0.0.1:{AUTHENTICATED_API_PORT}/api/v1"
+        wait_until(lambda: _answers(f"{api}/health"), timeout=120, interval=0.5, message="the second API container")
+        ann, bob = (_as(issuer, IssuerUser(f"user-{who}", f"{who}@example.com")) for who in ("ann", "bob"))
+
+        anonymous = requests.get(f"{api}/todos", timeout=10)
+        created = ann.post(f"{api}/todos", json={"title": "Ann's, in a container"}, timeout=10)
+
+        assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+        assert created.status_code == 201, created.text
+        todo = f"{api}/todos/{created.json()['id']}"
+        assert ann.get(todo, timeout=10).status_code == 200
+        assert bob.get(todo, timeout=10).status_code == 404
+        assert bob.get(f"{api}/todos", timeout=10).json() == []
+        assert "auth enabled" in system.engine.logs(name)
+    finally:
+        if name:
+            system.engine.remove(name)
+        issuer.stop()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _as(issuer: OidcIssuer, user: IssuerUser) -> requests.Session:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {issuer.token(user)}"
+    return session
 
 
 def _processes(system, process: str) -> list[int]:
