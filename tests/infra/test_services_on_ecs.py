@@ -123,6 +123,9 @@ def test_production_sends_every_services_traces_to_its_sidecar_but_lists_only_th
             # The migration task runs once and has no sidecar: it sends no spans.
             expected = None if service == "todo-api-migration" else "otlp"
             assert environment.get("TRACES_EXPORTER") == expected, (service, container["name"])
+            # The default share of traces kept (variables.tf), chosen where a trace starts.
+            ratio = None if service == "todo-api-migration" else "0.1"
+            assert environment.get("TRACES_SAMPLE_RATIO") == ratio, (service, container["name"])
 
 
 def test_production_puts_the_api_behind_the_load_balancer_on_its_health_endpoint(prod_plan):

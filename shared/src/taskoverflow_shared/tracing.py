@@ -14,7 +14,10 @@ the todo-api's app factory for the API). `TRACES_EXPORTER` picks where spans go:
 The SDK's own variables still apply (`OTEL_RESOURCE_ATTRIBUTES`, `OTEL_BSP_*`,
 `OTEL_TRACES_SAMPLER`). Without `OTEL_TRACES_SAMPLER`, a trace starts only where we start one
 (a request, an event handled): an AWS call outside any trace (a long poll, a delete) records
-nothing, so idle workers do not fill the exporter with empty receives.
+nothing, so idle workers do not fill the exporter with empty receives. `TRACES_SAMPLE_RATIO`
+(0 to 1, default 1) keeps that share of the traces started, chosen by trace id; every later hop
+follows the first one's choice (the sampled flag travels in `traceparent`), so a trace is kept
+whole or not at all.
 
 The trace context travels in the CloudEvents envelope (`traceparent` / `tracestate`), stamped
 when the event is created (`stamped`), so it survives the outbox, SNS, SQS, a DLQ redrive and a
@@ -47,6 +50,7 @@ from opentelemetry.sdk.trace.sampling import (
     ParentBased,
     Sampler,
     SamplingResult,
+    TraceIdRatioBased,
 )
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -56,6 +60,7 @@ from taskoverflow_shared.events import Envelope
 
 EXPORTER_VARIABLE: Final = "TRACES_EXPORTER"
 DIRECTORY_VARIABLE: Final = "TRACES_DIRECTORY"
+SAMPLE_RATIO_VARIABLE: Final = "TRACES_SAMPLE_RATIO"
 DEFAULT_DIRECTORY: Final = Path("data/traces")
 EXPORTERS: Final = ("none", "file", "otlp", "console")
 # Span attributes every event span carries (OpenTelemetry's CloudEvents conventions, and ours).
@@ -95,8 +100,20 @@ def configure_tracing(service: str, environ: Mapping[str, str] | None = None) ->
         exporter = OTLPSpanExporter()
     else:
         exporter = ConsoleSpanExporter(formatter=lambda span: span.to_json(indent=None) + os.linesep)
-    sampler = None if environ.get("OTEL_TRACES_SAMPLER") else ParentBased(root=OnlyTracesWeStart())
+    ratio = _sample_ratio(environ)
+    sampler = None if environ.get("OTEL_TRACES_SAMPLER") else ParentBased(root=OnlyTracesWeStart(ratio))
     return start_tracing(service, exporter, sampler=sampler)
+
+
+def _sample_ratio(environ: Mapping[str, str]) -> float:
+    text = (environ.get(SAMPLE_RATIO_VARIABLE) or "1").strip()
+    try:
+        ratio = float(text)
+    except ValueError:
+        ratio = -1.0
+    if not 0.0 <= ratio <= 1.0:
+        raise TracingConfigurationError(f"{SAMPLE_RATIO_VARIABLE} must be a number from 0 to 1, not {text!r}")
+    return ratio
 
 
 def start_tracing(
@@ -122,7 +139,11 @@ def _instrument_aws_calls(provider: TracerProvider) -> None:
 
 class OnlyTracesWeStart(Sampler):
     """Record a span without a parent only if it is not a client call: a trace begins at a
-    request or an event, never at a library's call made outside one (an SQS long poll)."""
+    request or an event, never at a library's call made outside one (an SQS long poll). Of the
+    traces that may begin, `ratio` of them do, chosen by trace id."""
+
+    def __init__(self, ratio: float = 1.0) -> None:
+        self._by_trace_id = TraceIdRatioBased(ratio)
 
     def should_sample(
         self,
@@ -134,11 +155,12 @@ class OnlyTracesWeStart(Sampler):
         links: Sequence[Link] | None = None,
         trace_state: trace.TraceState | None = None,
     ) -> SamplingResult:
-        decision = Decision.DROP if kind is SpanKind.CLIENT else Decision.RECORD_AND_SAMPLE
-        return SamplingResult(decision, attributes if decision is Decision.RECORD_AND_SAMPLE else None)
+        if kind is SpanKind.CLIENT:
+            return SamplingResult(Decision.DROP)
+        return self._by_trace_id.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
 
     def get_description(self) -> str:
-        return "OnlyTracesWeStart"
+        return f"OnlyTracesWeStart{{{self._by_trace_id.get_description()}}}"
 
 
 class JsonLinesSpanExporter(SpanExporter):

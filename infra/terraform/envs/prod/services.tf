@@ -36,7 +36,8 @@ locals {
   # spans over OTLP/HTTP on localhost (TRACES_EXPORTER=otlp, set by the ecs-service module);
   # it batches them and sends them to X-Ray with the task role (iam module, send_traces).
   otel_collector = var.traces_to_xray ? {
-    image = var.otel_collector_image
+    image        = var.otel_collector_image
+    sample_ratio = var.trace_sample_ratio
     config = yamlencode({
       receivers = { otlp = { protocols = { http = { endpoint = "127.0.0.1:4318" } } } }
       processors = {

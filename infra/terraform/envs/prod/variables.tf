@@ -288,6 +288,17 @@ variable "traces_to_xray" {
   default     = true
 }
 
+variable "trace_sample_ratio" {
+  description = "The share (0 to 1) of the traces a request or an event starts that are kept and sent to X-Ray (which bills per trace recorded). A trace is kept whole or not at all: every later hop follows its first span's choice."
+  type        = number
+  default     = 0.1
+
+  validation {
+    condition     = var.trace_sample_ratio >= 0 && var.trace_sample_ratio <= 1
+    error_message = "trace_sample_ratio must be from 0 to 1."
+  }
+}
+
 variable "otel_collector_image" {
   description = "The AWS Distro for OpenTelemetry collector image of the tracing sidecar (a pinned release)."
   type        = string

@@ -28,6 +28,7 @@ locals {
     TRACES_EXPORTER             = "otlp"
     OTEL_EXPORTER_OTLP_ENDPOINT = "http://127.0.0.1:4318"
     OTEL_EXPORTER_OTLP_PROTOCOL = "http/protobuf"
+    TRACES_SAMPLE_RATIO         = tostring(var.otel_collector.sample_ratio)
   }
 
   container_definitions = [

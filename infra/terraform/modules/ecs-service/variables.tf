@@ -192,10 +192,16 @@ variable "queue_depth_scaling" {
 }
 
 variable "otel_collector" {
-  description = "The tracing sidecar: an ADOT collector image and its configuration (YAML), which receives OTLP on 127.0.0.1:4318 and exports to X-Ray. The task's containers are then told to send their spans to it. null: no sidecar, no traces."
+  description = "The tracing sidecar: an ADOT collector image and its configuration (YAML), which receives OTLP on 127.0.0.1:4318 and exports to X-Ray. The task's containers are then told to send their spans to it, keeping sample_ratio (0 to 1) of the traces they start. null: no sidecar, no traces."
   type = object({
-    image  = string
-    config = string
+    image        = string
+    config       = string
+    sample_ratio = optional(number, 1)
   })
   default = null
+
+  validation {
+    condition     = var.otel_collector == null ? true : (var.otel_collector.sample_ratio >= 0 && var.otel_collector.sample_ratio <= 1)
+    error_message = "otel_collector.sample_ratio must be from 0 to 1."
+  }
 }
