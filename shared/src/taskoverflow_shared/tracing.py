@@ -87,6 +87,8 @@ def configure_tracing(service: str, environ: Mapping[str, str] | None = None) ->
     name = (environ.get(EXPORTER_VARIABLE) or "none").strip().lower()
     if name not in EXPORTERS:
         raise TracingConfigurationError(f"{EXPORTER_VARIABLE} must be one of {', '.join(EXPORTERS)}, not {name!r}")
+    # Checked with traces off too: a mistyped setting should not wait until someone turns them on.
+    ratio = _sample_ratio(environ)
     if name == "none":
         return None
     exporter: SpanExporter
@@ -100,7 +102,6 @@ def configure_tracing(service: str, environ: Mapping[str, str] | None = None) ->
         exporter = OTLPSpanExporter()
     else:
         exporter = ConsoleSpanExporter(formatter=lambda span: span.to_json(indent=None) + os.linesep)
-    ratio = _sample_ratio(environ)
     sampler = None if environ.get("OTEL_TRACES_SAMPLER") else ParentBased(root=OnlyTracesWeStart(ratio))
     return start_tracing(service, exporter, sampler=sampler)
 

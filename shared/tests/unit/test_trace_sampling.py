@@ -54,9 +54,10 @@ def test_a_later_hop_follows_the_choice_its_event_carries_whatever_its_own_ratio
     assert not _sampled(ParentBased(root=OnlyTracesWeStart(1.0)), parent=_remote_parent(sampled=False))
 
 
+@pytest.mark.parametrize("exporter", ["file", "none"])
 @pytest.mark.parametrize("ratio", ["2", "-0.1", "half", "nan"])
-def test_a_ratio_outside_0_to_1_is_refused_at_start(ratio, tmp_path):
-    environment = {"TRACES_EXPORTER": "file", "TRACES_DIRECTORY": str(tmp_path), "TRACES_SAMPLE_RATIO": ratio}
+def test_a_ratio_outside_0_to_1_is_refused_at_start_even_with_traces_off(ratio, exporter, tmp_path):
+    environment = {"TRACES_EXPORTER": exporter, "TRACES_DIRECTORY": str(tmp_path), "TRACES_SAMPLE_RATIO": ratio}
 
     with pytest.raises(TracingConfigurationError, match="TRACES_SAMPLE_RATIO must be a number from 0 to 1"):
         configure_tracing("test", environment)
