@@ -71,7 +71,7 @@ def test_an_api_container_with_authentication_on_serves_each_user_only_their_own
         )
         api = f"http://127.0.0.1:{AUTHENTICATED_API_PORT}/api/v1"
         wait_until(lambda: _answers(f"{api}/health"), timeout=120, interval=0.5, message="the second API container")
-        ann, bob = (_as(issuer, IssuerUser(f"user-{who}", f"{who}@example.com")) for who in ("ann", "bob"))
+        ann, bob = (issuer.session_for(IssuerUser(f"user-{who}", f"{who}@example.com")) for who in ("ann", "bob"))
 
         anonymous = requests.get(f"{api}/todos", timeout=10)
         created = ann.post(f"{api}/todos", json={"title": "Ann's, in a container"}, timeout=10)
@@ -94,12 +94,6 @@ def _answers(url: str) -> bool:
         return requests.get(url, timeout=2).status_code == 200
     except requests.RequestException:
         return False
-
-
-def _as(issuer: OidcIssuer, user: IssuerUser) -> requests.Session:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {issuer.token(user)}"
-    return session
 
 
 def _processes(system, process: str) -> list[int]:

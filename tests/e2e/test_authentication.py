@@ -47,12 +47,6 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
-def as_user(issuer: OidcIssuer, user: IssuerUser) -> requests.Session:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {issuer.token(user)}"
-    return session
-
-
 def test_the_api_logs_that_authentication_is_on(running_system):
     assert "auth enabled" in running_system.log("api")
     assert "auth disabled" not in running_system.log("api")
@@ -115,7 +109,7 @@ def test_health_the_documents_the_sign_in_config_and_the_page_need_no_token(runn
 
 def test_users_see_change_and_export_only_their_own_todos(running_system, issuer):
     api = f"{running_system.api_url}/api/v1"
-    ann, bob = as_user(issuer, ANN), as_user(issuer, BOB)
+    ann, bob = issuer.session_for(ANN), issuer.session_for(BOB)
     anns_title = f"Ann's secret {uuid.uuid4().hex[:8]}"
     bobs_title = f"Bob's own {uuid.uuid4().hex[:8]}"
     anns = ann.post(f"{api}/todos", json={"title": anns_title, "deadline_at": "2030-01-02T09:00:00"}, timeout=10)
@@ -152,7 +146,7 @@ def test_users_see_change_and_export_only_their_own_todos(running_system, issuer
 
 def test_calendar_mail_may_go_only_to_the_callers_verified_address(running_system, issuer):
     api = f"{running_system.api_url}/api/v1"
-    ann = as_user(issuer, ANN)
+    ann = issuer.session_for(ANN)
     stranger = ann.post(f"{api}/todos/ical", json={"notify_email": "victim@example.com"}, timeout=10)
     assert stranger.status_code == 400 and "verified" in stranger.json()["error"]
     assert ann.post(f"{api}/todos/ical", json={"notify_email": ANN.email}, timeout=10).status_code == 202

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
+import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 TOKEN_LIFETIME_SECONDS = 600
@@ -106,6 +107,12 @@ class OidcIssuer:
         payload.update(claims)
         payload = {name: value for name, value in payload.items() if value is not None}
         return jwt.encode(payload, key or self.key, algorithm="RS256", headers={"kid": self.key_id})
+
+    def session_for(self, user: IssuerUser) -> requests.Session:
+        """An HTTP session that sends a token of `user`, made now, with every request."""
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {self.token(user)}"
+        return session
 
     def _jwks(self) -> dict[str, Any]:
         public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
