@@ -65,6 +65,7 @@ def bootstrap(
             lambda: SqlAlchemyUnitOfWork(session_factory),
             settings.calendar_job_deadline_seconds,
             calendar_job_retention=timedelta(days=settings.calendar_job_retention_days),
+            idempotency_key_retention=timedelta(hours=settings.idempotency_key_retention_hours),
         ),
         views=TodoViews(engine),
         calendar_files=calendar_files,
@@ -77,6 +78,7 @@ def build_bus(
     calendar_job_deadline_seconds: float,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     calendar_job_retention: timedelta = timedelta(days=7),
+    idempotency_key_retention: timedelta = timedelta(hours=24),
     metrics: Metrics | None = None,
 ) -> MessageBus:
     """The bus with every handler; tests pass a fake unit of work and clock (and their own metrics)."""
@@ -88,6 +90,7 @@ def build_bus(
             "now": lambda: now,
             "calendar_job_deadline_seconds": lambda: calendar_job_deadline_seconds,
             "calendar_job_retention": lambda: calendar_job_retention,
+            "idempotency_key_retention": lambda: idempotency_key_retention,
             "metrics": lambda: metrics,
         },
     )

@@ -38,6 +38,9 @@ class Settings(ServiceSettings):
     )
     calendar_sweep_batch_size: int = Field(200, gt=0, le=10_000, validation_alias="CALENDAR_SWEEP_BATCH_SIZE")
     calendar_job_retention_days: float = Field(7.0, gt=0, validation_alias="CALENDAR_JOB_RETENTION_DAYS")
+    # How long a request's Idempotency-Key is remembered (the sweeper deletes older ones): far
+    # longer than any client goes on retrying one request.
+    idempotency_key_retention_hours: float = Field(24.0, gt=0, validation_alias="IDEMPOTENCY_KEY_RETENTION_HOURS")
     inline_todos_max_bytes: int = Field(
         128 * 1024, gt=0, le=MAX_INLINE_TODOS_BYTES, validation_alias="CALENDAR_INLINE_TODOS_MAX_BYTES"
     )

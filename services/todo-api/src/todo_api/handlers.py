@@ -1,7 +1,12 @@
 """The todo API's use cases: one plain function per command or consumed event, in `HANDLERS`.
 
 Each runs in one unit of work, so a change and its events commit together. Dependencies come in
-by name from `bootstrap` (`uow`, `now`, `calendar_job_deadline_seconds`, `calendar_job_retention`, `metrics`).
+by name from `bootstrap` (`uow`, `now`, `calendar_job_deadline_seconds`, `calendar_job_retention`,
+`idempotency_key_retention`, `metrics`).
+
+A command may carry the client's Idempotency-Key. Its handler looks for the key first, in the
+same transaction: a request seen before is answered from what it caused then, and changes
+nothing. A new key is stored by the commit, with the change.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from todo_api.domain.commands import (
     DeleteTodo,
     FailOverdueCalendarJobs,
     ForgetFinishedCalendarJobs,
+    ForgetOldIdempotencyKeys,
+    IdempotencyKey,
     RequestCalendar,
     UpdateTodo,
 )
@@ -42,35 +49,44 @@ log = structlog.get_logger("todo_api.handlers")
 def create_todo(command: CreateTodo, uow: UnitOfWork, now: Clock) -> TodoState:
     """Store a new todo and its TodoChanged{created}; return it as stored (with its id)."""
     with uow:
+        if (earlier := _earlier_answer(uow, command.idempotency_key)) is not None:
+            return TodoState.model_validate(earlier["todo"])
         todo = Todo.create(now=now(), owner=command.owner, **command.todo.model_dump())
         uow.todos.add(todo)
-        return _committed(uow, todo, command.correlation_id)
+        return _committed(uow, todo, command)
 
 
 def update_todo(command: UpdateTodo, uow: UnitOfWork, now: Clock) -> TodoState:
     """Apply a partial change, bump the version, record TodoChanged{updated}; NotFound if absent."""
     with uow:
+        if (earlier := _earlier_answer(uow, command.idempotency_key)) is not None:
+            return TodoState.model_validate(earlier["todo"])
         todo = _todo(uow, command.todo_id, command.owner)
         todo.change(command.changes.fields(), now())
-        return _committed(uow, todo, command.correlation_id)
+        return _committed(uow, todo, command)
 
 
 def delete_todo(command: DeleteTodo, uow: UnitOfWork) -> TodoState:
-    """Delete a todo and announce it as it was (TodoChanged{deleted}); NotFound if absent."""
+    """Delete a todo and announce it as it was (TodoChanged{deleted}); NotFound if absent.
+    A repeat with the same Idempotency-Key answers as the first time, though the todo is gone."""
     with uow:
+        if (earlier := _earlier_answer(uow, command.idempotency_key)) is not None:
+            return TodoState.model_validate(earlier["todo"])
         todo = _todo(uow, command.todo_id, command.owner)
         todo.delete()
         uow.todos.remove(todo)
-        return _committed(uow, todo, command.correlation_id)
+        return _committed(uow, todo, command)
 
 
 def request_calendar(command: RequestCalendar, uow: UnitOfWork, now: Clock) -> str:
     """Open a job; its CalendarRequested leaves bare and the relay adds the owner's todos (O(1) here)."""
     notify_email = calendar_recipient(command.request.notify_email, command.owner, command.verified_email)
     with uow:
+        if (earlier := _earlier_answer(uow, command.idempotency_key)) is not None:
+            return str(earlier["job_id"])
         job = CalendarJob.open(str(uuid.uuid4()), notify_email, now(), command.owner)
         uow.jobs.add(job)
-        (envelope,) = uow.commit(command.correlation_id)
+        (envelope,) = uow.commit(command.correlation_id, answering=command.idempotency_key)
     log.info("calendar_requested", job_id=job.id, emitted_event_id=envelope.id)
     return job.id
 
@@ -152,6 +168,29 @@ def forget_finished_calendar_jobs(
     return deleted
 
 
+def forget_old_idempotency_keys(
+    command: ForgetOldIdempotencyKeys, uow: UnitOfWork, now: Clock, idempotency_key_retention: timedelta
+) -> int:
+    """Delete the Idempotency-Keys received longer ago than the retention; return how many went.
+    A client retries within minutes; past the retention a key is new again."""
+    with uow:
+        deleted = uow.idempotency_keys.delete_received_before(now() - idempotency_key_retention, command.batch_size)
+        if deleted:
+            uow.commit(command.correlation_id)
+    if deleted:
+        log.info("idempotency_keys_forgotten", count=deleted)
+    return deleted
+
+
+def _earlier_answer(uow: UnitOfWork, key: IdempotencyKey | None) -> dict[str, Any] | None:
+    if key is None:
+        return None
+    answer = uow.idempotency_keys.answer(key)
+    if answer is not None:
+        log.info("idempotent_request_repeated", idempotency_key=key.value)
+    return answer
+
+
 def _todo(uow: UnitOfWork, todo_id: int, requester: str | None) -> Todo:
     todo = uow.todos.get(todo_id, for_update=True)
     if todo is None or not visible_to(todo.owner, requester):
@@ -159,8 +198,8 @@ def _todo(uow: UnitOfWork, todo_id: int, requester: str | None) -> Todo:
     return todo
 
 
-def _committed(uow: UnitOfWork, todo: Todo, correlation_id: str) -> TodoState:
-    (envelope,) = uow.commit(correlation_id)
+def _committed(uow: UnitOfWork, todo: Todo, command: CreateTodo | UpdateTodo | DeleteTodo) -> TodoState:
+    (envelope,) = uow.commit(command.correlation_id, answering=command.idempotency_key)
     state = todo.state()
     log.info(
         "todo_changed",
@@ -183,4 +222,5 @@ HANDLERS: dict[type, Handler] = {
     CalendarFailed: on_calendar_failed,
     FailOverdueCalendarJobs: fail_overdue_calendar_jobs,
     ForgetFinishedCalendarJobs: forget_finished_calendar_jobs,
+    ForgetOldIdempotencyKeys: forget_old_idempotency_keys,
 }

@@ -10,10 +10,11 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from taskoverflow_shared.events import CalendarFailed, CalendarRequested, Envelope, TodoChanged, new_envelope
 from taskoverflow_shared.tracing import stamped
+from todo_api.domain.commands import IdempotencyKey
 from todo_api.domain.model import DEADLINE_PASSED, CalendarJob, CalendarJobFailedByDeadline, CalendarJobRequested, Todo
 
 SOURCE = "todo-api"
@@ -42,11 +43,27 @@ class CalendarJobRepository(Protocol):
         ...
 
 
+class IdempotencyKeyRepository(Protocol):
+    def answer(self, key: IdempotencyKey) -> dict[str, Any] | None:
+        """What the first request with this key (and owner) caused; None for a new key.
+        IdempotencyKeyReused if that request was another one."""
+        ...
+
+    def add(self, key: IdempotencyKey, answer: dict[str, Any]) -> None:
+        """Remember `answer` for `key`; IdempotencyKeyInUse if a concurrent request stored it first."""
+        ...
+
+    def delete_received_before(self, moment: datetime, limit: int) -> int:
+        """Delete up to `limit` keys received before `moment`; return how many went."""
+        ...
+
+
 class UnitOfWork(abc.ABC):
     """One transaction. Leaving the `with` block without `commit` rolls everything back."""
 
     todos: TodoRepository
     jobs: CalendarJobRepository
+    idempotency_keys: IdempotencyKeyRepository
 
     def __enter__(self) -> Self:
         self._seen: list[Todo | CalendarJob] = []
@@ -59,8 +76,11 @@ class UnitOfWork(abc.ABC):
         """Remember an entity whose events the commit must write (repositories call this)."""
         self._seen.append(entity)
 
-    def commit(self, correlation_id: str) -> list[Envelope]:
-        """Store the changes and their events together; return the envelopes written."""
+    def commit(self, correlation_id: str, answering: IdempotencyKey | None = None) -> list[Envelope]:
+        """Store the changes and their events together; return the envelopes written.
+
+        With `answering`, the key is stored too, in the same transaction, with the data of the
+        (one) event: a repeat of the request is answered with what this one caused."""
         self._flush()  # a new todo gets its id here, and its event needs it
         # Each event carries the trace it was caused in, stored with it, so the relay and every
         # consumer continue the request's trace however late they handle it.
@@ -68,6 +88,9 @@ class UnitOfWork(abc.ABC):
             stamped(envelope_of(event, correlation_id)) for entity in self._seen for event in entity.release_events()
         ]
         self._write(envelopes)
+        if answering is not None:
+            (envelope,) = envelopes
+            self.idempotency_keys.add(answering, envelope.data)
         self._commit()
         return envelopes
 

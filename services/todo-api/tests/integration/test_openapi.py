@@ -77,11 +77,11 @@ def test_bodies_are_described_with_the_domains_limits(document):
     [
         ("get", "/api/v1/health", {"200", "503"}),
         ("get", "/api/v1/todos", {"200", "400", "401"}),
-        ("post", "/api/v1/todos", {"201", "400", "401", "413", "415", "429"}),
+        ("post", "/api/v1/todos", {"201", "400", "401", "409", "413", "415", "422", "429"}),
         ("get", "/api/v1/todos/{todo_id}", {"200", "401", "404"}),
-        ("put", "/api/v1/todos/{todo_id}", {"200", "400", "401", "404", "413", "415", "429"}),
-        ("delete", "/api/v1/todos/{todo_id}", {"200", "401", "404", "429"}),
-        ("post", "/api/v1/todos/ical", {"202", "400", "401", "413", "415", "429"}),
+        ("put", "/api/v1/todos/{todo_id}", {"200", "400", "401", "404", "409", "413", "415", "422", "429"}),
+        ("delete", "/api/v1/todos/{todo_id}", {"200", "400", "401", "404", "409", "422", "429"}),
+        ("post", "/api/v1/todos/ical", {"202", "400", "401", "409", "413", "415", "422", "429"}),
         ("get", "/api/v1/todos/ical/{task_id}/status", {"200", "400", "401", "404"}),
         ("get", "/api/v1/todos/ical/{task_id}/result", {"200", "401", "404"}),
         ("get", "/api/v1/auth-config", {"200"}),
@@ -89,6 +89,22 @@ def test_bodies_are_described_with_the_domains_limits(document):
 )
 def test_each_operation_documents_the_statuses_it_answers(document, method, path, statuses):
     assert set(operation(document, method, path)["responses"]) == statuses
+
+
+def test_every_write_takes_an_idempotency_key_and_no_read_does(document):
+    takes_key = {
+        (method, path)
+        for path, operations in document["paths"].items()
+        for method, described in operations.items()
+        if {"$ref": "#/components/parameters/IdempotencyKey"} in described["parameters"]
+    }
+    assert takes_key == {
+        ("post", "/api/v1/todos"),
+        ("put", "/api/v1/todos/{todo_id}"),
+        ("delete", "/api/v1/todos/{todo_id}"),
+        ("post", "/api/v1/todos/ical"),
+    }
+    assert document["components"]["parameters"]["IdempotencyKey"]["in"] == "header"
 
 
 def test_errors_are_documented_as_error_bodies_and_405_with_allow(document):

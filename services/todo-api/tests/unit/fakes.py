@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from taskoverflow_shared.events import Envelope
-from todo_api.domain.model import CalendarJob, JobStatus, Todo
+from todo_api.domain.commands import IdempotencyKey
+from todo_api.domain.model import CalendarJob, IdempotencyKeyReused, JobStatus, Todo
 from todo_api.unit_of_work import UnitOfWork
 
 
@@ -61,12 +63,35 @@ class FakeCalendarJobRepository:
         return len(expired[:limit])
 
 
+class FakeIdempotencyKeyRepository:
+    def __init__(self) -> None:
+        self.stored: dict[tuple[str | None, str], tuple[IdempotencyKey, dict[str, Any]]] = {}
+
+    def answer(self, key: IdempotencyKey) -> dict[str, Any] | None:
+        earlier = self.stored.get((key.owner, key.value))
+        if earlier is None:
+            return None
+        if earlier[0].fingerprint != key.fingerprint:
+            raise IdempotencyKeyReused("another request")
+        return earlier[1]
+
+    def add(self, key: IdempotencyKey, answer: dict[str, Any]) -> None:
+        self.stored[(key.owner, key.value)] = (key, answer)
+
+    def delete_received_before(self, moment: datetime, limit: int) -> int:
+        old = sorted((k for k, (key, _) in self.stored.items() if key.received_at < moment), key=str)[:limit]
+        for k in old:
+            del self.stored[k]
+        return len(old)
+
+
 class FakeUnitOfWork(UnitOfWork):
     """One instance plays every transaction, so a test can look at what was stored and sent."""
 
     def __init__(self) -> None:
         self.todos = FakeTodoRepository(self)
         self.jobs = FakeCalendarJobRepository(self)
+        self.idempotency_keys = FakeIdempotencyKeyRepository()
         self.outbox: list[Envelope] = []
         self.commits = 0
 

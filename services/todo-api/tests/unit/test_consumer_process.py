@@ -6,7 +6,7 @@ import threading
 
 from taskoverflow_shared.heartbeat import Liveness
 from tests.support.moto import wait_until
-from todo_api.domain.commands import FailOverdueCalendarJobs, ForgetFinishedCalendarJobs
+from todo_api.domain.commands import FailOverdueCalendarJobs, ForgetFinishedCalendarJobs, ForgetOldIdempotencyKeys
 from todo_api.entrypoints.calendar_job_sweeper import CalendarJobSweeper
 from todo_api.entrypoints.consumer import ConsumerAndSweeper
 
@@ -37,17 +37,21 @@ def test_the_sweeper_sweeps_beside_the_consumer_and_a_stop_ends_both():
     running = threading.Thread(target=loop.run, args=(stop,))
     running.start()
 
-    wait_until(lambda: len(bus.handled) >= 4, timeout=5, message="two sweeps")
+    wait_until(lambda: len(bus.handled) >= 6, timeout=5, message="two sweeps")
     stop.set()
     running.join(timeout=5)
 
     assert not running.is_alive()
-    assert [type(command) for command in bus.handled[:2]] == [FailOverdueCalendarJobs, ForgetFinishedCalendarJobs]
+    assert [type(command) for command in bus.handled[:3]] == [
+        FailOverdueCalendarJobs,
+        ForgetFinishedCalendarJobs,
+        ForgetOldIdempotencyKeys,
+    ]
     assert loop.liveness is StoppedConsumer.liveness and loop.interruptible
 
 
 def test_a_full_batch_is_followed_by_another_until_one_comes_back_short():
-    results = iter([10, 10, 3, 0])
+    results = iter([10, 10, 3, 0, 10, 1])
 
     class Bus:
         def handle(self, command):
@@ -55,7 +59,7 @@ def test_a_full_batch_is_followed_by_another_until_one_comes_back_short():
 
     result = CalendarJobSweeper(Bus(), interval_seconds=1, batch_size=10).sweep()
 
-    assert (result.failed, result.forgotten) == (23, 0)
+    assert (result.failed, result.forgotten, result.keys_forgotten) == (23, 0, 11)
 
 
 def test_a_failed_sweep_is_tried_again_at_the_next_tick():

@@ -14,12 +14,14 @@ from todo_api.domain.commands import (
     DeleteTodo,
     FailOverdueCalendarJobs,
     ForgetFinishedCalendarJobs,
+    ForgetOldIdempotencyKeys,
+    IdempotencyKey,
     NewTodo,
     RequestCalendar,
     TodoChanges,
     UpdateTodo,
 )
-from todo_api.domain.model import DEADLINE_PASSED, InvalidInput, JobStatus, NotFound
+from todo_api.domain.model import DEADLINE_PASSED, IdempotencyKeyReused, InvalidInput, JobStatus, NotFound
 
 from .conftest import DEADLINE_SECONDS
 
@@ -268,3 +270,71 @@ def test_with_authentication_calendar_mail_goes_only_to_the_verified_address(bus
     # No address asked for: the job names none (the notifier's own default recipient applies).
     quiet = bus.handle(RequestCalendar(CalendarRequest(), "corr-4", owner="user-a", verified_email="ann@example.com"))
     assert uow.jobs.stored[quiet].notify_email is None
+
+
+def key(value: str, clock, fingerprint: str = "the same request", owner: str | None = "user-a") -> IdempotencyKey:
+    return IdempotencyKey(owner, value, fingerprint, clock())
+
+
+def test_a_create_repeated_with_its_key_makes_one_todo_and_gets_the_first_answer(bus, uow, clock):
+    command = CreateTodo(NewTodo(title="once"), "corr-1", owner="user-a", idempotency_key=key("k-1", clock))
+    first = bus.handle(command)
+    clock.advance(5)
+
+    assert bus.handle(command) == first
+    assert list(uow.todos.stored) == [first.id] and len(uow.outbox) == 1 and uow.commits == 1
+    # Another user's same key is theirs: a todo of their own.
+    theirs_key = key("k-1", clock, owner="user-b")
+    theirs = bus.handle(CreateTodo(NewTodo(title="once"), "c", owner="user-b", idempotency_key=theirs_key))
+    assert theirs.id != first.id
+
+
+def test_a_delete_repeated_with_its_key_answers_the_todo_as_it_was_not_not_found(bus, uow, clock):
+    todo = create(bus)
+    command = DeleteTodo(todo.id, "corr-2", idempotency_key=key("k-2", clock))
+    first = bus.handle(command)
+
+    assert bus.handle(command) == first
+    assert [parse_data(envelope).action for envelope in uow.outbox] == ["created", "deleted"]
+    with pytest.raises(NotFound):
+        bus.handle(DeleteTodo(todo.id, "corr-3"))  # without the key it is a new request
+
+
+def test_an_update_and_a_calendar_request_repeated_with_their_keys_change_nothing_more(bus, uow, clock):
+    todo = create(bus)
+    update = UpdateTodo(todo.id, TodoChanges(completed=True), "c", idempotency_key=key("k-3", clock))
+    updated = bus.handle(update)
+    clock.advance(60)
+    assert bus.handle(update) == updated and uow.todos.stored[todo.id].version == 2
+
+    calendar = RequestCalendar(CalendarRequest(), "c", idempotency_key=key("k-4", clock))
+    job_id = bus.handle(calendar)
+    assert bus.handle(calendar) == job_id and list(uow.jobs.stored) == [job_id]
+    assert len(uow.outbox) == 3
+
+
+def test_a_key_sent_again_with_another_request_is_refused_and_changes_nothing(bus, uow, clock):
+    bus.handle(CreateTodo(NewTodo(title="first"), "c", idempotency_key=key("k-5", clock, "POST /todos first")))
+
+    with pytest.raises(IdempotencyKeyReused):
+        bus.handle(CreateTodo(NewTodo(title="second"), "c", idempotency_key=key("k-5", clock, "POST /todos second")))
+    assert [todo.title for todo in uow.todos.stored.values()] == ["first"]
+
+
+def test_a_refused_request_leaves_its_key_unused(bus, uow, clock):
+    with pytest.raises(NotFound):
+        bus.handle(DeleteTodo(404, "c", idempotency_key=key("k-6", clock)))
+    assert uow.idempotency_keys.stored == {}
+
+
+def test_keys_are_forgotten_after_their_retention(bus, uow, clock):
+    bus.handle(CreateTodo(NewTodo(title="old"), "c", idempotency_key=key("old", clock)))
+    clock.advance(23 * 3600)
+    bus.handle(CreateTodo(NewTodo(title="new"), "c", idempotency_key=key("new", clock)))
+    forget = ForgetOldIdempotencyKeys(100, "sweep-1")
+    assert bus.handle(forget) == 0
+
+    clock.advance(3600 + 1)  # the retention is 24 hours (build_bus's default)
+
+    assert bus.handle(forget) == 1
+    assert [value for _, value in uow.idempotency_keys.stored] == ["new"]

@@ -1,4 +1,4 @@
-"""Tables: todos, calendar jobs, and the outbox that makes every change an event.
+"""Tables: todos, calendar jobs, the outbox that makes every change an event, and Idempotency-Keys.
 
 The domain's `Todo` and `CalendarJob` are mapped onto their tables (imperative mapping, as in
 cosmicpython), so a todo has no row class of its own: the entity is what the session loads.
@@ -79,6 +79,21 @@ calendar_jobs = Table(
         sqlite_where=text("status NOT IN ('SUCCESS', 'FAILURE')"),
     ),
     Index("ix_calendar_jobs_finished_at", "finished_at"),
+)
+
+
+# A request sent with an Idempotency-Key, stored in the transaction of the change it made, with the
+# data of the event that change caused: a repeat of the request is answered from it (migration 0007).
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    # '' for requests without authentication: a primary key cannot hold NULL.
+    Column("owner", String(255), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_idempotency_keys_received_at", "received_at"),
 )
 
 

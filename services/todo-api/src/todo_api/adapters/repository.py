@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Generic, Self, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskoverflow_shared.events import Envelope
 from todo_api.adapters import outbox
-from todo_api.adapters.orm import calendar_jobs
-from todo_api.domain.model import MAX_ID, CalendarJob, JobStatus, Todo
+from todo_api.adapters.orm import calendar_jobs, idempotency_keys
+from todo_api.domain.commands import IdempotencyKey
+from todo_api.domain.model import MAX_ID, CalendarJob, IdempotencyKeyInUse, IdempotencyKeyReused, JobStatus, Todo
 from todo_api.unit_of_work import UnitOfWork
 
 Entity = TypeVar("Entity", Todo, CalendarJob)
@@ -86,6 +89,62 @@ class SqlAlchemyCalendarJobRepository(_Repository[CalendarJob]):
         return len(ids)
 
 
+class SqlAlchemyIdempotencyKeyRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def answer(self, key: IdempotencyKey) -> dict[str, Any] | None:
+        row = self.session.execute(
+            select(idempotency_keys.c.fingerprint, idempotency_keys.c.answer).where(
+                idempotency_keys.c.owner == _owner_column(key), idempotency_keys.c.key == key.value
+            )
+        ).first()
+        if row is None:
+            return None
+        if row.fingerprint != key.fingerprint:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used with another request: send a new key for a new request"
+            )
+        return json.loads(row.answer)
+
+    def add(self, key: IdempotencyKey, answer: dict[str, Any]) -> None:
+        # A concurrent request with the same key waits here for the first one's transaction
+        # (the primary key), then fails: it must not make its change a second time.
+        try:
+            self.session.execute(
+                insert(idempotency_keys).values(
+                    owner=_owner_column(key),
+                    key=key.value,
+                    fingerprint=key.fingerprint,
+                    answer=json.dumps(answer, separators=(",", ":")),
+                    received_at=key.received_at,
+                )
+            )
+        except IntegrityError:
+            raise IdempotencyKeyInUse(
+                "another request with this Idempotency-Key was being handled: send this one again"
+            ) from None
+
+    def delete_received_before(self, moment: datetime, limit: int) -> int:
+        batch = (
+            select(idempotency_keys.c.owner, idempotency_keys.c.key)
+            .where(idempotency_keys.c.received_at < moment)
+            .order_by(idempotency_keys.c.received_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        keys = [tuple(row) for row in self.session.execute(batch)]
+        if keys:
+            self.session.execute(
+                delete(idempotency_keys).where(tuple_(idempotency_keys.c.owner, idempotency_keys.c.key).in_(keys))
+            )
+        return len(keys)
+
+
+def _owner_column(key: IdempotencyKey) -> str:
+    return key.owner or ""
+
+
 class SqlAlchemyUnitOfWork(UnitOfWork):
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.session_factory = session_factory
@@ -95,6 +154,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.session.begin()
         self.todos = SqlAlchemyTodoRepository(self.session, self)
         self.jobs = SqlAlchemyCalendarJobRepository(self.session, self)
+        self.idempotency_keys = SqlAlchemyIdempotencyKeyRepository(self.session)
         return super().__enter__()
 
     def __exit__(self, *exc: object) -> None:

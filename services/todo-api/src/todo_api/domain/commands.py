@@ -6,6 +6,7 @@ themselves are the domain's (`model.check_*`), so a body and the entity cannot d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -108,10 +109,23 @@ class CalendarRequest(BaseModel):
 
 
 @dataclass(frozen=True)
+class IdempotencyKey:
+    """A client's `Idempotency-Key`: the same key with the same request is answered as the first
+    time and changes nothing more. Keys belong to their owner: two users may pick the same one."""
+
+    owner: str | None
+    value: str
+    # Of the request's method, path and body: the same key on another request is refused.
+    fingerprint: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
 class CreateTodo:
     todo: NewTodo
     correlation_id: str
     owner: str | None = None
+    idempotency_key: IdempotencyKey | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,7 @@ class UpdateTodo:
     changes: TodoChanges
     correlation_id: str
     owner: str | None = None
+    idempotency_key: IdempotencyKey | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +142,7 @@ class DeleteTodo:
     todo_id: int
     correlation_id: str
     owner: str | None = None
+    idempotency_key: IdempotencyKey | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +152,7 @@ class RequestCalendar:
     owner: str | None = None
     # The token's `email`, only when its issuer verified it; the only address mail may go to.
     verified_email: str | None = None
+    idempotency_key: IdempotencyKey | None = None
 
 
 @dataclass(frozen=True)
@@ -154,4 +171,20 @@ class ForgetFinishedCalendarJobs:
     correlation_id: str
 
 
-Command = CreateTodo | UpdateTodo | DeleteTodo | RequestCalendar | FailOverdueCalendarJobs | ForgetFinishedCalendarJobs
+@dataclass(frozen=True)
+class ForgetOldIdempotencyKeys:
+    """Delete up to `batch_size` Idempotency-Keys older than their retention."""
+
+    batch_size: int
+    correlation_id: str
+
+
+Command = (
+    CreateTodo
+    | UpdateTodo
+    | DeleteTodo
+    | RequestCalendar
+    | FailOverdueCalendarJobs
+    | ForgetFinishedCalendarJobs
+    | ForgetOldIdempotencyKeys
+)

@@ -30,6 +30,14 @@ class NotFound(Exception):
     pass
 
 
+class IdempotencyKeyReused(Exception):
+    """The client sent an Idempotency-Key again with a different request (a 422)."""
+
+
+class IdempotencyKeyInUse(Exception):
+    """Another request with this Idempotency-Key is being handled right now (a 409): retry later."""
+
+
 def visible_to(owner: str | None, requester: str | None) -> bool:
     """Whether `requester` (a token's `sub`, None without authentication) may see what `owner` has.
 

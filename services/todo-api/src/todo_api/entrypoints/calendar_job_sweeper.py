@@ -5,8 +5,10 @@ follows calendar jobs, so it needs no process, image or task of its own. Each sw
 1. fails every job still unfinished past `CALENDAR_JOB_DEADLINE_SECONDS` ("deadline passed")
    and announces it as a CalendarFailed through the outbox, so the notifier tells the requester
    exactly what the API now answers; a CalendarReady that arrives later still wins;
-2. deletes the jobs finished more than `CALENDAR_JOB_RETENTION_DAYS` ago.
-Both go in transactions of `CALENDAR_SWEEP_BATCH_SIZE` jobs. Several sweepers may run (one per
+2. deletes the jobs finished more than `CALENDAR_JOB_RETENTION_DAYS` ago;
+3. deletes the Idempotency-Keys received more than `IDEMPOTENCY_KEY_RETENTION_HOURS` ago (the
+   API's other table that only grows; it is swept here so that it needs no timer of its own).
+Each goes in transactions of `CALENDAR_SWEEP_BATCH_SIZE` jobs. Several sweepers may run (one per
 consumer task): on PostgreSQL each batch skips the jobs another one holds.
 """
 
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from todo_api.domain.commands import FailOverdueCalendarJobs, ForgetFinishedCalendarJobs
+from todo_api.domain.commands import FailOverdueCalendarJobs, ForgetFinishedCalendarJobs, ForgetOldIdempotencyKeys
 from todo_api.messagebus import MessageBus
 
 log = structlog.get_logger("todo_api.calendar_job_sweeper")
@@ -28,6 +30,7 @@ log = structlog.get_logger("todo_api.calendar_job_sweeper")
 class SweepResult:
     failed: int
     forgotten: int
+    keys_forgotten: int = 0
 
 
 @dataclass
@@ -42,9 +45,14 @@ class CalendarJobSweeper:
         correlation_id = str(uuid.uuid4())  # one per sweep: the logs and events of a sweep share it
         failed = self._until_short(FailOverdueCalendarJobs(self.batch_size, correlation_id), stop)
         forgotten = self._until_short(ForgetFinishedCalendarJobs(self.batch_size, correlation_id), stop)
-        return SweepResult(failed, forgotten)
+        keys_forgotten = self._until_short(ForgetOldIdempotencyKeys(self.batch_size, correlation_id), stop)
+        return SweepResult(failed, forgotten, keys_forgotten)
 
-    def _until_short(self, command: FailOverdueCalendarJobs | ForgetFinishedCalendarJobs, stop: threading.Event) -> int:
+    def _until_short(
+        self,
+        command: FailOverdueCalendarJobs | ForgetFinishedCalendarJobs | ForgetOldIdempotencyKeys,
+        stop: threading.Event,
+    ) -> int:
         total = 0
         while not stop.is_set():
             done: int = self.bus.handle(command)
@@ -63,6 +71,11 @@ class CalendarJobSweeper:
             except Exception as error:
                 log.warning("calendar_sweep_failed", error=str(error).splitlines()[0] if str(error) else repr(error))
             else:
-                if result.failed or result.forgotten:
-                    log.info("calendar_sweep_done", failed=result.failed, forgotten=result.forgotten)
+                if result.failed or result.forgotten or result.keys_forgotten:
+                    log.info(
+                        "calendar_sweep_done",
+                        failed=result.failed,
+                        forgotten=result.forgotten,
+                        keys_forgotten=result.keys_forgotten,
+                    )
             stop.wait(self.interval_seconds)

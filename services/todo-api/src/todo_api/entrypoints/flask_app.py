@@ -40,9 +40,10 @@ from todo_api.domain.commands import (
     TodoChanges,
     UpdateTodo,
 )
-from todo_api.domain.model import InvalidInput, JobStatus, NotFound
+from todo_api.domain.model import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidInput, JobStatus, NotFound
 from todo_api.entrypoints.authentication import install_authentication, needs_token
 from todo_api.entrypoints.http_metrics import register_http_metrics, start_metrics_export
+from todo_api.entrypoints.idempotency_keys import idempotency_key
 from todo_api.entrypoints.openapi import (
     COMPLETED_FILTER,
     CORRELATION_HEADER,
@@ -152,6 +153,14 @@ def create_app(api: TodoApi | None = None) -> Flask:
     def _not_found(error: NotFound):
         return jsonify(error=str(error)), 404
 
+    @app.errorhandler(IdempotencyKeyInUse)
+    def _key_in_use(error: IdempotencyKeyInUse):
+        return jsonify(error=str(error)), 409
+
+    @app.errorhandler(IdempotencyKeyReused)
+    def _key_reused(error: IdempotencyKeyReused):
+        return jsonify(error=str(error)), 422
+
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         messages = {
@@ -239,10 +248,12 @@ def create_app(api: TodoApi | None = None) -> Flask:
             "todos",
             {201: Reply("Created.", TodoState), 400: "BadRequest", 413: "PayloadTooLarge"},
             body=NewTodo,
+            idempotent_with_key=True,
         )
     )
     def create_todo():
-        todo = bus.handle(CreateTodo(request_body(NewTodo), g.correlation_id, g.owner))
+        key = idempotency_key()  # first: it reads the body before request_body consumes it
+        todo = bus.handle(CreateTodo(request_body(NewTodo), g.correlation_id, g.owner, key))
         return jsonify(todo.model_dump()), 201
 
     @app.get("/api/v1/todos/<int:todo_id>")
@@ -258,16 +269,25 @@ def create_app(api: TodoApi | None = None) -> Flask:
             {200: Reply("The todo as changed.", TodoState), 400: "BadRequest", 404: "NotFound", 413: "PayloadTooLarge"},
             description="Partial: fields left out keep their value. The body is checked before the id is.",
             body=TodoChanges,
+            idempotent_with_key=True,
         )
     )
     def update_todo(todo_id: int):
-        changes = request_body(TodoChanges)
-        return jsonify(bus.handle(UpdateTodo(todo_id, changes, g.correlation_id, g.owner)).model_dump())
+        key = idempotency_key()
+        command = UpdateTodo(todo_id, request_body(TodoChanges), g.correlation_id, g.owner, key)
+        return jsonify(bus.handle(command).model_dump())
 
     @app.delete("/api/v1/todos/<int:todo_id>")
-    @documented(Operation("Delete a todo", "todos", {200: Reply("The todo as it was.", TodoState), 404: "NotFound"}))
+    @documented(
+        Operation(
+            "Delete a todo",
+            "todos",
+            {200: Reply("The todo as it was.", TodoState), 404: "NotFound"},
+            idempotent_with_key=True,
+        )
+    )
     def delete_todo(todo_id: int):
-        return jsonify(bus.handle(DeleteTodo(todo_id, g.correlation_id, g.owner)).model_dump())
+        return jsonify(bus.handle(DeleteTodo(todo_id, g.correlation_id, g.owner, idempotency_key())).model_dump())
 
     @app.post("/api/v1/todos/ical")
     @documented(
@@ -282,11 +302,13 @@ def create_app(api: TodoApi | None = None) -> Flask:
             description="Answers at once, whatever the number of todos; a worker renders the calendar.",
             body=CalendarRequest,
             body_required=False,
+            idempotent_with_key=True,
         )
     )
     def request_calendar():
+        key = idempotency_key()
         body = request_body(CalendarRequest, required=False)
-        job_id = bus.handle(RequestCalendar(body, g.correlation_id, g.owner, g.email))
+        job_id = bus.handle(RequestCalendar(body, g.correlation_id, g.owner, g.email, key))
         return jsonify(task_id=job_id, task_url=_absolute(f"/api/v1/todos/ical/{job_id}/status")), 202
 
     # A long poll holds one of the process's threads: past this many at once, answer at once.

@@ -20,6 +20,11 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
 from todo_api.domain.model import MAX_ID
+from todo_api.entrypoints.idempotency_keys import (
+    IDEMPOTENCY_KEY_HEADER,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
+)
 from todo_api.entrypoints.response_bodies import Error
 from todo_api.views import MAX_PAGE_LIMIT, MAX_PAGE_OFFSET, MAX_WINDOW_DAYS
 
@@ -27,6 +32,7 @@ OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"
 CORRELATION_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 CORRELATION_HEADER = "X-Correlation-ID"
+IDEMPOTENCY_KEY_RETENTION_NOTE = "a day by default (`IDEMPOTENCY_KEY_RETENTION_HOURS`)"
 
 _OPERATION_ATTRIBUTE = "openapi_operation"
 _RULE_ARGUMENT = re.compile(r"<(?:(?P<converter>[^:<>]+):)?(?P<name>[^<>]+)>")
@@ -66,6 +72,8 @@ class Operation:
     query: tuple[QueryParameter, ...] = ()
     body: type[BaseModel] | None = None
     body_required: bool = True
+    # Takes an `Idempotency-Key` (entrypoints/idempotency_keys.py), and so may answer 409 and 422.
+    idempotent_with_key: bool = False
 
 
 PAGE_LIMIT = QueryParameter(
@@ -150,6 +158,13 @@ def _shared_responses(max_body_bytes: int) -> dict[str, Reply]:
             headers={"WWW-Authenticate": {"required": True, "schema": {"type": "string", "pattern": "^Bearer"}}},
         ),
         "UnsupportedMediaType": Reply("The body is not `application/json`.", Error),
+        "IdempotencyKeyInUse": Reply(
+            "Another request with this `Idempotency-Key` was being handled at the same moment: send this one again.",
+            Error,
+        ),
+        "IdempotencyKeyReused": Reply(
+            "This `Idempotency-Key` was used before for another request (method, path or body).", Error
+        ),
         "TooManyRequests": Reply(
             "The client (the signed-in user, else the client address) has used its share of these "
             "requests for now: try again after `Retry-After`.",
@@ -213,6 +228,12 @@ class _DocumentBuilder:
         }
         if operation.description:
             document["description"] = operation.description
+        if operation.idempotent_with_key:
+            document["parameters"].insert(-1, {"$ref": "#/components/parameters/IdempotencyKey"})
+            document["responses"].setdefault("400", {"$ref": "#/components/responses/BadRequest"})
+            document["responses"]["409"] = {"$ref": "#/components/responses/IdempotencyKeyInUse"}
+            document["responses"]["422"] = {"$ref": "#/components/responses/IdempotencyKeyReused"}
+            document["responses"] = dict(sorted(document["responses"].items()))
         if operation.body is not None:
             document["responses"].setdefault("415", {"$ref": "#/components/responses/UnsupportedMediaType"})
             document["responses"] = dict(sorted(document["responses"].items()))
@@ -311,6 +332,22 @@ def openapi_document(app: Flask, needs_token: Callable[[str], bool], auth_enable
                 }
             },
             "parameters": {
+                "IdempotencyKey": {
+                    "name": IDEMPOTENCY_KEY_HEADER,
+                    "in": "header",
+                    "required": False,
+                    "description": (
+                        "Your id for this change, new for each change: send the request again with the same key "
+                        "(after a 503, a timeout or no answer) and it is made once, the repeat answered as the "
+                        f"first time. Keys are yours alone and kept for {IDEMPOTENCY_KEY_RETENTION_NOTE}."
+                    ),
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+                        "pattern": IDEMPOTENCY_KEY_PATTERN,
+                    },
+                },
                 "CorrelationId": {
                     "name": CORRELATION_HEADER,
                     "in": "header",
@@ -320,7 +357,7 @@ def openapi_document(app: Flask, needs_token: Callable[[str], bool], auth_enable
                         "refused but replaced by a new id."
                     ),
                     "schema": {"type": "string"},
-                }
+                },
             },
             "headers": {
                 "CorrelationId": {
