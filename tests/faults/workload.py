@@ -1,9 +1,12 @@
 """The load a fault scenario runs, and the ledger of what the API acknowledged.
 
-Clients behave as a demanding user's would: a 503 with `Retry-After` is retried after it, any
-other answer is final. What was acknowledged (2xx) is what must never be lost. A request that
-got no answer at all (the connection dropped or timed out) leaves its todo in doubt: it may or
-may not have happened, and the checks afterwards accept either for that todo alone.
+Clients behave as a demanding user's would: every write carries an `Idempotency-Key` of its
+own, kept for its retries; a 503 with `Retry-After` is retried after it, a 409 (the same key
+still in flight) or no answer at all after a second, and any other answer is final. The key is
+what makes retrying safe: a 503 or a dropped connection does not say whether the write was
+committed. What was acknowledged (2xx) is what must never be lost. A request still without an
+answer after its last try leaves its todo in doubt: it may or may not have happened, and the
+checks afterwards accept either for that todo alone.
 """
 
 from __future__ import annotations
@@ -11,14 +14,16 @@ from __future__ import annotations
 import random
 import threading
 import time
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import requests
 
-RETRIES_ON_503 = 30
+ATTEMPTS = 30
 NO_ANSWER = 0  # the status recorded for a request that got no response
+RETRIED_STATUSES = {503, 409}
 
 
 @dataclass
@@ -51,19 +56,23 @@ class Client:
         self.session = requests.Session()
 
     def call(self, method: str, path: str, **options) -> requests.Response | None:
-        """The final answer, or None when the request got none."""
-        for _attempt in range(RETRIES_ON_503):
+        """The final answer, or None when the last try got none."""
+        headers = {"Idempotency-Key": str(uuid.uuid4())}
+        response = None
+        for _attempt in range(ATTEMPTS):
             try:
-                response = self.session.request(method, f"{self.api_url}{path}", timeout=60, **options)
+                response = self.session.request(method, f"{self.api_url}{path}", timeout=60, headers=headers, **options)
             except requests.RequestException:
                 with self.ledger._lock:
                     self.ledger.statuses[NO_ANSWER] += 1
-                return None
+                response = None
+                time.sleep(1)
+                continue
             self.ledger.record(response)
-            if response.status_code != 503:
+            if response.status_code not in RETRIED_STATUSES:
                 return response
             time.sleep(float(response.headers.get("Retry-After", "1")))
-        return response
+        return response if response is not None and response.status_code not in RETRIED_STATUSES else None
 
 
 def run_writes(api_url: str, ledger: Ledger, *, writes: int, calendars: int, clients: int = 8, seed: int = 6400):
