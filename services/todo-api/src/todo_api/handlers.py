@@ -159,13 +159,8 @@ def forget_finished_calendar_jobs(
     A finished job is only a status and a link nobody follows any more, yet it keeps the
     requester's e-mail address; the calendar file itself expires by S3's lifecycle rule.
     """
-    with uow:
-        deleted = uow.jobs.delete_finished_before(now() - calendar_job_retention, command.batch_size)
-        if deleted:
-            uow.commit(command.correlation_id)
-    if deleted:
-        log.info("calendar_jobs_forgotten", count=deleted)
-    return deleted
+    cutoff = now() - calendar_job_retention
+    return _deleted(uow, lambda: uow.jobs.delete_finished_before(cutoff, command.batch_size), command, "calendar_jobs")
 
 
 def forget_old_idempotency_keys(
@@ -173,12 +168,28 @@ def forget_old_idempotency_keys(
 ) -> int:
     """Delete the Idempotency-Keys received longer ago than the retention; return how many went.
     A client retries within minutes; past the retention a key is new again."""
+    cutoff = now() - idempotency_key_retention
+    return _deleted(
+        uow,
+        lambda: uow.idempotency_keys.delete_received_before(cutoff, command.batch_size),
+        command,
+        "idempotency_keys",
+    )
+
+
+def _deleted(
+    uow: UnitOfWork,
+    delete: Callable[[], int],
+    command: ForgetFinishedCalendarJobs | ForgetOldIdempotencyKeys,
+    what: str,
+) -> int:
+    """Run `delete` inside the unit of work (its repositories exist only there); commit what it deleted."""
     with uow:
-        deleted = uow.idempotency_keys.delete_received_before(now() - idempotency_key_retention, command.batch_size)
+        deleted = delete()
         if deleted:
             uow.commit(command.correlation_id)
     if deleted:
-        log.info("idempotency_keys_forgotten", count=deleted)
+        log.info(f"{what}_forgotten", count=deleted)
     return deleted
 
 
