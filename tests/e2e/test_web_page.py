@@ -146,6 +146,42 @@ def test_a_todo_from_the_form_to_the_calendar_file_then_completed_edited_and_del
     expect(page.get_by_role("status").filter(has_text="Deleted")).to_have_text(f"Deleted “{renamed}”.")
 
 
+def test_a_create_whose_answer_is_lost_is_sent_again_with_its_key_and_made_once(page: Page, running_system):
+    """The request reaches the API and is committed, but the page gets a 503 instead of the answer
+    (as when the database connection drops at COMMIT): the page retries, with the same key."""
+    keys: list[str | None] = []
+
+    def lose_the_first_answer(route: Route) -> None:
+        if route.request.method != "POST":
+            route.fallback()
+            return
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) > 1:
+            route.fallback()
+            return
+        committed = route.fetch()
+        assert committed.status == 201
+        route.fulfill(
+            status=503,
+            headers={"Retry-After": "1", "Content-Type": "application/json"},
+            body='{"error": "the database is unavailable; try again shortly"}',
+        )
+
+    page.route("**/api/v1/todos", lose_the_first_answer)
+    page.goto("/")
+    expect_list_loaded(page)
+    title = unique_title("Call the plumber")
+    form = page.get_by_role("form", name="New todo")
+    form.get_by_label("Title").fill(title)
+    form.get_by_role("button", name="Add todo").click()
+
+    expect(page.get_by_role("status").filter(has_text="Added")).to_have_text(f"Added “{title}”.")
+    expect(todo_named(page, title)).to_have_count(1)
+    assert len(keys) == 2 and keys[0] is not None and keys[0] == keys[1]
+    listed = requests.get(f"{running_system.api_url}/api/v1/todos", timeout=10).json()
+    assert [todo["title"] for todo in listed].count(title) == 1
+
+
 def test_the_page_says_that_authentication_is_off(page: Page, running_system):
     page.goto("/")
     expect(page.get_by_role("note")).to_have_text("Authentication is off: every visitor sees and changes every todo.")

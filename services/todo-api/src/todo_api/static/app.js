@@ -105,7 +105,14 @@ async function signIn() {
   authBanner.textContent = `Signed in as ${claims.email ?? claims.sub}.`;
 }
 
-/** Call the API; answer the parsed JSON, or throw ApiError with the API's own message. */
+// A write that got no answer, a 503 or a 409 is sent again, this many times in all.
+const WRITE_ATTEMPTS = 4;
+
+/** Call the API; answer the parsed JSON, or throw ApiError with the API's own message.
+ *
+ * A write carries an Idempotency-Key of its own and keeps it for its retries: a 503 or a lost
+ * answer does not say whether the server made the change, and with the key it makes it once.
+ */
 async function api(method, url, body) {
   const options = { method, headers: { Accept: "application/json" } };
   if (authConfig.enabled) options.headers.Authorization = `Bearer ${currentToken()}`;
@@ -113,11 +120,22 @@ async function api(method, url, body) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
   }
+  const write = method !== "GET";
+  if (write) options.headers["Idempotency-Key"] = randomString();
   let response;
-  try {
-    response = await fetch(url, options);
-  } catch {
-    throw new ApiError("The server cannot be reached. Is it running?");
+  for (let attempt = 1; ; attempt++) {
+    const retry = write && attempt < WRITE_ATTEMPTS;
+    try {
+      response = await fetch(url, options);
+    } catch {
+      if (retry) {
+        await pause(1000);
+        continue;
+      }
+      throw new ApiError("The server cannot be reached. Is it running?");
+    }
+    if (!(retry && (response.status === 503 || response.status === 409))) break;
+    await pause(1000 * Number(response.headers.get("Retry-After") ?? 1));
   }
   if (response.status === 401 && authConfig.enabled) {
     sessionStorage.removeItem(TOKEN_KEY); // expired or revoked: sign in again
@@ -276,10 +294,7 @@ newTodoForm.addEventListener("submit", (event) => {
 filters.addEventListener("change", () => act(loadTodos));
 filters.addEventListener("submit", (event) => {
   event.preventDefault();
-  act(async () => {
-  await signIn();
-  await loadTodos();
-});
+  act(loadTodos);
 });
 
 // --- calendar export -----------------------------------------------------------------------
