@@ -10,6 +10,7 @@ BENCHMARKS = [
     "bench.consumer_transport",
     "bench.event_archive",
     "bench.outbox_publishing",
+    "bench.idempotency_keys",
     "bench.calendar_render",
     "bench.calendar_pipeline",
     "bench.pipeline_comparison",

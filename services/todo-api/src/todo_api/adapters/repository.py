@@ -94,11 +94,11 @@ class SqlAlchemyIdempotencyKeyRepository:
         self.session = session
 
     def answer(self, key: IdempotencyKey) -> dict[str, Any] | None:
-        row = self.session.execute(
-            select(idempotency_keys.c.fingerprint, idempotency_keys.c.answer).where(
-                idempotency_keys.c.owner == _owner_column(key), idempotency_keys.c.key == key.value
-            )
-        ).first()
+        # Core on the session's connection: a key is a row, not an entity, so no autoflush is due.
+        stored = select(idempotency_keys.c.fingerprint, idempotency_keys.c.answer).where(
+            idempotency_keys.c.owner == _owner_column(key), idempotency_keys.c.key == key.value
+        )
+        row = self.session.connection().execute(stored).first()
         if row is None:
             return None
         if row.fingerprint != key.fingerprint:
@@ -111,7 +111,7 @@ class SqlAlchemyIdempotencyKeyRepository:
         # A concurrent request with the same key waits here for the first one's transaction
         # (the primary key), then fails: it must not make its change a second time.
         try:
-            self.session.execute(
+            self.session.connection().execute(
                 insert(idempotency_keys).values(
                     owner=_owner_column(key),
                     key=key.value,
