@@ -12,9 +12,11 @@ fi
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 # The container tier (make images, tests/containers): podman builds and runs the images where no
 # docker engine answers; debootstrap makes their base where no registry is reachable; netavark
-# and aardvark-dns give a compose network its container names.
+# and aardvark-dns give a compose network its container names. The packages are installed without
+# their recommendations, so two that podman only recommends are named: catatonit (what `--init`
+# runs as the container's PID 1) and iptables (what netavark calls to set up a network).
 if ! { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }; then
-  for package in podman runc debootstrap netavark aardvark-dns; do
+  for package in podman runc debootstrap netavark aardvark-dns catatonit iptables; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
   done
 fi
