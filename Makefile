@@ -15,7 +15,7 @@ export EMULATOR
 # dev.env's settings under the shell's: `NOTIFIER_WEBHOOK_URLS=... make run` wins over dev.env.
 WITH_DEV_ENV := bash scripts/with_dev_env.sh
 
-.PHONY: install lock images emulator-install run test test-unit test-e2e lint bench infra-check status trace taskoverflow outbox replay redrive demo-queues clean
+.PHONY: install lock images emulator-install run test test-unit test-integration test-e2e test-faults test-containers lint bench infra-check status trace taskoverflow outbox replay redrive demo-queues clean
 
 install: $(STAMP)
 
@@ -53,9 +53,29 @@ test: install
 test-unit: install
 	$(PYTEST) -m unit
 
+## test-integration: the integration tier (integration/ folders: real PostgreSQL, moto, LocalStack)
+test-integration: install
+	bash scripts/install_system_deps.sh
+	EMULATOR=localstack bash scripts/emulator.sh install
+	bash scripts/asyncapi.sh install
+	$(PYTEST) -m integration
+
+## test-e2e: the end-to-end tier (e2e/ folders: the whole system as processes, a browser)
 test-e2e: install
+	bash scripts/install_system_deps.sh
 	EMULATOR=localstack bash scripts/emulator.sh install
 	$(PYTEST) -m e2e
+
+## test-faults: the fault scenarios (tests/faults)
+test-faults: install
+	EMULATOR=localstack bash scripts/emulator.sh install
+	$(PYTEST) -m faults
+
+## test-containers: the images built and run (tests/containers)
+test-containers: install
+	bash scripts/install_system_deps.sh
+	EMULATOR=localstack bash scripts/emulator.sh install
+	$(PYTEST) -m containers
 
 ## lint: ruff (rules and format) on everything, mypy --strict on shared/ and the service domains (mypy.ini)
 lint: install

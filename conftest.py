@@ -13,9 +13,7 @@ from tests.support.moto import MotoServer
 from tests.support.postgres import PostgresCluster
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-# LocalStack's variants need its server (installed on first use): they belong to the e2e suite,
-# so `make test-unit` stays on moto.
-EACH_EMULATOR = ["moto", pytest.param("localstack", marks=pytest.mark.e2e)]
+EACH_EMULATOR = ["moto", "localstack"]
 
 
 @pytest.fixture(scope="session")
@@ -91,9 +89,25 @@ _AWS_ENV = {
 }
 
 
+# Each tier is a folder name; a test belongs to the nearest tier folder above it. The timeout is
+# the tier's unless the test sets its own (a container build outlasts any tier default).
+TIER_TIMEOUTS = {"unit": 60, "integration": 300, "e2e": 300, "faults": 900, "containers": 1200}
+
+
 def pytest_collection_modifyitems(items):
-    """Tests under a `unit/` folder are the unit tier (`make test-unit`): fakes only, no server,
-    no subprocess, each well under a second."""
+    """Marks every test with its tier, read from its path: `pytest -m unit` runs the `unit/`
+    folders, and so on for `integration`, `e2e`, `faults` and `containers`. A test outside every
+    tier folder is an error, so no test escapes `make test-<tier>`."""
+    untiered = []
     for item in items:
-        if "unit" in item.path.parent.parts:
-            item.add_marker(pytest.mark.unit)
+        tier = next((part for part in reversed(item.path.parent.parts) if part in TIER_TIMEOUTS), None)
+        if tier is None:
+            untiered.append(item.nodeid)
+            continue
+        item.add_marker(getattr(pytest.mark, tier))
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(TIER_TIMEOUTS[tier]))
+    if untiered:
+        raise pytest.UsageError(
+            "tests outside a tier folder (unit, integration, e2e, faults, containers): " + ", ".join(untiered)
+        )

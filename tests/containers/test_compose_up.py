@@ -18,7 +18,7 @@ from tests.e2e import test_curl_sequence as curl_sequence
 from tests.support.containers import IMAGES_SCRIPT, REPO, engine_environment
 from tests.support.moto import free_port, wait_until
 
-pytestmark = [pytest.mark.containers, pytest.mark.timeout(1500)]
+pytestmark = pytest.mark.timeout(1500)
 PROJECT = "taskoverflow-compose-test"
 # Started first where the engine cannot wait on health (podman before 4.6 ignores the
 # service_healthy conditions): everything else needs them healthy.

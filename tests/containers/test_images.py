@@ -15,7 +15,7 @@ from packaging.markers import Marker
 
 from tests.support.containers import REPO, image_name
 
-pytestmark = [pytest.mark.containers, pytest.mark.timeout(1200)]
+pytestmark = pytest.mark.timeout(1200)
 SERVICES = sorted(path.parent.name for path in (REPO / "services").glob("*/Dockerfile"))
 SITE_PACKAGES = "/opt/venv/lib/python3.11/site-packages"
 

@@ -22,7 +22,7 @@ from tests.support.moto import wait_until
 from tests.support.oidc_issuer import IssuerUser, OidcIssuer
 
 # A cold first test builds the images (and perhaps their base) before the system starts.
-pytestmark = [pytest.mark.containers, pytest.mark.timeout(1200)]
+pytestmark = pytest.mark.timeout(1200)
 # Beyond the definition's max-age: a loop stopped this long ago has a stale heartbeat.
 STALE_BY_SECONDS = 3600
 # A second API container, with authentication on, binds here beside the shared system's.

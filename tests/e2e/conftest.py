@@ -45,9 +45,3 @@ def start_system(localstack_server):
         return system.start()
 
     return start
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "tests/e2e/" in str(item.path):
-            item.add_marker(pytest.mark.e2e)

@@ -8,14 +8,6 @@ import pytest
 from tests.support.system import RunningSystem
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        item.add_marker(pytest.mark.faults)
-        item.add_marker(pytest.mark.slow)
-        # A scenario is a fault held under load, then a full recovery: longer than pytest.ini's 300 s.
-        item.add_marker(pytest.mark.timeout(900))
-
-
 @pytest.fixture
 def start_faulty_system(request):
     """Starts a system on the session's LocalStack whose services reach it through a proxy."""

@@ -1,5 +1,6 @@
 """The AsyncAPI document is generated from topology.json and the event schemas, and the committed
-file is what they generate (tests/tooling checks it against the AsyncAPI specification)."""
+file is what they generate (tests/integration/test_asyncapi_validation.py checks it against the
+AsyncAPI specification)."""
 
 import json
 

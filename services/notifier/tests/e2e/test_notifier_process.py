@@ -6,15 +6,11 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
 from notifier.domain.signing import verify
 from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.events import CalendarReady, TodoChanged, new_envelope
 from taskoverflow_shared.sns_publisher import SnsPublisher
 from tests.support.moto import wait_until
-
-pytestmark = pytest.mark.e2e
 
 SECRET = "whsec_bm90aWZpZXItdGVzdHMtd2ViaG9vay1rZXktMDAwMQ=="
 TODO = {"id": 11, "title": "ship the notifier", "completed": False, "created_at": "x", "updated_at": "x"}
