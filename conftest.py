@@ -4,21 +4,20 @@ private PostgreSQL cluster."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
+from tests.support.artifacts import ARTIFACTS
 from tests.support.localstack import LocalStackServer
 from tests.support.moto import MotoServer
 from tests.support.postgres import PostgresCluster
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
 EACH_EMULATOR = ["moto", "localstack"]
 
 
 @pytest.fixture(scope="session")
 def moto_server():
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     server = MotoServer(log_path=ARTIFACTS / "moto-server.log").start()
     saved = {key: os.environ.get(key) for key in _AWS_ENV}
     os.environ.update(_AWS_ENV, AWS_ENDPOINT_URL=server.url)
@@ -34,7 +33,7 @@ def moto_server():
 @pytest.fixture(scope="session")
 def localstack_server():
     """One LocalStack for the whole session; each user takes a fresh account of it."""
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     server = LocalStackServer(state_dir=ARTIFACTS / "localstack", log_path=ARTIFACTS / "localstack.log").start()
     yield server
     server.stop()

@@ -1,34 +1,55 @@
 #!/usr/bin/env bash
-# `make test`'s two halves side by side: pytest (every tier) in the foreground and the offline
-# infrastructure checks (`make infra-check`) in the background. The checks spend most of their
-# time in Terraform and checkov on one core while much of pytest waits on its subprocesses, so
-# together they end minutes sooner than one after the other. The checks' output is shown whole
-# once pytest ends, not interleaved with it; either half failing fails the run.
+# `make test`: every tier, in three runs side by side.
+#
+#   tiers        unit, integration and e2e, in the foreground
+#   system tiers the fault scenarios and the container tier, in a second pytest session
+#   infra-check  Terraform, checkov and tests/infra (`make infra-check`)
+#
+# Much of each run waits: on fault scenarios held for their length, on image builds' downloads
+# and disk, on subprocesses starting, on Terraform. Side by side they fill the two cores instead
+# of taking turns. The system tiers have a LocalStack of their own (TEST_ARTIFACTS keeps its state
+# apart). The background runs' output is shown whole when the foreground one ends, not
+# interleaved with it; any run failing fails `make test`.
+#
+#   bash scripts/test_all.sh            # all three
+#   bash scripts/test_all.sh ARGS...    # one pytest session with these arguments, nothing beside
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PYTEST=${PYTEST:-.venv/bin/pytest}
+
+if (($#)); then
+    exec "$PYTEST" "$@"
+fi
+
 mkdir -p artifacts
 infra_log=artifacts/infra-check.log
+system_log=artifacts/system-tiers.log
 
 bash scripts/infra_check.sh >"$infra_log" 2>&1 &
 infra_pid=$!
-# Ctrl-C or a failed pytest must not leave the checks running behind the caller's back.
-trap 'kill "$infra_pid" 2>/dev/null' INT TERM
+TEST_ARTIFACTS=artifacts/system-tiers "$PYTEST" -m "faults or containers" -p no:cacheprovider >"$system_log" 2>&1 &
+system_pid=$!
+# Ctrl-C or a failed run must not leave the others running behind the caller's back.
+trap 'kill "$infra_pid" "$system_pid" 2>/dev/null' INT TERM
 
-"$PYTEST" "$@"
-pytest_status=$?
+started=$(date +%s)
+"$PYTEST" -m "unit or integration or e2e"
+tiers_status=$?
+echo "unit, integration and e2e: $(($(date +%s) - started)) s"
+
+wait "$system_pid"
+system_status=$?
+printf '\n==> faults and containers (ran beside; %s), done after %s s\n' "$system_log" "$(($(date +%s) - started))"
+cat "$system_log"
 
 wait "$infra_pid"
 infra_status=$?
-printf '\n==> make infra-check (ran beside pytest; %s)\n' "$infra_log"
+printf '\n==> make infra-check (ran beside; %s)\n' "$infra_log"
 cat "$infra_log"
 
-if ((pytest_status != 0)); then
-    echo "pytest failed (exit $pytest_status)" >&2
-fi
-if ((infra_status != 0)); then
-    echo "infra-check failed (exit $infra_status)" >&2
-fi
-((pytest_status == 0 && infra_status == 0))
+((tiers_status == 0)) || echo "unit, integration or e2e failed (exit $tiers_status)" >&2
+((system_status == 0)) || echo "faults or containers failed (exit $system_status)" >&2
+((infra_status == 0)) || echo "infra-check failed (exit $infra_status)" >&2
+((tiers_status == 0 && system_status == 0 && infra_status == 0))

@@ -11,7 +11,6 @@ import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -20,6 +19,7 @@ import requests
 import sqlalchemy
 
 from tests.infra.offline_terraform import OFFLINE_VARS, PROD_ENV, OfflineTerraform, why_terraform_cannot_run
+from tests.support.artifacts import ARTIFACTS
 from tests.support.containers import Engine, build_images, image_name
 from tests.support.moto import wait_until
 
@@ -203,7 +203,7 @@ def container_system(engine, task_containers, localstack_server, postgres_cluste
         )
         yield system
     finally:
-        artifacts = Path(__file__).resolve().parents[2] / "artifacts" / "containers"
+        artifacts = ARTIFACTS / "containers"
         artifacts.mkdir(parents=True, exist_ok=True)
         for process, name in system.names.items():
             (artifacts / f"{process}.log").write_text(engine.logs(name))

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from tests.e2e import test_curl_sequence as curl_sequence
+from tests.support.artifacts import ARTIFACTS
 from tests.support.containers import IMAGES_SCRIPT, REPO, engine_environment
 from tests.support.moto import free_port, wait_until
 
@@ -101,7 +102,7 @@ def compose_stack(engine):
         yield SimpleNamespace(api_url=api_url, run=run)
     finally:
         logs = run("logs", timeout=120)
-        artifacts = REPO / "artifacts" / "containers"
+        artifacts = ARTIFACTS / "containers"
         artifacts.mkdir(parents=True, exist_ok=True)
         (artifacts / "compose.log").write_text(logs.stdout + logs.stderr)
         run("down", "--volumes", timeout=600)

@@ -28,13 +28,12 @@ import boto3
 import requests
 
 from taskoverflow_shared.topology import DELIVERY_VARIABLE, load_topology
+from tests.support.artifacts import ARTIFACTS, REPOSITORY
 from tests.support.localstack import LocalStackServer
 from tests.support.moto import MotoServer, free_port, wait_until
 from tests.support.tcp_proxy import TcpProxy
 
 BIN = Path(sys.executable).parent
-REPOSITORY = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPOSITORY / "artifacts"
 
 WORKERS = {
     "relay": ["todo-api-relay"],
