@@ -68,7 +68,10 @@ class Settings(ConsumerSettings):
         Path(DEFAULT_DELIVERY_DB), description="the delivery log, SQLite (idempotency across restarts)"
     )
     delivery_retention_days: int = Field(
-        30, ge=1, description="prune age of delivery records; must cover the queues' message retention"
+        30,
+        ge=1,
+        description="prune age of delivery records; at least the queues' message retention (14 days), so a "
+        "redelivered or redriven event is never delivered twice",
     )
     # One slow or failing receiver then delays only its own events.
     concurrency: int = Field(8, ge=1, description="events of a received batch delivered at once")
