@@ -1,4 +1,4 @@
-"""The README's "The API, with curl", request by request, against the running system on each
+"""docs/api.md's "With curl", request by request, against the running system on each
 emulator: create, list, filter, get, update, delete, the 400s, and a calendar request followed
 from its status to its result.
 

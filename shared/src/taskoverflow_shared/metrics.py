@@ -357,11 +357,33 @@ class MetricsSettings(ServiceSettings):
 
     service: ClassVar[str] = "metrics"
 
-    exporter: Literal["prometheus", "emf"] = Field("prometheus", validation_alias="METRICS_EXPORTER")
-    # The worker's Prometheus endpoint; 0 serves none (the API serves GET /metrics on its own port).
-    port: int = Field(0, ge=0, le=65535, validation_alias="METRICS_PORT")
-    host: str = Field("127.0.0.1", min_length=1, validation_alias="METRICS_HOST")
-    flush_seconds: float = Field(60.0, gt=0, le=3600, validation_alias="METRICS_FLUSH_SECONDS")
+    exporter: Literal["prometheus", "emf"] = Field(
+        "prometheus",
+        validation_alias="METRICS_EXPORTER",
+        description="`prometheus`: Prometheus text at /metrics; `emf`: CloudWatch Embedded Metric Format "
+        "lines on stdout (AWS; Terraform sets it)",
+    )
+    port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        validation_alias="METRICS_PORT",
+        description="a worker's Prometheus endpoint, `http://METRICS_HOST:METRICS_PORT/metrics`; 0 serves "
+        "none. The API serves `/metrics` on its own port",
+    )
+    host: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        validation_alias="METRICS_HOST",
+        description="address a worker's endpoint listens on (`0.0.0.0` in a container scraped from outside)",
+    )
+    flush_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        validation_alias="METRICS_FLUSH_SECONDS",
+        description="with `emf`, how often the aggregated lines are written",
+    )
 
 
 @dataclass

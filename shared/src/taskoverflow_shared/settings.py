@@ -110,20 +110,34 @@ class ServiceSettings(BaseSettings):
 class WorkerSettings(ServiceSettings):
     """What the shared worker runtime reads, under the service's prefix (see worker_runtime.py)."""
 
-    # How long to wait at start for the emulator and the queues (`make run` bootstraps beside us).
-    startup_wait_seconds: int = Field(60, ge=0, le=3600)
-    # Touched by the heartbeat thread while the loop shows progress; the health check reads its age.
-    heartbeat_file: Path | None = Field(None, validation_alias="HEARTBEAT_FILE")
-    # The longest one step of a loop (a receive, one message, one archive put) may take: longer
-    # without a step and the heartbeat stops, so the health check replaces the stuck worker.
-    heartbeat_max_silence_seconds: float = Field(30.0, gt=0, validation_alias="HEARTBEAT_MAX_SILENCE_SECONDS")
+    # `make run` bootstraps the topology beside the workers, hence the wait.
+    startup_wait_seconds: int = Field(
+        60, ge=0, le=3600, description="how long to wait at start for the emulator and the queues"
+    )
+    heartbeat_file: Path | None = Field(
+        None,
+        validation_alias="HEARTBEAT_FILE",
+        description="touched every few seconds while the loop shows progress (each receive, each message, "
+        "each archive put); `taskoverflow-healthcheck` checks its age. Unset: no heartbeat",
+    )
+    heartbeat_max_silence_seconds: float = Field(
+        30.0,
+        gt=0,
+        validation_alias="HEARTBEAT_MAX_SILENCE_SECONDS",
+        description="the longest one step of the loop may take; after that the heartbeat stops, so the "
+        "health check replaces a stuck worker",
+    )
 
 
 class ConsumerSettings(WorkerSettings):
     """A worker that drains a queue with the shared consumer loop."""
 
-    # The long poll's wait; a stop that cannot cut a poll short waits this long at most.
-    receive_wait_seconds: int = Field(default_factory=lambda: load_topology().receive_wait_time_seconds, ge=0, le=20)
+    receive_wait_seconds: int = Field(
+        default_factory=lambda: load_topology().receive_wait_time_seconds,
+        ge=0,
+        le=20,
+        description="SQS long-poll wait; a stop that cannot cut a poll short waits this long at most",
+    )
 
     @property
     def queue(self) -> QueueSpec:

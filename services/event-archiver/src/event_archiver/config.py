@@ -22,11 +22,18 @@ class Settings(ConsumerSettings):
     service = SERVICE
 
     # A batch is stored when it holds `flush_events` events or its oldest is `flush_seconds` old.
-    flush_seconds: float = Field(10.0, ge=0.1)
-    flush_events: int = Field(1000, ge=1, le=10_000)
+    flush_seconds: float = Field(
+        10.0,
+        ge=0.1,
+        description="a batch is stored once its oldest event is this old (at most a quarter of the queue's "
+        "visibility timeout)",
+    )
+    flush_events: int = Field(1000, ge=1, le=10_000, description="a batch is stored once it holds this many events")
     # Short long polls: a stop waits for the current one to end (see entrypoints/worker.py), and
     # 5 s keeps that inside compose's and ECS's stop grace periods at a negligible request cost.
-    receive_wait_seconds: int = Field(DEFAULT_RECEIVE_WAIT_SECONDS, ge=0, le=20)
+    receive_wait_seconds: int = Field(
+        DEFAULT_RECEIVE_WAIT_SECONDS, ge=0, le=20, description="SQS long-poll wait (short, so a stop is quick)"
+    )
 
     @field_validator("flush_seconds")
     @classmethod

@@ -26,10 +26,15 @@ class Settings(ConsumerSettings):
     # Up to ten jobs per receive, handled `concurrency` at a time: a job mostly waits on S3 and
     # SNS, so overlapping them is where throughput comes from (and a big calendar does not hold
     # the small ones in its batch back; only the next receive waits for it).
-    max_messages: int = Field(10, ge=1, le=10)
-    concurrency: int = Field(8, ge=1, le=64)
-    # Entries in each of the two caches (rendered VEVENT blocks, parsed snapshot lines).
-    cache_size: int = Field(DEFAULT_CACHE_SIZE, ge=0)
+    max_messages: int = Field(10, ge=1, le=10, description="messages per receive")
+    concurrency: int = Field(
+        8, ge=1, le=64, description="jobs handled at once (their outcomes share `PublishBatch` requests)"
+    )
+    cache_size: int = Field(
+        DEFAULT_CACHE_SIZE,
+        ge=0,
+        description="entries in each of the two render caches (rendered VEVENT blocks, parsed snapshot lines)",
+    )
 
     @property
     def topic_name(self) -> str:

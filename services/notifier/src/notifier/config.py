@@ -35,30 +35,53 @@ class Settings(ConsumerSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFIER_")
     service = SERVICE
 
-    # `url[|EventType,…]` entries, comma-separated (domain/subscriptions.py).
-    webhook_urls: str = ""
-    # The signing secret of every URL without one of its own in webhook_secrets, a JSON object
-    # URL => secret; secrets are `whsec_` + base64 (domain/signing.py).
-    webhook_secret: str = ""
-    webhook_secrets: str = ""
-    allow_private_targets: bool = False
-    timeout_seconds: float = Field(5.0, ge=0.1)
-    retry_max_attempts: int = Field(4, ge=1)
-    retry_initial_backoff_seconds: float = Field(0.5, ge=0)
-    retry_max_backoff_seconds: float = Field(8.0, ge=0)
-    retry_budget_seconds: float = Field(20.0, ge=0)
-    smtp_url: str = ""
-    email_from: str = DEFAULT_EMAIL_FROM
-    email_to: str = ""
-    # The CalendarReady mail's download link is built from it.
-    public_base_url: str = Field("", validation_alias="PUBLIC_BASE_URL")
-    delivery_db: Path = Path(DEFAULT_DELIVERY_DB)
-    delivery_retention_days: int = Field(30, ge=1)
-    # Events delivered at once: one slow or failing receiver then delays only its own events.
-    concurrency: int = Field(8, ge=1)
-    # Let a trickle of events gather before the next receive: one receive and one delete for
-    # several events, for at most this much extra delay of a webhook.
-    batching_window_seconds: float = Field(0.5, ge=0)
+    webhook_urls: str = Field(
+        "", description="comma-separated webhook URLs, each optionally `URL|Type,Type` (domain/subscriptions.py)"
+    )
+    webhook_secret: str = Field(
+        "",
+        description="[Standard Webhooks](https://www.standardwebhooks.com) secret (`whsec_` + base64 of 24 to 64 "
+        "random bytes) of every URL without its own; required with URLs",
+    )
+    webhook_secrets: str = Field("", description='a JSON object `{"<url>": "whsec_…"}`: a secret per subscriber')
+    allow_private_targets: bool = Field(
+        False, description="allow loopback and private webhook targets (development only)"
+    )
+    timeout_seconds: float = Field(5.0, ge=0.1, description="one HTTP request or SMTP conversation")
+    retry_max_attempts: int = Field(4, ge=1, description="attempts per target per receive")
+    retry_initial_backoff_seconds: float = Field(0.5, ge=0, description="first backoff window (doubles, with jitter)")
+    retry_max_backoff_seconds: float = Field(8.0, ge=0, description="cap of the backoff window")
+    retry_budget_seconds: float = Field(
+        20.0,
+        ge=0,
+        description="retry time per event; with `NOTIFIER_TIMEOUT_SECONDS` at most half the queue's visibility timeout",
+    )
+    smtp_url: str = Field("", description="`smtp://`, `smtp+starttls://user:pass@…` or `smtps://…`; empty: no e-mail")
+    email_from: str = Field(DEFAULT_EMAIL_FROM, description="sender of the mails")
+    email_to: str = Field("", description="recipient when the event has no `notify_email`")
+    public_base_url: str = Field(
+        "",
+        validation_alias="PUBLIC_BASE_URL",
+        description="base of the CalendarReady mail's download link; an http(s) URL, required with `NOTIFIER_SMTP_URL`",
+    )
+    delivery_db: Path = Field(
+        Path(DEFAULT_DELIVERY_DB), description="the delivery log, SQLite (idempotency across restarts)"
+    )
+    delivery_retention_days: int = Field(
+        30,
+        ge=1,
+        description="prune age of delivery records; at least the queues' message retention (14 days), so a "
+        "redelivered or redriven event is never delivered twice",
+    )
+    # One slow or failing receiver then delays only its own events.
+    concurrency: int = Field(8, ge=1, description="events of a received batch delivered at once")
+    # One receive and one delete for several events of a trickle.
+    batching_window_seconds: float = Field(
+        0.5,
+        ge=0,
+        description="after a receive that did not fill a batch, wait this long before the next (fewer SQS "
+        "calls per event)",
+    )
 
     @field_validator("webhook_urls")
     @classmethod

@@ -27,45 +27,134 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TODO_API_", validate_by_name=True)
     service = SERVICE
 
-    database_url: str = Field(f"sqlite:///{DEFAULT_SQLITE_PATH}", min_length=1, validation_alias="DATABASE_URL")
-    # The address clients reach the API at, for absolute links (status and result URLs, mail).
-    public_base_url: str | None = Field(None, validation_alias="PUBLIC_BASE_URL")
-    calendar_job_deadline_seconds: float = Field(300.0, gt=0, validation_alias="CALENDAR_JOB_DEADLINE_SECONDS")
-    # The sweeper (in todo-api-consumer): how often it looks, how many jobs per transaction, and
-    # how long finished jobs (which hold e-mail addresses) are kept.
+    database_url: str = Field(
+        f"sqlite:///{DEFAULT_SQLITE_PATH}",
+        min_length=1,
+        validation_alias="DATABASE_URL",
+        description="the database; or `postgresql+psycopg2://user:pass@host/db`",
+    )
+    public_base_url: str | None = Field(
+        None,
+        validation_alias="PUBLIC_BASE_URL",
+        description="the address clients reach the API at, base of `task_url` / `result_url` and e-mailed "
+        "links. Unset: the request's host",
+    )
+    calendar_job_deadline_seconds: float = Field(
+        300.0,
+        gt=0,
+        validation_alias="CALENDAR_JOB_DEADLINE_SECONDS",
+        description="after this, the sweeper fails an unfinished calendar job",
+    )
+    # Finished jobs hold e-mail addresses, hence their retention.
     calendar_sweep_interval_seconds: float = Field(
-        10.0, gt=0, le=3600, validation_alias="CALENDAR_SWEEP_INTERVAL_SECONDS"
+        10.0,
+        gt=0,
+        le=3600,
+        validation_alias="CALENDAR_SWEEP_INTERVAL_SECONDS",
+        description="how often the sweeper (in todo-api-consumer) looks for overdue and expired jobs",
     )
-    calendar_sweep_batch_size: int = Field(200, gt=0, le=10_000, validation_alias="CALENDAR_SWEEP_BATCH_SIZE")
-    calendar_job_retention_days: float = Field(7.0, gt=0, validation_alias="CALENDAR_JOB_RETENTION_DAYS")
-    # How long a request's Idempotency-Key is remembered (the sweeper deletes older ones): far
-    # longer than any client goes on retrying one request.
-    idempotency_key_retention_hours: float = Field(24.0, gt=0, validation_alias="IDEMPOTENCY_KEY_RETENTION_HOURS")
+    calendar_sweep_batch_size: int = Field(
+        200, gt=0, le=10_000, validation_alias="CALENDAR_SWEEP_BATCH_SIZE", description="jobs per sweeper transaction"
+    )
+    calendar_job_retention_days: float = Field(
+        7.0, gt=0, validation_alias="CALENDAR_JOB_RETENTION_DAYS", description="finished jobs are deleted after this"
+    )
+    # Far longer than any client goes on retrying one request.
+    idempotency_key_retention_hours: float = Field(
+        24.0,
+        gt=0,
+        validation_alias="IDEMPOTENCY_KEY_RETENTION_HOURS",
+        description="the sweeper forgets `Idempotency-Key`s older than this",
+    )
     inline_todos_max_bytes: int = Field(
-        128 * 1024, gt=0, le=MAX_INLINE_TODOS_BYTES, validation_alias="CALENDAR_INLINE_TODOS_MAX_BYTES"
+        128 * 1024,
+        gt=0,
+        le=MAX_INLINE_TODOS_BYTES,
+        validation_alias="CALENDAR_INLINE_TODOS_MAX_BYTES",
+        description="a calendar request's todos up to this size travel inline in the event; larger sets go "
+        "by S3 snapshot (claim check)",
     )
-    relay_poll_interval_seconds: float = Field(0.1, gt=0, validation_alias="OUTBOX_RELAY_POLL_SECONDS")
-    relay_batch_size: int = Field(100, gt=0, le=10_000, validation_alias="OUTBOX_RELAY_BATCH_SIZE")
-    relay_publish_threads: int = Field(4, gt=0, le=32, validation_alias="OUTBOX_RELAY_PUBLISH_THREADS")
-    # A row that keeps failing on its own (not in an outage) is parked after this many tries.
-    outbox_max_attempts: int = Field(20, gt=0, le=1000, validation_alias="OUTBOX_MAX_ATTEMPTS")
-    # Published rows are deleted by the relay once older than this; pending and parked rows never.
-    outbox_retention_hours: float = Field(168.0, gt=0, validation_alias="OUTBOX_RETENTION_HOURS")
-    status_long_polls: int = Field(3, gt=0, le=64, validation_alias="CALENDAR_STATUS_LONG_POLLS")
-    # Bearer tokens from an OIDC issuer (adapters/identity.py): all three, or none for no
-    # authentication at all (`make run`). Terraform passes them from the Cognito user pool.
-    auth_jwks_url: str | None = Field(None, validation_alias="AUTH_JWKS_URL")
-    auth_issuer: str | None = Field(None, validation_alias="AUTH_ISSUER")
-    auth_audience: str | None = Field(None, validation_alias="AUTH_AUDIENCE")
-    # The web page's OAuth client id, when it is not the audience (Cognito's is: the app client's id).
-    auth_client_id: str | None = Field(None, validation_alias="AUTH_CLIENT_ID")
-    # Per client (the user, or the address when anonymous), in Flask-Limiter's notation
-    # ("120/minute", "1000 per hour; 20/second"); entrypoints/request_limits.py says how they count.
-    rate_limit_writes: str = Field("120/minute", validation_alias="RATE_LIMIT_WRITES")
-    rate_limit_calendars: str = Field("6/minute", validation_alias="RATE_LIMIT_CALENDARS")
-    rate_limit_storage_uri: str = Field("memory://", min_length=1, validation_alias="RATE_LIMIT_STORAGE_URI")
-    # Proxies in front of the API that append to X-Forwarded-For (1 behind the ALB); 0 trusts none.
-    trusted_proxy_count: int = Field(0, ge=0, le=5, validation_alias="TRUSTED_PROXY_COUNT")
+    relay_poll_interval_seconds: float = Field(
+        0.1,
+        gt=0,
+        validation_alias="OUTBOX_RELAY_POLL_SECONDS",
+        description="idle wait between outbox polls of each lane (bounds the outbox lag)",
+    )
+    relay_batch_size: int = Field(
+        100, gt=0, le=10_000, validation_alias="OUTBOX_RELAY_BATCH_SIZE", description="rows per relay transaction"
+    )
+    relay_publish_threads: int = Field(
+        4,
+        gt=0,
+        le=32,
+        validation_alias="OUTBOX_RELAY_PUBLISH_THREADS",
+        description="concurrent `PublishBatch` streams per claimed batch (a subject stays in one)",
+    )
+    outbox_max_attempts: int = Field(
+        20,
+        gt=0,
+        le=1000,
+        validation_alias="OUTBOX_MAX_ATTEMPTS",
+        description="a row that keeps failing on its own (not in an outage) is parked after this many tries",
+    )
+    outbox_retention_hours: float = Field(
+        168.0,
+        gt=0,
+        validation_alias="OUTBOX_RETENTION_HOURS",
+        description="published outbox rows are deleted by the relay once older than this; pending and "
+        "parked rows never",
+    )
+    status_long_polls: int = Field(
+        3,
+        gt=0,
+        le=64,
+        validation_alias="CALENDAR_STATUS_LONG_POLLS",
+        description="`?wait=` long polls one API process holds at once (more answer at once); keep below "
+        "gunicorn's `--threads`",
+    )
+    # Terraform passes the three from the Cognito user pool; `make run` sets none.
+    auth_jwks_url: str | None = Field(
+        None,
+        validation_alias="AUTH_JWKS_URL",
+        description="the OIDC issuer's key set. `AUTH_JWKS_URL`, `AUTH_ISSUER` and `AUTH_AUDIENCE`: all "
+        "three (bearer tokens required) or none (no authentication); a start with some is refused",
+    )
+    auth_issuer: str | None = Field(None, validation_alias="AUTH_ISSUER", description="the `iss` tokens must carry")
+    auth_audience: str | None = Field(
+        None,
+        validation_alias="AUTH_AUDIENCE",
+        description="the audience tokens must name (`aud`, or `client_id` in a token without `aud`)",
+    )
+    auth_client_id: str | None = Field(
+        None,
+        validation_alias="AUTH_CLIENT_ID",
+        description="the OAuth client the web page signs in as, when it is not `AUTH_AUDIENCE`",
+    )
+    # Flask-Limiter's notation; entrypoints/request_limits.py says how they count.
+    rate_limit_writes: str = Field(
+        "120/minute",
+        validation_alias="RATE_LIMIT_WRITES",
+        description="creates, changes and deletes of todos per client (the signed-in user, else the client "
+        "address), e.g. `1000 per hour; 20/second`; past it 429 with `Retry-After`",
+    )
+    rate_limit_calendars: str = Field(
+        "6/minute", validation_alias="RATE_LIMIT_CALENDARS", description="`POST /todos/ical` per client"
+    )
+    rate_limit_storage_uri: str = Field(
+        "memory://",
+        min_length=1,
+        validation_alias="RATE_LIMIT_STORAGE_URI",
+        description="where the limits count: `memory://` counts in each API process (each gunicorn worker, "
+        "each task), so a client gets up to N times the limit; `redis://…` or `memcached://…` share one count",
+    )
+    trusted_proxy_count: int = Field(
+        0,
+        ge=0,
+        le=5,
+        validation_alias="TRUSTED_PROXY_COUNT",
+        description="proxies in front of the API that append to `X-Forwarded-For` (1 behind the ALB; "
+        "Terraform sets it); 0 believes no header",
+    )
 
     @field_validator("rate_limit_writes", "rate_limit_calendars")
     @classmethod
@@ -110,8 +199,15 @@ class MigrationSettings(Settings):
     """`todo-api-migrate`: the API's settings (DATABASE_URL as the owner) plus the application's
     role to create or update; unset, none is (SQLite, compose and `make run` connect as the owner)."""
 
-    app_db_username: str = Field("", validation_alias="APP_DB_USERNAME")
-    app_db_password: SecretStr = Field(SecretStr(""), validation_alias="APP_DB_PASSWORD")
+    app_db_username: str = Field(
+        "",
+        validation_alias="APP_DB_USERNAME",
+        description="on PostgreSQL, the application role the migration creates or updates with its grants "
+        "(infra/terraform/README.md); unset under `make run` and compose",
+    )
+    app_db_password: SecretStr = Field(
+        SecretStr(""), validation_alias="APP_DB_PASSWORD", description="that role's password"
+    )
 
     @model_validator(mode="after")
     def _password_with_username(self) -> Self:
@@ -123,6 +219,11 @@ class MigrationSettings(Settings):
 class RelaySettings(Settings, WorkerSettings):
     """The outbox relay: the API's settings plus the shared worker runtime's."""
 
+    # Named again: otherwise WorkerSettings' configuration, merged last, drops the prefix.
+    model_config = Settings.model_config
+
 
 class ConsumerProcessSettings(Settings, ConsumerSettings):
     """The consumer of calendar outcomes: the API's settings plus the shared consumer loop's."""
+
+    model_config = Settings.model_config
