@@ -15,6 +15,7 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
+from notifier.adapters.calendar_jobs import RequestedJob
 from notifier.domain.deliveries import DeliveryResult
 from notifier.domain.mail import Mail
 from notifier.domain.signing import WebhookRequest
@@ -65,6 +66,22 @@ class InMemoryDeliveryLog:
         self.delivered.add((event_id, target))
 
 
+@dataclass
+class InMemoryCalendarJobs:
+    jobs: dict[str, RequestedJob] = field(default_factory=dict)
+
+    def record(self, job: RequestedJob) -> None:
+        self.jobs.setdefault(job.job_id, job)
+
+    def get(self, job_id: str) -> RequestedJob | None:
+        return self.jobs.get(job_id)
+
+
+@pytest.fixture
+def calendar_jobs() -> InMemoryCalendarJobs:
+    return InMemoryCalendarJobs()
+
+
 @pytest.fixture
 def fake_webhooks() -> FakeWebhookSender:
     return FakeWebhookSender()
@@ -81,14 +98,17 @@ def delivery_log() -> InMemoryDeliveryLog:
 
 
 @pytest.fixture
-def make_channels(fake_webhooks, fake_mailer, delivery_log):
-    """Channels wired to the fakes; keyword arguments override any field."""
+def make_channels(fake_webhooks, fake_mailer, delivery_log, calendar_jobs):
+    """Channels wired to the fakes; keyword arguments override any field. An outcome for a job
+    not in `calendar_jobs` gives up at once instead of waiting for its request."""
 
     def make(**overrides) -> Channels:
         settings = {
             "subscriptions": (),
             "webhooks": fake_webhooks,
             "delivery_log": delivery_log,
+            "calendar_jobs": calendar_jobs,
+            "unknown_job_grace_seconds": 0.0,
             "retry_budget_seconds": 5.0,
             "mailer": fake_mailer,
             "mail_settings": None,

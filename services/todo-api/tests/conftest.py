@@ -12,7 +12,8 @@ import psycopg2
 import pytest
 from sqlalchemy.engine import make_url
 
-from taskoverflow_shared.events import S3ObjectRef
+from taskoverflow_shared.events import CalendarReady, S3ObjectRef
+from taskoverflow_shared.topology import load_topology
 from todo_api.adapters.calendar_storage import CalendarExpired
 from todo_api.adapters.database import upgrade_to_latest
 from todo_api.bootstrap import TodoApi, bootstrap
@@ -34,10 +35,31 @@ class FakeCalendarFiles:
         self.snapshots[key] = content
         return S3ObjectRef(bucket="fake", key=key, size_bytes=size_bytes, sha256=sha256)
 
+    def store(self, job_id: str, body: bytes) -> None:
+        """Put `body` where the ical-worker stores job `job_id`'s calendar."""
+        topology = load_topology()
+        self.calendars[(topology.bucket_name, topology.calendar_key(job_id))] = body
+
     def open_calendar(self, bucket: str, key: str) -> Iterator[bytes]:
         if (bucket, key) not in self.calendars:
             raise CalendarExpired("the calendar has expired; request a new one")
         return iter([self.calendars[(bucket, key)]])
+
+
+CALENDAR = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+
+
+def calendar_ready(job_id: str, body: bytes = CALENDAR, event_count: int = 0) -> CalendarReady:
+    """The CalendarReady the ical-worker sends after storing `body` as job `job_id`'s calendar."""
+    topology = load_topology()
+    return CalendarReady(
+        job_id=job_id,
+        bucket=topology.bucket_name,
+        key=topology.calendar_key(job_id),
+        size_bytes=len(body),
+        event_count=event_count,
+        sha256=hashlib.sha256(body).hexdigest(),
+    )
 
 
 def settings_for(database_url: str, **overrides) -> Settings:

@@ -243,8 +243,22 @@ class CalendarRequested(EventData):
         return self
 
 
+# An outcome's `notify_email` repeats the request's for readers of the archive and webhooks. It is
+# a claim anyone able to publish could make: the notifier mails only the address the todo-api
+# announced in the job's CalendarRequested (docs/events.md).
+_OUTCOME_NOTIFY_EMAIL = (
+    "The request's address, repeated for information. Never mailed from here: the notifier mails "
+    "only the address the job's CalendarRequested carried."
+)
+
+
 class CalendarReady(EventData):
-    """A calendar was rendered and stored; `key` in `bucket` holds the .ics file."""
+    """A calendar was rendered and stored; `key` in `bucket` holds the .ics file.
+
+    `bucket` and `key` are always the job's own location (topology.json: the calendar prefix,
+    the job id, `.ics`); consumers refuse any other. `size_bytes` and `sha256` describe the
+    stored bytes, and the todo-api checks a download against them.
+    """
 
     event_type: ClassVar[str] = "CalendarReady"
 
@@ -254,7 +268,7 @@ class CalendarReady(EventData):
     size_bytes: Annotated[int, Field(ge=0)]
     event_count: Annotated[int, Field(ge=0)]
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-    notify_email: str | None = None
+    notify_email: str | None = Field(None, description=_OUTCOME_NOTIFY_EMAIL)
 
 
 class CalendarFailed(EventData):
@@ -265,7 +279,7 @@ class CalendarFailed(EventData):
 
     job_id: NonEmptyStr
     reason: NonEmptyStr
-    notify_email: str | None = None
+    notify_email: str | None = Field(None, description=_OUTCOME_NOTIFY_EMAIL)
     deadline_passed: bool = Field(
         False,
         description=(

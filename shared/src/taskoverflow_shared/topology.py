@@ -72,6 +72,11 @@ class Topology:
     def queue_for(self, service: str) -> QueueSpec:
         return self.queues[service]
 
+    def calendar_key(self, job_id: str) -> str:
+        """Where the ical-worker stores job `job_id`'s calendar, in `bucket_name`: the one place
+        that job's result may be, whatever an event about it names."""
+        return calendar_key(self.calendar_prefix, job_id)
+
     @property
     def producers(self) -> dict[str, tuple[str, ...]]:
         """Event type => the services that may produce it (`publishers`, seen from the type)."""
@@ -89,6 +94,11 @@ class Topology:
     def producing_services(self) -> frozenset[str]:
         """Every service that produces at least one event type (those that may publish)."""
         return frozenset(service for service, event_types in self.publishers.items() if event_types)
+
+
+def calendar_key(calendar_prefix: str, job_id: str) -> str:
+    """`<calendar_prefix><job_id>.ics`: one object per job, derived from the job id alone."""
+    return f"{calendar_prefix}{job_id}.ics"
 
 
 def fifo_name(name: str) -> str:

@@ -21,7 +21,13 @@ from notifier.adapters.retry import RetryPolicy
 from notifier.adapters.smtp_mailer import SmtpEndpoint, parse_smtp_url
 from notifier.domain.mail import MailSettings
 from notifier.domain.signing import InvalidSecret, check_secret
-from notifier.domain.subscriptions import InvalidSubscriptions, Subscription, parse_subscriptions, redact_url
+from notifier.domain.subscriptions import (
+    InvalidSubscriptions,
+    Subscription,
+    parse_subscriptions,
+    redact_url,
+    webhook_event_types,
+)
 from taskoverflow_shared.mail_addresses import is_mail_address
 from taskoverflow_shared.settings import ConsumerSettings
 from taskoverflow_shared.topology import load_topology
@@ -87,7 +93,7 @@ class Settings(ConsumerSettings):
     @classmethod
     def _subscriptions_parse(cls, webhook_urls: str) -> str:
         try:
-            parse_subscriptions(webhook_urls, load_topology().queue_for(SERVICE).event_types or ())
+            parse_subscriptions(webhook_urls, webhook_event_types(load_topology().queue_for(SERVICE).event_types or ()))
         except InvalidSubscriptions as invalid:
             raise ValueError(f"NOTIFIER_WEBHOOK_URLS: {invalid}") from None
         return webhook_urls
@@ -168,7 +174,7 @@ class Settings(ConsumerSettings):
     def subscriptions(self) -> tuple[Subscription, ...]:
         return parse_subscriptions(
             self.webhook_urls,
-            self.queue.event_types or (),
+            webhook_event_types(self.queue.event_types or ()),
             default_secret=self.webhook_secret,
             secrets=_secrets_by_url(self.webhook_secrets),
         )

@@ -9,17 +9,24 @@ Every handler follows the same rules (see `_deliver`):
   recipient, an SMTP 5xx) raise UnprocessableEvent: the consumer dead-letters the message at
   once with the reason. Retrying cannot help, but nothing is dropped: once the receiver or the
   configuration is fixed, redriving the DLQ delivers to exactly the targets still missing.
+
+Calendar outcomes are claims, not facts (docs/events.md): anyone able to publish to the topic can
+write a CalendarReady. The notifier tells anyone about a job only if the todo-api announced it
+(CalendarRequested, recorded in `calendar_jobs`), mails only the address the todo-api validated
+then, whatever the outcome event names, and refuses a CalendarReady whose calendar is not the
+job's own object.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import structlog
 
+from notifier.adapters.calendar_jobs import CalendarJobs, RequestedJob
 from notifier.adapters.delivery_log import DeliveryLog
 from notifier.adapters.smtp_mailer import Mailer
 from notifier.adapters.webhook_sender import WebhookSender
@@ -33,14 +40,31 @@ from notifier.domain.mail import (
 )
 from notifier.domain.signing import signed_request
 from notifier.domain.subscriptions import Subscription, subscribers_of
-from taskoverflow_shared.events import CalendarFailed, CalendarReady, Envelope, TodoChanged, UnprocessableEvent
+from taskoverflow_shared.events import (
+    CalendarFailed,
+    CalendarReady,
+    CalendarRequested,
+    Envelope,
+    TodoChanged,
+    UnprocessableEvent,
+)
 from taskoverflow_shared.mail_addresses import is_mail_address
+from taskoverflow_shared.topology import Topology, load_topology
 
 log = structlog.get_logger("notifier.handlers")
 
 
 class DeliveryIncomplete(Exception):
     """Some target failed transiently; the message must come back for another try."""
+
+
+class CalendarJobUnknown(Exception):
+    """An outcome for a job whose CalendarRequested has not been recorded (yet).
+
+    Normally that request is on its way, a lane beside this one: the message comes back after
+    its visibility timeout and is handled then. An outcome for a job the todo-api never opened
+    comes back until maxReceiveCount, then lands in the DLQ, having told nobody.
+    """
 
 
 @dataclass(frozen=True)
@@ -51,11 +75,19 @@ class Channels:
     subscriptions: tuple[Subscription, ...]
     webhooks: WebhookSender
     delivery_log: DeliveryLog
+    # The jobs the todo-api announced, with the address it validated for each.
+    calendar_jobs: CalendarJobs
     # Time for all retries of one event, shared by its targets; well under the visibility timeout.
     retry_budget_seconds: float
     mailer: Mailer | None = None
     mail_settings: MailSettings | None = None
     clock: Callable[[], float] = time.monotonic
+    # How long an outcome waits for its job's CalendarRequested, which SQS may hand to a lane
+    # beside it at the same moment, before the message is left to come back later.
+    unknown_job_grace_seconds: float = 5.0
+    sleep: Callable[[float], None] = time.sleep
+    # Where the ical-worker stores each job's calendar.
+    topology: Topology = field(default_factory=load_topology)
 
 
 @dataclass(frozen=True)
@@ -70,19 +102,52 @@ def on_todo_changed(envelope: Envelope, data: TodoChanged, *, channels: Channels
     _deliver(envelope, _webhook_deliveries(envelope, channels), channels)
 
 
+def on_calendar_requested(envelope: Envelope, data: CalendarRequested, *, channels: Channels) -> None:
+    """The todo-api opened a calendar job: remember it and the address it validated.
+
+    Nothing is delivered: the request carries the requester's todos, which no webhook was
+    promised. Only the job's outcome is announced, and only to this address.
+    """
+    channels.calendar_jobs.record(RequestedJob(data.job_id, data.notify_email))
+    log.info("calendar_job_recorded", job_id=data.job_id, notifies=data.notify_email is not None)
+
+
 def on_calendar_ready(envelope: Envelope, data: CalendarReady, *, channels: Channels) -> None:
     """A calendar is ready: POST to subscribed webhooks, and mail the download link.
 
-    The mail goes to the event's `notify_email`, or else to the configured default recipient.
+    Only for a job the todo-api announced, and only if the calendar named is that job's own
+    object (anything else is dead-lettered, telling nobody). The mail goes to the address the
+    todo-api validated for the job, or else to the configured default recipient; the event's
+    own `notify_email` is never used.
     """
-    mail = _mail_delivery(envelope, data.notify_email, channels, partial(calendar_ready_mail, envelope, data))
+    job = _announced_job(data.job_id, channels)
+    bucket, key = channels.topology.bucket_name, channels.topology.calendar_key(data.job_id)
+    if (data.bucket, data.key) != (bucket, key):
+        log.warning("calendar_ready_refused", job_id=data.job_id, claimed=f"s3://{data.bucket}/{data.key}")
+        raise UnprocessableEvent(
+            f"CalendarReady names s3://{data.bucket}/{data.key}, not job {data.job_id}'s s3://{bucket}/{key}"
+        )
+    mail = _mail_delivery(envelope, job.notify_email, channels, partial(calendar_ready_mail, envelope, data))
     _deliver(envelope, [*_webhook_deliveries(envelope, channels), *mail], channels)
 
 
 def on_calendar_failed(envelope: Envelope, data: CalendarFailed, *, channels: Channels) -> None:
-    """A calendar job failed: POST to subscribed webhooks, and mail the reason like a ready calendar."""
-    mail = _mail_delivery(envelope, data.notify_email, channels, partial(calendar_failed_mail, envelope, data))
+    """A calendar job failed: POST to subscribed webhooks, and mail the reason like a ready calendar,
+    under the same rules: announced jobs only, to the address the todo-api validated."""
+    job = _announced_job(data.job_id, channels)
+    mail = _mail_delivery(envelope, job.notify_email, channels, partial(calendar_failed_mail, envelope, data))
     _deliver(envelope, [*_webhook_deliveries(envelope, channels), *mail], channels)
+
+
+def _announced_job(job_id: str, channels: Channels) -> RequestedJob:
+    """The job as the todo-api announced it, waiting a moment for a request still being recorded."""
+    give_up_at = channels.clock() + channels.unknown_job_grace_seconds
+    while (job := channels.calendar_jobs.get(job_id)) is None:
+        if channels.clock() >= give_up_at:
+            log.warning("calendar_job_unknown", job_id=job_id)
+            raise CalendarJobUnknown(f"no CalendarRequested recorded for job {job_id}")
+        channels.sleep(0.05)
+    return job
 
 
 def _webhook_deliveries(envelope: Envelope, channels: Channels) -> list[_Delivery]:

@@ -8,7 +8,7 @@ import sys
 
 from notifier.domain.signing import verify
 from taskoverflow_shared.aws_clients import make_client
-from taskoverflow_shared.events import CalendarReady, TodoChanged, new_envelope
+from taskoverflow_shared.events import CalendarReady, CalendarRequested, TodoChanged, new_envelope
 from taskoverflow_shared.sns_publisher import SnsPublisher
 from tests.support.moto import wait_until
 
@@ -65,13 +65,16 @@ def test_a_finished_calendar_is_mailed_with_its_download_link(
             "NOTIFIER_ALLOW_PRIVATE_TARGETS": "true",
         }
     )
+    # The todo-api announces the job with the address it validated, then the worker its calendar.
+    request = CalendarRequested(job_id="job-77", todo_count=0, todos=[], notify_email="ann@example.com")
     ready = CalendarReady(
         job_id="job-77", bucket=topology_addresses.bucket_name, key="calendars/job-77.ics", size_bytes=512,
-        event_count=4, sha256="f" * 64, notify_email="ann@example.com",
+        event_count=4, sha256="f" * 64,
     )  # fmt: skip
-    envelope = new_envelope(ready, source="ical-worker", correlation_id="c")
+    publisher = SnsPublisher(make_client("sns"), topology_addresses.topic_arn)
 
-    SnsPublisher(make_client("sns"), topology_addresses.topic_arn).publish([envelope])
+    publisher.publish([new_envelope(request, source="todo-api", correlation_id="c")])
+    publisher.publish([new_envelope(ready, source="ical-worker", correlation_id="c")])
 
     wait_until(lambda: smtp_sink.messages, timeout=20, message="the calendar mail")
     wait_until(lambda: queue_is_empty(topology_addresses.queues["notifier"].url), timeout=10, message="the ack")

@@ -8,8 +8,23 @@ from notifier.domain.deliveries import DeliveryResult
 from notifier.domain.mail import MailSettings
 from notifier.domain.signing import verify
 from notifier.domain.subscriptions import parse_subscriptions
-from notifier.handlers import DeliveryIncomplete, on_calendar_failed, on_calendar_ready, on_todo_changed
-from taskoverflow_shared.events import CalendarFailed, CalendarReady, TodoChanged, UnprocessableEvent, new_envelope
+from notifier.handlers import (
+    CalendarJobUnknown,
+    DeliveryIncomplete,
+    on_calendar_failed,
+    on_calendar_ready,
+    on_calendar_requested,
+    on_todo_changed,
+)
+from taskoverflow_shared.events import (
+    CalendarFailed,
+    CalendarReady,
+    CalendarRequested,
+    TodoChanged,
+    UnprocessableEvent,
+    new_envelope,
+)
+from taskoverflow_shared.topology import load_topology
 
 SECRET = "whsec_bm90aWZpZXItdGVzdHMtd2ViaG9vay1rZXktMDAwMQ=="
 TYPES = ("TodoChanged", "CalendarReady", "CalendarFailed")
@@ -24,12 +39,22 @@ def todo_changed():
     return new_envelope(data, source="todo-api", correlation_id="corr-1"), data
 
 
-def calendar_ready(notify_email=None):
+TOPOLOGY = load_topology()
+
+
+def calendar_ready(notify_email=None, job_id="job-1", **claims):
+    """The worker's CalendarReady for `job_id`; `claims` override its bucket or key."""
+    location = {"bucket": TOPOLOGY.bucket_name, "key": TOPOLOGY.calendar_key(job_id)} | claims
     data = CalendarReady(
-        job_id="job-1", bucket="b", key="calendars/job-1.ics", size_bytes=10, event_count=1, sha256="0" * 64,
-        notify_email=notify_email,
-    )  # fmt: skip
+        job_id=job_id, size_bytes=10, event_count=1, sha256="0" * 64, notify_email=notify_email, **location
+    )
     return new_envelope(data, source="ical-worker", correlation_id="corr-2"), data
+
+
+def requested(channels, notify_email=None, job_id="job-1"):
+    """The todo-api's CalendarRequested for `job_id`, with the address it validated, handled."""
+    data = CalendarRequested(job_id=job_id, todo_count=0, todos=[], notify_email=notify_email)
+    on_calendar_requested(new_envelope(data, source="todo-api", correlation_id="corr-2"), data, channels=channels)
 
 
 def subscriptions(text):
@@ -103,7 +128,8 @@ def test_transient_failures_win_over_permanent_ones_so_the_message_comes_back(ma
 
 def test_calendar_ready_mails_the_download_link_to_the_requester(make_channels, fake_mailer):
     channels = make_channels(mail_settings=MAIL)
-    envelope, data = calendar_ready(notify_email="ann@example.com")
+    requested(channels, notify_email="ann@example.com")
+    envelope, data = calendar_ready()
 
     on_calendar_ready(envelope, data, channels=channels)
 
@@ -112,8 +138,9 @@ def test_calendar_ready_mails_the_download_link_to_the_requester(make_channels, 
     assert "http://localhost:6400/api/v1/todos/ical/job-1/result" in mail.body
 
 
-def test_calendar_mail_goes_to_the_default_recipient_when_the_event_names_none(make_channels, fake_mailer):
+def test_calendar_mail_goes_to_the_default_recipient_when_the_request_named_none(make_channels, fake_mailer):
     channels = make_channels(mail_settings=MAIL)
+    requested(channels)
     envelope, data = calendar_ready()
 
     on_calendar_ready(envelope, data, channels=channels)
@@ -123,7 +150,8 @@ def test_calendar_mail_goes_to_the_default_recipient_when_the_event_names_none(m
 
 def test_no_recipient_at_all_means_no_mail(make_channels, fake_mailer):
     channels = make_channels(mail_settings=MailSettings("n@example.com", None, "http://x"))
-    envelope, data = calendar_ready()
+    requested(channels)
+    envelope, data = calendar_ready(notify_email="stranger@example.com")
 
     on_calendar_ready(envelope, data, channels=channels)
 
@@ -135,7 +163,8 @@ def test_a_mail_is_sent_once_per_event_and_recipient_even_if_the_webhook_failed(
 ):
     fake_webhooks.scripts["https://a.example"] = [DeliveryResult.transient("HTTP 502", 4)]
     channels = make_channels(mail_settings=MAIL, subscriptions=subscriptions("https://a.example"))
-    envelope, data = calendar_ready(notify_email="ann@example.com")
+    requested(channels, notify_email="ann@example.com")
+    envelope, data = calendar_ready()
 
     with pytest.raises(DeliveryIncomplete):
         on_calendar_ready(envelope, data, channels=channels)
@@ -147,7 +176,8 @@ def test_a_mail_is_sent_once_per_event_and_recipient_even_if_the_webhook_failed(
 
 def test_an_invalid_notify_email_is_never_sent_and_dead_letters(make_channels, fake_mailer):
     channels = make_channels(mail_settings=MAIL)
-    envelope, data = calendar_ready(notify_email="ann@example.com\r\nBcc: everyone@example.com")
+    requested(channels, notify_email="ann@example.com\r\nBcc: everyone@example.com")
+    envelope, data = calendar_ready()
 
     with pytest.raises(UnprocessableEvent, match="invalid recipient address"):
         on_calendar_ready(envelope, data, channels=channels)
@@ -157,7 +187,8 @@ def test_an_invalid_notify_email_is_never_sent_and_dead_letters(make_channels, f
 
 def test_calendar_failed_mails_the_reason(make_channels, fake_mailer):
     channels = make_channels(mail_settings=MAIL)
-    data = CalendarFailed(job_id="job-2", reason="too many todos", notify_email="ann@example.com")
+    requested(channels, notify_email="ann@example.com", job_id="job-2")
+    data = CalendarFailed(job_id="job-2", reason="too many todos")
     envelope = new_envelope(data, source="ical-worker", correlation_id="c")
 
     on_calendar_failed(envelope, data, channels=channels)
@@ -181,3 +212,95 @@ def test_every_target_of_an_event_shares_one_retry_deadline(make_channels, fake_
     on_todo_changed(envelope, data, channels=channels)
 
     assert deadlines == [105.0, 105.0]
+
+
+# --- forged outcomes: a CalendarReady or CalendarFailed only claims whom to tell -------------------
+
+
+def test_a_calendar_ready_for_a_job_the_todo_api_never_announced_tells_nobody(
+    make_channels, fake_mailer, fake_webhooks
+):
+    channels = make_channels(mail_settings=MAIL, subscriptions=subscriptions("https://all.example"))
+    envelope, data = calendar_ready(notify_email="stranger@example.com", job_id="forged-job")
+
+    with pytest.raises(CalendarJobUnknown):
+        on_calendar_ready(envelope, data, channels=channels)
+
+    assert (fake_mailer.sent, fake_webhooks.sent) == ([], [])
+
+
+def test_a_calendar_ready_naming_a_stranger_mails_only_the_address_the_todo_api_validated(make_channels, fake_mailer):
+    channels = make_channels(mail_settings=MAIL)
+    requested(channels, notify_email="ann@example.com")
+    envelope, data = calendar_ready(notify_email="stranger@example.com")
+
+    on_calendar_ready(envelope, data, channels=channels)
+
+    assert [mail.recipient for mail in fake_mailer.sent] == ["ann@example.com"]
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param({"key": "calendars/another-users-job.ics"}, id="another job's calendar"),
+        pytest.param({"key": "event-archive/2026/12/07/00/archive.ndjson"}, id="the event archive"),
+        pytest.param({"bucket": "someone-elses-bucket"}, id="another bucket"),
+    ],
+)
+def test_a_calendar_ready_naming_another_object_than_the_jobs_own_tells_nobody_and_dead_letters(
+    make_channels, fake_mailer, fake_webhooks, claims
+):
+    channels = make_channels(mail_settings=MAIL, subscriptions=subscriptions("https://all.example"))
+    requested(channels, notify_email="ann@example.com")
+    envelope, data = calendar_ready(**claims)
+
+    with pytest.raises(UnprocessableEvent, match="not job job-1's"):
+        on_calendar_ready(envelope, data, channels=channels)
+
+    assert (fake_mailer.sent, fake_webhooks.sent) == ([], [])
+
+
+def test_a_calendar_failed_for_an_unknown_job_tells_nobody(make_channels, fake_mailer):
+    channels = make_channels(mail_settings=MAIL)
+    data = CalendarFailed(job_id="forged-job", reason="r", notify_email="stranger@example.com")
+
+    with pytest.raises(CalendarJobUnknown):
+        on_calendar_failed(new_envelope(data, source="todo-api", correlation_id="c"), data, channels=channels)
+
+    assert fake_mailer.sent == []
+
+
+def test_a_second_calendar_requested_for_a_job_does_not_change_its_address(make_channels, fake_mailer):
+    channels = make_channels(mail_settings=MAIL)
+    requested(channels, notify_email="ann@example.com")
+    requested(channels, notify_email="stranger@example.com")
+    envelope, data = calendar_ready()
+
+    on_calendar_ready(envelope, data, channels=channels)
+
+    assert [mail.recipient for mail in fake_mailer.sent] == ["ann@example.com"]
+
+
+def test_a_calendar_requested_is_recorded_and_posted_to_no_webhook(make_channels, fake_webhooks, calendar_jobs):
+    channels = make_channels(subscriptions=subscriptions("https://all.example"))
+
+    requested(channels, notify_email="ann@example.com")
+
+    assert calendar_jobs.get("job-1").notify_email == "ann@example.com"
+    assert fake_webhooks.sent == []
+
+
+def test_an_outcome_waits_a_moment_for_its_request_being_recorded_beside_it(make_channels, fake_mailer):
+    now = [0.0]
+
+    def sleep(seconds):
+        # The request's lane records the job while this one waits.
+        requested(channels, notify_email="ann@example.com")
+        now[0] += seconds
+
+    channels = make_channels(mail_settings=MAIL, unknown_job_grace_seconds=1.0, clock=lambda: now[0], sleep=sleep)
+    envelope, data = calendar_ready()
+
+    on_calendar_ready(envelope, data, channels=channels)
+
+    assert [mail.recipient for mail in fake_mailer.sent] == ["ann@example.com"]

@@ -23,6 +23,7 @@ from todo_api.adapters.orm import start_mappers
 from todo_api.adapters.outbox import OutboxRelay
 from todo_api.adapters.repository import SqlAlchemyUnitOfWork
 from todo_api.config import Settings
+from todo_api.domain.model import CalendarLocations
 from todo_api.handlers import HANDLERS
 from todo_api.messagebus import MessageBus
 from todo_api.views import TodoViews
@@ -36,6 +37,8 @@ class TodoApi:
     bus: MessageBus
     views: TodoViews
     calendar_files: CalendarFiles
+    # Where each job's calendar is; the only objects a download may open.
+    calendar_locations: CalendarLocations
     # None: authentication is off (no AUTH_JWKS_URL), every caller is anonymous.
     token_verifier: TokenVerifier | None = None
 
@@ -50,6 +53,7 @@ def bootstrap(
     start_mappers()
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
+    calendar_locations = topology_calendar_locations()
     if calendar_files is None:
         topology = load_topology()
         calendar_files = S3CalendarFiles(make_client("s3"), topology.bucket_name, topology.snapshot_prefix)
@@ -66,9 +70,11 @@ def bootstrap(
             settings.calendar_job_deadline_seconds,
             calendar_job_retention=timedelta(days=settings.calendar_job_retention_days),
             idempotency_key_retention=timedelta(hours=settings.idempotency_key_retention_hours),
+            calendar_locations=calendar_locations,
         ),
         views=TodoViews(engine),
         calendar_files=calendar_files,
+        calendar_locations=calendar_locations,
         token_verifier=token_verifier,
     )
 
@@ -80,9 +86,11 @@ def build_bus(
     calendar_job_retention: timedelta = timedelta(days=7),
     idempotency_key_retention: timedelta = timedelta(hours=24),
     metrics: Metrics | None = None,
+    calendar_locations: CalendarLocations | None = None,
 ) -> MessageBus:
     """The bus with every handler; tests pass a fake unit of work and clock (and their own metrics)."""
     metrics = metrics or process_metrics()
+    locations = calendar_locations or topology_calendar_locations()
     return MessageBus(
         HANDLERS,
         {
@@ -92,8 +100,15 @@ def build_bus(
             "calendar_job_retention": lambda: calendar_job_retention,
             "idempotency_key_retention": lambda: idempotency_key_retention,
             "metrics": lambda: metrics,
+            "calendar_locations": lambda: locations,
         },
     )
+
+
+def topology_calendar_locations() -> CalendarLocations:
+    """Where the ical-worker stores calendars, as topology.json declares it."""
+    topology = load_topology()
+    return CalendarLocations(topology.bucket_name, topology.calendar_prefix)
 
 
 def build_relay(api: TodoApi, publisher: EventPublisher | ReportingPublisher | None = None) -> OutboxRelay:

@@ -2,7 +2,7 @@
 
 Each runs in one unit of work, so a change and its events commit together. Dependencies come in
 by name from `bootstrap` (`uow`, `now`, `calendar_job_deadline_seconds`, `calendar_job_retention`,
-`idempotency_key_retention`, `metrics`).
+`idempotency_key_retention`, `metrics`, `calendar_locations`).
 
 A command may carry the client's Idempotency-Key. Its handler looks for the key first, in the
 same transaction: a request seen before is answered from what it caused then, and changes
@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from taskoverflow_shared.events import CalendarFailed, CalendarReady, TodoState
+from taskoverflow_shared.events import CalendarFailed, CalendarReady, TodoState, UnprocessableEvent
 from taskoverflow_shared.metrics import Metrics
 from todo_api.domain.commands import (
     CreateTodo,
@@ -32,6 +32,7 @@ from todo_api.domain.commands import (
 )
 from todo_api.domain.model import (
     CalendarJob,
+    CalendarLocations,
     CalendarResult,
     NotFound,
     Report,
@@ -91,9 +92,29 @@ def request_calendar(command: RequestCalendar, uow: UnitOfWork, now: Clock) -> s
     return job.id
 
 
-def on_calendar_ready(event: CalendarReady, uow: UnitOfWork, now: Clock, metrics: Metrics) -> None:
-    """The worker stored the calendar: the job succeeds, even if its deadline failed it meanwhile."""
+def on_calendar_ready(
+    event: CalendarReady, uow: UnitOfWork, now: Clock, metrics: Metrics, calendar_locations: CalendarLocations
+) -> None:
+    """The worker stored the calendar: the job succeeds, even if its deadline failed it meanwhile.
+
+    The event is a claim: a result that is not the job's own object (`calendar_locations`) is
+    refused and changes nothing. It goes to the DLQ with the reason rather than being dropped:
+    the genuine worker never names another object, so such an event is forged or a bug, and the
+    DLQ is where operators are alerted and can read it. The size and SHA-256 recorded here are
+    checked again when the calendar is downloaded.
+    """
     result = CalendarResult(event.bucket, event.key, event.size_bytes, event.sha256, event.event_count)
+    if not calendar_locations.holds(event.job_id, result):
+        bucket, key = calendar_locations.of(event.job_id)
+        log.warning(
+            "calendar_result_refused",
+            job_id=event.job_id,
+            claimed=f"s3://{event.bucket}/{event.key}",
+            expected=f"s3://{bucket}/{key}",
+        )
+        raise UnprocessableEvent(
+            f"CalendarReady names s3://{event.bucket}/{event.key}, not job {event.job_id}'s s3://{bucket}/{key}"
+        )
     _report(event.job_id, result, uow, now, metrics)
 
 

@@ -7,6 +7,7 @@ deadline is enforced by the sweeper (handlers.fail_overdue_calendar_jobs), never
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Iterator
@@ -14,16 +15,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import Connection, CursorResult, Engine, bindparam, func, select
 
+from todo_api.adapters.calendar_storage import CalendarFiles
 from todo_api.adapters.orm import OutboxRow, calendar_jobs, todos
 from todo_api.domain.model import (
     MAX_ID,
+    CalendarCorrupt,
+    CalendarLocations,
     InvalidInput,
     JobStatus,
     NotFound,
     as_utc,
     todo_state,
+    verified_calendar,
     visible_to,
 )
 
@@ -39,6 +45,8 @@ TODOS_READ_PER_BATCH = 500
 _WINDOW_SHAPE = re.compile(r"0*([0-9]{1,5})")
 # How often a long poll of a job's status reads the job again.
 LONG_POLL_CHECK_SECONDS = 0.1
+
+log = structlog.get_logger("todo_api.views")
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,7 @@ class CalendarJobView:
     result_bucket: str | None
     result_key: str | None
     result_size_bytes: int | None
+    result_sha256: str | None = None
 
 
 # Clients poll a job's status many times a second: built once, run on a bare connection (no
@@ -102,6 +111,7 @@ _JOB = select(
     calendar_jobs.c.result_bucket,
     calendar_jobs.c.result_key,
     calendar_jobs.c.result_size_bytes,
+    calendar_jobs.c.result_sha256,
     calendar_jobs.c.owner,
 ).where(calendar_jobs.c.id == bindparam("job_id"))
 # Parked rows wait for an operator, not for the relay: they are not lag.
@@ -158,7 +168,13 @@ class TodoViews:
         if row is None or not visible_to(row.owner, requester):
             raise NotFound(f"task {job_id} not found")
         return CalendarJobView(
-            row.id, JobStatus(row.status), row.error, row.result_bucket, row.result_key, row.result_size_bytes
+            row.id,
+            JobStatus(row.status),
+            row.error,
+            row.result_bucket,
+            row.result_key,
+            row.result_size_bytes,
+            row.result_sha256,
         )
 
     def calendar_job_once_finished(
@@ -188,6 +204,33 @@ class TodoViews:
         if oldest is None:
             return 0.0
         return (datetime.now(UTC) - as_utc(oldest)).total_seconds()
+
+
+def calendar_download(files: CalendarFiles, locations: CalendarLocations, job: CalendarJobView) -> Iterator[bytes]:
+    """The calendar of a SUCCESS job, as the bytes recorded for it or not at all.
+
+    Opens only the job's own object, derived from its id (whatever bucket and key its
+    CalendarReady named), and checks it against the size and SHA-256 recorded from that event
+    as it streams. A calendar of one chunk (nearly all) is read and checked before this
+    returns, so a mismatch is a clean 404 (CalendarCorrupt) instead of a wrong file; a longer
+    one is cut short of its Content-Length. Either way the mismatch is logged.
+    """
+    if job.result_size_bytes is None or job.result_sha256 is None:
+        raise CalendarCorrupt(f"task {job.id} has no recorded calendar")
+    bucket, key = locations.of(job.id)
+    chunks = _logging_corruption(
+        verified_calendar(files.open_calendar(bucket, key), job.result_size_bytes, job.result_sha256), job.id, key
+    )
+    first = next(chunks, None)
+    return itertools.chain([] if first is None else [first], chunks)
+
+
+def _logging_corruption(chunks: Iterator[bytes], job_id: str, key: str) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    except CalendarCorrupt as corrupt:
+        log.error("calendar_download_refused", job_id=job_id, key=key, reason=str(corrupt))
+        raise
 
 
 def _todo_states(connection: Connection, rows: CursorResult[Any]) -> Iterator[dict[str, Any]]:

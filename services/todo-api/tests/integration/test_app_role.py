@@ -13,11 +13,11 @@ import psycopg2
 import pytest
 from sqlalchemy.engine import make_url
 
-from taskoverflow_shared.events import CalendarReady, new_envelope
+from taskoverflow_shared.events import new_envelope
 from todo_api.bootstrap import bootstrap, build_relay
 from todo_api.entrypoints.flask_app import create_app
 
-from ..conftest import CapturingPublisher, new_postgres_database, settings_for
+from ..conftest import CapturingPublisher, calendar_ready, new_postgres_database, settings_for
 
 MIGRATE = Path(sys.executable).parent / "todo-api-migrate"
 APP_ROLE = f"app_{uuid.uuid4().hex[:8]}"
@@ -84,9 +84,7 @@ def test_the_app_role_does_what_the_services_do_and_cannot_change_the_schema(own
         publisher = CapturingPublisher()
         assert build_relay(api, publisher).relay_once() == 3
         # The consumer: records the worker's report on the job.
-        report = CalendarReady(
-            job_id=job, bucket="b", key="calendars/k.ics", size_bytes=1, event_count=1, sha256="0" * 64
-        )
+        report = calendar_ready(job)
         api.bus.consume(new_envelope(report, source="ical-worker", correlation_id="c"), report)
         assert client.get(f"/api/v1/todos/ical/{job}/status").json["task_status"] == "SUCCESS"
         assert client.delete(f"/api/v1/todos/{todo.json['id']}").status_code == 200

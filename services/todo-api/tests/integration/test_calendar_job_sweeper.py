@@ -16,9 +16,7 @@ from todo_api.bootstrap import bootstrap
 from todo_api.entrypoints.calendar_job_sweeper import CalendarJobSweeper
 from todo_api.entrypoints.flask_app import create_app
 
-from ..conftest import settings_for
-
-CALENDAR = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+from ..conftest import CALENDAR, calendar_ready, settings_for
 
 
 def migrated(database_url, calendar_files, **settings):
@@ -28,9 +26,7 @@ def migrated(database_url, calendar_files, **settings):
 
 
 def ready(job_id: str) -> tuple[Envelope, CalendarReady]:
-    event = CalendarReady(
-        job_id=job_id, bucket="fake", key="calendars/x.ics", size_bytes=len(CALENDAR), event_count=0, sha256="b" * 64
-    )
+    event = calendar_ready(job_id)
     return Envelope(type=event.event_type, source="t", schema_version="1.0", correlation_id="c", data={}), event
 
 
@@ -87,7 +83,7 @@ def test_a_calendar_ready_after_the_deadline_failure_wins_and_its_link_works(dat
     client = create_app(api).test_client()
     task_id = client.post("/api/v1/todos/ical").json["task_id"]
     CalendarJobSweeper(api.bus, interval_seconds=1, batch_size=10).sweep()
-    calendar_files.calendars[("fake", "calendars/x.ics")] = CALENDAR
+    calendar_files.store(task_id, CALENDAR)
 
     api.bus.consume(*ready(task_id))
 

@@ -10,20 +10,26 @@ import pytest
 from sqlalchemy import insert
 
 from taskoverflow_shared.aws_clients import make_client
-from taskoverflow_shared.events import CalendarFailed, CalendarReady, Envelope, TodoState, parse_data, parse_envelope
+from taskoverflow_shared.events import (
+    CalendarFailed,
+    CalendarReady,
+    Envelope,
+    TodoState,
+    UnprocessableEvent,
+    parse_data,
+    parse_envelope,
+)
 from taskoverflow_shared.sns_publisher import SQS_MESSAGE_LIMIT_BYTES, SnsPublisher
 from todo_api.adapters.database import upgrade_to_latest
 from todo_api.adapters.orm import todos
 from todo_api.bootstrap import bootstrap, build_relay
 from todo_api.entrypoints.flask_app import create_app
 
-from ..conftest import CapturingPublisher, settings_for
-
-SHA = "b" * 64
+from ..conftest import CALENDAR, CapturingPublisher, calendar_ready, settings_for
 
 
-def ready(job_id: str, key: str = "calendars/x.ics") -> tuple[Envelope, CalendarReady]:
-    event = CalendarReady(job_id=job_id, bucket="fake", key=key, size_bytes=9, event_count=1, sha256=SHA)
+def ready(job_id: str, body: bytes = CALENDAR) -> tuple[Envelope, CalendarReady]:
+    event = calendar_ready(job_id, body, event_count=1)
     return Envelope(type=event.event_type, source="t", schema_version="1.0", correlation_id="c", data={}), event
 
 
@@ -68,7 +74,7 @@ def test_calendar_request_body_is_validated(client, body, message):
 
 def test_calendar_ready_makes_the_job_succeed_and_the_result_is_the_calendar(client, todo_api, calendar_files):
     task_id = client.post("/api/v1/todos/ical", json={"notify_email": "me@example.com"}).json["task_id"]
-    calendar_files.calendars[("fake", "calendars/x.ics")] = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+    calendar_files.store(task_id, CALENDAR)
     todo_api.bus.consume(*ready(task_id))
 
     assert client.get(f"/api/v1/todos/ical/{task_id}/status").json["task_status"] == "SUCCESS"
@@ -80,12 +86,37 @@ def test_calendar_ready_makes_the_job_succeed_and_the_result_is_the_calendar(cli
 
 def test_duplicate_and_late_reports_do_not_change_a_finished_job(client, todo_api):
     task_id = client.post("/api/v1/todos/ical").json["task_id"]
-    todo_api.bus.consume(*ready(task_id, key="calendars/first.ics"))
-    todo_api.bus.consume(*ready(task_id, key="calendars/second.ics"))
+    todo_api.bus.consume(*ready(task_id, b"first"))
+    todo_api.bus.consume(*ready(task_id, b"second"))
     failed = CalendarFailed(job_id=task_id, reason="late")
     todo_api.bus.consume(ready(task_id)[0], failed)
     job = todo_api.views.calendar_job(task_id)
-    assert (job.status, job.result_key, job.error) == ("SUCCESS", "calendars/first.ics", None)
+    assert (job.status, job.result_sha256, job.error) == ("SUCCESS", hashlib.sha256(b"first").hexdigest(), None)
+
+
+def test_a_calendar_ready_naming_another_jobs_calendar_is_refused_and_serves_nothing(client, todo_api, calendar_files):
+    mine = client.post("/api/v1/todos/ical").json["task_id"]
+    theirs = client.post("/api/v1/todos/ical").json["task_id"]
+    calendar_files.store(theirs, b"their todos")
+    genuine = calendar_ready(theirs, b"their todos")
+    forged = genuine.model_copy(update={"job_id": mine})
+
+    with pytest.raises(UnprocessableEvent):
+        todo_api.bus.consume(ready(mine)[0], forged)
+
+    assert client.get(f"/api/v1/todos/ical/{mine}/status").json["task_status"] == "PENDING"
+    assert client.get(f"/api/v1/todos/ical/{mine}/result").json == {"error": "Task not finished"}
+
+
+def test_a_stored_calendar_that_is_not_the_one_recorded_is_not_served(client, todo_api, calendar_files):
+    task_id = client.post("/api/v1/todos/ical").json["task_id"]
+    todo_api.bus.consume(*ready(task_id, CALENDAR))
+    calendar_files.store(task_id, CALENDAR.replace(b"END", b"EVL"))
+
+    result = client.get(f"/api/v1/todos/ical/{task_id}/result")
+
+    assert result.status_code == 404
+    assert "not the one recorded" in result.json["error"]
 
 
 def test_calendar_failed_reports_failure_with_the_reason(client, todo_api):

@@ -9,22 +9,18 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import event
 
-from taskoverflow_shared.events import CalendarReady, Envelope
+from taskoverflow_shared.events import Envelope
 from tests.support.moto import wait_until
 from todo_api.adapters.database import upgrade_to_latest
 from todo_api.bootstrap import bootstrap
 from todo_api.entrypoints.calendar_job_sweeper import CalendarJobSweeper
 from todo_api.entrypoints.flask_app import create_app
 
-from ..conftest import settings_for
-
-SHA = "b" * 64
+from ..conftest import calendar_ready, settings_for
 
 
 def finish(todo_api, job_id: str) -> None:
-    report = CalendarReady(
-        job_id=job_id, bucket="fake", key="calendars/x.ics", size_bytes=9, event_count=1, sha256="b" * 64
-    )
+    report = calendar_ready(job_id)
     envelope = Envelope(type=report.event_type, source="t", schema_version="1.0", correlation_id="c", data={})
     todo_api.bus.consume(envelope, report)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from taskoverflow_shared.events import CalendarFailed, CalendarReady, parse_data
+from taskoverflow_shared.events import CalendarFailed, CalendarReady, UnprocessableEvent, parse_data
 from taskoverflow_shared.metrics import Metrics
 from taskoverflow_shared.topology import load_topology
 from todo_api.bootstrap import build_bus
@@ -84,8 +84,13 @@ def test_request_calendar_opens_a_pending_job_and_sends_a_bare_calendar_request(
     assert envelope.data == {"job_id": job_id, "notify_email": "me@example.com", "owner": None}
 
 
-def ready(job_id: str, key: str = "calendars/x.ics") -> CalendarReady:
-    return CalendarReady(job_id=job_id, bucket="b", key=key, size_bytes=9, event_count=1, sha256="b" * 64)
+TOPOLOGY = load_topology()
+
+
+def ready(job_id: str, sha256: str = "b" * 64, **claims) -> CalendarReady:
+    """The CalendarReady the worker sends for `job_id`; `claims` override its bucket or key."""
+    fields = {"bucket": TOPOLOGY.bucket_name, "key": TOPOLOGY.calendar_key(job_id)} | claims
+    return CalendarReady(job_id=job_id, size_bytes=9, event_count=1, sha256=sha256, **fields)
 
 
 def test_calendar_ready_finishes_the_job(bus, uow):
@@ -98,15 +103,45 @@ def test_calendar_ready_finishes_the_job(bus, uow):
 
 def test_duplicate_calendar_outcome_is_ignored(bus, uow):
     job_id = bus.handle(RequestCalendar(CalendarRequest(), "c"))
-    bus.handle(ready(job_id, "calendars/first.ics"))
+    bus.handle(ready(job_id, "1" * 64))
     commits = uow.commits
 
-    bus.handle(ready(job_id, "calendars/second.ics"))
+    bus.handle(ready(job_id, "2" * 64))
     bus.handle(CalendarFailed(job_id=job_id, reason="late"))
 
     job = uow.jobs.stored[job_id]
-    assert (job.status, job.result_key, job.error) == (JobStatus.SUCCESS, "calendars/first.ics", None)
+    assert (job.status, job.result_sha256, job.error) == (JobStatus.SUCCESS, "1" * 64, None)
     assert uow.commits == commits
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param({"key": "calendars/another-users-job.ics"}, id="another job's calendar"),
+        pytest.param({"key": "event-archive/2026/12/07/00/archive.ndjson"}, id="the event archive"),
+        pytest.param({"bucket": "someone-elses-bucket"}, id="another bucket"),
+    ],
+)
+def test_a_calendar_ready_naming_another_object_than_the_jobs_own_is_refused_and_changes_nothing(bus, uow, claims):
+    job_id = bus.handle(RequestCalendar(CalendarRequest(), "c"))
+    commits = uow.commits
+
+    with pytest.raises(UnprocessableEvent, match=f"not job {job_id}'s"):
+        bus.handle(ready(job_id, **claims))
+
+    job = uow.jobs.stored[job_id]
+    assert (job.status, job.result_bucket, job.result_key) == (JobStatus.PENDING, None, None)
+    assert uow.commits == commits
+
+
+def test_a_forged_calendar_ready_cannot_replace_a_finished_jobs_result(bus, uow):
+    job_id = bus.handle(RequestCalendar(CalendarRequest(), "c"))
+    bus.handle(ready(job_id))
+
+    with pytest.raises(UnprocessableEvent):
+        bus.handle(ready(job_id, key="calendars/another-users-job.ics"))
+
+    assert uow.jobs.stored[job_id].result_key == TOPOLOGY.calendar_key(job_id)
 
 
 def sweep(bus, batch_size: int = 100) -> int:
@@ -162,7 +197,7 @@ def test_a_calendar_ready_after_the_deadline_failure_wins(bus, uow, clock):
     bus.handle(ready(job_id))
 
     job = uow.jobs.stored[job_id]
-    assert (job.status, job.error, job.result_key) == (JobStatus.SUCCESS, None, "calendars/x.ics")
+    assert (job.status, job.error, job.result_key) == (JobStatus.SUCCESS, None, TOPOLOGY.calendar_key(job_id))
     assert len(uow.outbox) == sent, "the worker's CalendarReady is the announcement"
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ical_worker.domain.errors import BadCalendarData, InvalidSnapshot
 from taskoverflow_shared.events import S3ObjectRef
+from taskoverflow_shared.topology import calendar_key
 
 # The todo-api issues UUIDs; anything that could turn the key into a path is refused.
 _JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -22,7 +23,7 @@ class StorageLayout:
         """`<calendar_prefix><job_id>.ics`: one object per job, so a redelivery overwrites, never adds."""
         if _JOB_ID.fullmatch(job_id) is None or ".." in job_id:
             raise BadCalendarData(f"job_id {job_id!r} cannot name a calendar file")
-        return f"{self.calendar_prefix}{job_id}.ics"
+        return calendar_key(self.calendar_prefix, job_id)
 
     def check_snapshot(self, ref: S3ObjectRef) -> None:
         """Refuse references outside the snapshot prefix: the worker reads snapshots, nothing else.

@@ -16,6 +16,15 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
+# Consumed only to learn which address the todo-api validated for a calendar job; never posted
+# to a webhook, since it carries the requester's todos.
+RECORDED_ONLY = frozenset({"CalendarRequested"})
+
+
+def webhook_event_types(consumed: Collection[str]) -> tuple[str, ...]:
+    """The event types a webhook may subscribe to: those the notifier consumes and delivers."""
+    return tuple(event_type for event_type in consumed if event_type not in RECORDED_ONLY)
+
 
 class InvalidSubscriptions(ValueError):
     """The subscription list cannot be understood; the message says which part and why."""

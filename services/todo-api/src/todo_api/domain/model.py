@@ -7,12 +7,14 @@ work writes them to the outbox in the transaction that stores the change.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from taskoverflow_shared.events import TodoChanged, TodoState
+from taskoverflow_shared.topology import calendar_key
 
 TITLE_MAX_LENGTH = 80
 DESCRIPTION_MAX_LENGTH = 120
@@ -238,6 +240,61 @@ class CalendarResult:
     size_bytes: int
     sha256: str
     event_count: int
+
+
+@dataclass(frozen=True)
+class CalendarLocations:
+    """Where the ical-worker stores calendars (topology.json's bucket and prefix).
+
+    A CalendarReady only claims where a calendar is: anyone able to publish to the topic can
+    write any bucket and key into it. A job's result is therefore its own object here or
+    nothing, and the location is derived from the job id, never taken from the event.
+    """
+
+    bucket: str
+    calendar_prefix: str
+
+    def of(self, job_id: str) -> tuple[str, str]:
+        """(bucket, key) of job `job_id`'s calendar."""
+        return self.bucket, calendar_key(self.calendar_prefix, job_id)
+
+    def holds(self, job_id: str, result: CalendarResult) -> bool:
+        """Whether `result` names job `job_id`'s own calendar object."""
+        return (result.bucket, result.key) == self.of(job_id)
+
+
+class CalendarCorrupt(NotFound):
+    """The stored calendar is not the one recorded for its job (size or SHA-256 differ).
+
+    A NotFound: what the job announced cannot be served, and only a new request helps.
+    """
+
+
+def verified_calendar(chunks: Iterable[bytes], size_bytes: int, sha256: str) -> Iterator[bytes]:
+    """`chunks`, passed on only while they can still be the recorded calendar.
+
+    The last chunk is held back until the size and SHA-256 of the whole match, so a calendar
+    that fits in one chunk is checked entirely before its first byte leaves, and a longer one
+    that turns out wrong is cut short of its Content-Length (clients see a broken download,
+    never a complete-looking wrong file). Raises CalendarCorrupt on a mismatch.
+    """
+    digest = hashlib.sha256()
+    seen = 0
+    held: bytes | None = None
+    for chunk in chunks:
+        seen += len(chunk)
+        if seen > size_bytes:
+            raise CalendarCorrupt(f"the stored calendar is longer than the {size_bytes} bytes recorded for it")
+        digest.update(chunk)
+        if held:
+            yield held
+        held = chunk
+    if seen != size_bytes:
+        raise CalendarCorrupt(f"the stored calendar has {seen} bytes, not the {size_bytes} recorded for it")
+    if digest.hexdigest() != sha256:
+        raise CalendarCorrupt("the stored calendar's SHA-256 is not the one recorded for it")
+    if held:
+        yield held
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ from todo_api.entrypoints.response_bodies import (
     Health,
     json_array_chunks,
 )
-from todo_api.views import parse_filters
+from todo_api.views import calendar_download, parse_filters
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 # What a client should wait before trying again while the database or S3 is unreachable.
@@ -373,7 +373,7 @@ def create_app(api: TodoApi | None = None) -> Flask:
             return jsonify(error=f"Task failed: {job.error}"), 404
         if job.status != JobStatus.SUCCESS:
             return jsonify(error="Task not finished"), 404
-        chunks = api.calendar_files.open_calendar(job.result_bucket, job.result_key)
+        chunks = calendar_download(api.calendar_files, api.calendar_locations, job)
         return Response(
             stream_with_context(chunks),
             mimetype="text/calendar",
