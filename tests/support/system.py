@@ -135,9 +135,8 @@ class RunningSystem:
             "LOG_LEVEL": "INFO",
             # Tests that wait for every queue to drain need not wait out the default 10 s batches.
             "EVENT_ARCHIVER_FLUSH_SECONDS": "1",
-            # Workloads and benchmarks write far faster than a person would (the limits' defaults).
-            "RATE_LIMIT_WRITES": "1000000/minute",
-            "RATE_LIMIT_CALENDARS": "1000000/minute",
+            # As `make run` has them: off (workloads and benchmarks write faster than a person).
+            **dev_env_settings("RATE_LIMIT_WRITES", "RATE_LIMIT_CALENDARS"),
             **self.extra_env,
         }
         self.env.pop("AWS_SESSION_TOKEN", None)
@@ -330,6 +329,13 @@ class RunningSystem:
             return requests.get(f"{self.api_url}/api/v1/health", timeout=5).status_code == 200
         except requests.RequestException:
             return False
+
+
+def dev_env_settings(*names: str) -> dict[str, str]:
+    """dev.env's values of `names` (`make run`'s settings)."""
+    lines = (REPOSITORY / "dev.env").read_text().splitlines()
+    settings = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    return {name: settings[name] for name in names}
 
 
 def _accepts(port: int) -> bool:

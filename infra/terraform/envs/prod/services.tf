@@ -99,7 +99,13 @@ module "todo_api" {
   # settings Terraform refuses to deploy it.
   # TRUSTED_PROXY_COUNT: the ALB appends the client's address to X-Forwarded-For; the API's
   # per-client limits believe that one entry and nothing a client wrote before it.
-  environment          = merge(local.common_environment, local.database_environment, local.auth_settings, { PUBLIC_BASE_URL = var.public_base_url, TRUSTED_PROXY_COUNT = "1" })
+  # RATE_LIMIT_*: set here rather than left to the code's defaults (dev.env turns them off).
+  environment = merge(local.common_environment, local.database_environment, local.auth_settings, {
+    PUBLIC_BASE_URL      = var.public_base_url
+    TRUSTED_PROXY_COUNT  = "1"
+    RATE_LIMIT_WRITES    = "120/minute"
+    RATE_LIMIT_CALENDARS = "6/minute"
+  })
   required_environment = keys(local.auth_settings)
   # The application's own role: data privileges only, never the master user.
   secrets = {

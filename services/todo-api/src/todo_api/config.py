@@ -21,6 +21,7 @@ DEFAULT_SQLITE_PATH = Path("data") / "todo-api.sqlite3"
 # Inline todos ride inside the CalendarRequested message, whose envelope adds a few KiB: above
 # this the message could pass SQS's 256 KiB limit and the relay could never publish it.
 MAX_INLINE_TODOS_BYTES = 240 * 1024
+RATE_LIMIT_OFF = "off"
 
 
 class Settings(ServiceSettings):
@@ -60,7 +61,9 @@ class Settings(ServiceSettings):
     # The web page's OAuth client id, when it is not the audience (Cognito's is: the app client's id).
     auth_client_id: str | None = Field(None, validation_alias="AUTH_CLIENT_ID")
     # Per client (the user, or the address when anonymous), in Flask-Limiter's notation
-    # ("120/minute", "1000 per hour; 20/second"); entrypoints/request_limits.py says how they count.
+    # ("120/minute", "1000 per hour; 20/second"), or "off" for none (`make run`: load tests, the
+    # benchmarks and a 3,000-todo calendar go past any limit a person would hit); compose and
+    # Terraform set them. entrypoints/request_limits.py says how they count.
     rate_limit_writes: str = Field("120/minute", validation_alias="RATE_LIMIT_WRITES")
     rate_limit_calendars: str = Field("6/minute", validation_alias="RATE_LIMIT_CALENDARS")
     rate_limit_storage_uri: str = Field("memory://", min_length=1, validation_alias="RATE_LIMIT_STORAGE_URI")
@@ -70,10 +73,12 @@ class Settings(ServiceSettings):
     @field_validator("rate_limit_writes", "rate_limit_calendars")
     @classmethod
     def _a_rate_limit(cls, limit: str) -> str:
+        if limit.strip().lower() == RATE_LIMIT_OFF:
+            return RATE_LIMIT_OFF
         try:
             parse_many(limit)
         except ValueError:
-            raise ValueError(f"{limit!r} is not a rate limit such as '120/minute'") from None
+            raise ValueError(f"{limit!r} is not a rate limit such as '120/minute' (or 'off')") from None
         return limit
 
     @field_validator("public_base_url")
