@@ -75,7 +75,6 @@ class RunningSystem:
     name: str
     with_relay: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
-    api_workers: int = 2
     # The notifier delivers to a local webhook sink and SMTP sink, as in `make run`.
     with_sinks: bool = False
     emulator: str = "moto"
@@ -97,7 +96,7 @@ class RunningSystem:
     api_url: str = field(init=False)
     env: dict[str, str] = field(init=False)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
-    # Each worker's Prometheus endpoint (METRICS_PORT), by process name; the API's is api_url/metrics.
+    # Each process's Prometheus endpoint (METRICS_PORT), by process name, the API's included.
     metrics_ports: dict[str, int] = field(default_factory=dict, init=False)
 
     def start(self) -> RunningSystem:
@@ -146,19 +145,7 @@ class RunningSystem:
             self._empty_the_shared_bucket()
         self._run_once("taskoverflow-bootstrap")
         self._run_once("todo-api-migrate")
-        gunicorn = [
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(self.api_workers),
-            "--threads",
-            "4",
-            "--config",
-            "python:todo_api.entrypoints.gunicorn_config",
-            "todo_api.entrypoints.flask_app:create_app()",
-        ]
-        self._spawn("api", gunicorn)
+        self._spawn("api", ["todo-api-serve", "--host", "127.0.0.1", "--port", str(port)], metrics=True)
         for process_name, command in WORKERS.items():
             if process_name == "relay" and not self.with_relay:
                 continue
@@ -282,7 +269,7 @@ class RunningSystem:
         except s3.exceptions.NoSuchBucket:
             pass
 
-    def _spawn(self, name: str, command: list[str], heartbeat: bool = False) -> None:
+    def _spawn(self, name: str, command: list[str], heartbeat: bool = False, metrics: bool = False) -> None:
         # The repository on the path: the dev sinks and the call counter are its modules (`python -m`).
         env = dict(self.env, PYTHONPATH=str(REPOSITORY))
         argv = [str(BIN / command[0]), *command[1:]]
@@ -291,6 +278,7 @@ class RunningSystem:
             argv = [str(BIN / "python"), "-m", "bench.aws_calls", *command]
         if heartbeat:
             env["HEARTBEAT_FILE"] = str(self.directory / f"{name}.heartbeat")
+        if heartbeat or metrics:
             self.metrics_ports.setdefault(name, free_port())
             env["METRICS_PORT"] = str(self.metrics_ports[name])
         with open(self.directory / f"{name}.log", "ab") as log:

@@ -54,7 +54,7 @@ locals {
     })
   } : null
 
-  # Fargate's stop timeout is 120 s at most; workers and gunicorn finish what they hold within it.
+  # Fargate's stop timeout is 120 s at most; workers and the API finish what they hold within it.
   heartbeat_max_age_seconds = "60"
   api_health_check          = ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:6400/api/v1/health', timeout=3)"]
 }
