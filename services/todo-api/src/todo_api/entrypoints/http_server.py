@@ -22,11 +22,15 @@ from __future__ import annotations
 import argparse
 import signal
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import structlog
-from waitress.server import create_server
+from waitress.server import BaseWSGIServer, create_server
 
 from todo_api.entrypoints.flask_app import create_app
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 log = structlog.get_logger("todo_api.http")
 
@@ -38,6 +42,22 @@ CHANNEL_TIMEOUT_SECONDS = 30
 THREADS = 8
 
 
+def http_server(app: WSGIApplication, host: str, port: int, threads: int = THREADS) -> BaseWSGIServer:
+    """The waitress server of `app`, not yet running (`.run()` serves until SystemExit)."""
+    return create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=CHANNEL_TIMEOUT_SECONDS,
+        # X-Forwarded-* reach the app untouched: its ProxyFix believes as many entries as
+        # TRUSTED_PROXY_COUNT says (the ALB's), where waitress would strip them all by default.
+        clear_untrusted_proxy_headers=False,
+        ident="todo-api",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve the TaskOverflow API over HTTP.")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
@@ -45,16 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=THREADS, help="requests run at once")
     args = parser.parse_args(argv)
 
-    app = create_app()
-    server = create_server(
-        app,
-        host=args.host,
-        port=args.port,
-        threads=args.threads,
-        connection_limit=CONNECTION_LIMIT,
-        channel_timeout=CHANNEL_TIMEOUT_SECONDS,
-        ident="todo-api",
-    )
+    server = http_server(create_app(), args.host, args.port, args.threads)
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         # waitress's run() ends on SystemExit: it closes the listener and lets its threads finish.
