@@ -11,7 +11,7 @@ own, so `TRUSTED_PROXY_COUNT` says how many proxies in front of us append to `X-
 proxies wrote: a client can put anything in the first.
 
 Flask-Limiter counts in the storage `RATE_LIMIT_STORAGE_URI` names. The default, `memory://`,
-counts in each process: with N gunicorn workers or N API tasks a client gets up to N times the
+counts in each process: with N API processes or tasks a client gets up to N times the
 limit. A shared storage (`redis://...`, `memcached://...`) makes it one count for all. The WAF
 rule on the load balancer is the fleet-wide limit per address either way.
 
