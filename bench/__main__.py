@@ -14,6 +14,7 @@ BENCHMARKS = [
     "bench.calendar_render",
     "bench.calendar_pipeline",
     "bench.pipeline_comparison",
+    "bench.api_serving",
 ]
 
 

@@ -7,7 +7,8 @@
 #
 # EMULATOR          localstack (default): LocalStack 4.13.1 (requirements-localstack.txt), which
 #                   validates requests like AWS; moto: moto server from .venv, the light option
-# EMULATOR_PORT     port on 127.0.0.1 (default 4566)
+# EMULATOR_PORT     its port (default 4566)
+# BIND_HOST         the address it listens on (default 127.0.0.1, this machine only; 0.0.0.0 opens it)
 # LOCALSTACK_STATE  LocalStack's home, temporary and file-system folders (default data/localstack)
 # LOCALSTACK_VENV   where LocalStack is installed (default .venv-localstack)
 # PYTHON            interpreter for that venv (default python3.11)
@@ -16,13 +17,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 EMULATOR=${EMULATOR:-localstack}
 EMULATOR_PORT=${EMULATOR_PORT:-4566}
+BIND_HOST=${BIND_HOST:-127.0.0.1}
 LOCALSTACK_STATE=${LOCALSTACK_STATE:-$ROOT/data/localstack}
 LOCALSTACK_VENV=${LOCALSTACK_VENV:-$ROOT/.venv-localstack}
 LOCALSTACK_REQUIREMENTS=$ROOT/requirements-localstack.txt
 PYTHON=${PYTHON:-python3.11}
 
 usage() {
-    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -69,10 +71,11 @@ serve_localstack() {
     # keeps connections alive; under hypercorn it answers every request with `Connection: close`,
     # so each call, its own SNS-to-SQS deliveries included, opened a connection: measured on the
     # calendar benchmark, twisted took 47-51 ms of LocalStack CPU per job against 66-68, and 13-15
-    # jobs/s against 12.
+    # jobs/s against 12. Its twisted gateway ignores GATEWAY_LISTEN's host (it listened on 0.0.0.0):
+    # scripts/localstack_main.py starts LocalStack with that host honoured.
     exec env -u AWS_ENDPOINT_URL -u PORT \
         OVERRIDE_IN_DOCKER=0 \
-        GATEWAY_LISTEN="$address" \
+        GATEWAY_LISTEN="$BIND_HOST:$EMULATOR_PORT" \
         GATEWAY_SERVER=twisted \
         LOCALSTACK_HOST="$address" \
         SQS_ENDPOINT_STRATEGY=path \
@@ -84,11 +87,11 @@ serve_localstack() {
         HOME="$LOCALSTACK_STATE/home" \
         TMPDIR="$LOCALSTACK_STATE/tmp" \
         FILESYSTEM_ROOT="$LOCALSTACK_STATE/filesystem" \
-        "$LOCALSTACK_VENV/bin/python" -m localstack.runtime.main
+        "$LOCALSTACK_VENV/bin/python" "$ROOT/scripts/localstack_main.py"
 }
 
 serve_moto() {
-    exec "$ROOT/.venv/bin/moto_server" -H 127.0.0.1 -p "$EMULATOR_PORT"
+    exec "$ROOT/.venv/bin/moto_server" -H "$BIND_HOST" -p "$EMULATOR_PORT"
 }
 
 # Healthy: LocalStack reports SNS, SQS, S3 and STS running; moto server answers at all.

@@ -1,5 +1,5 @@
 """Start the reference design as real processes, the way the original ran: redis-server (no
-persistence, a throwaway directory), gunicorn with the same worker and thread counts as our API,
+persistence, a throwaway directory), gunicorn with as many threads as our API (8),
 and `celery worker` with the prefork pool. Logs go to artifacts/<name>/<process>.log.
 """
 
@@ -23,7 +23,7 @@ from tests.support.system import ARTIFACTS
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
-GUNICORN_WORKERS, GUNICORN_THREADS = 2, 4  # as RunningSystem and the Procfile run our API
+GUNICORN_WORKERS, GUNICORN_THREADS = 2, 4  # 8 threads, as our API has in its one waitress process
 CELERY_CONCURRENCY = 2
 
 

@@ -18,8 +18,8 @@ def scrape(url: str) -> Samples:
 
 
 def endpoints(system: RunningSystem) -> dict[str, str]:
-    workers = {name: f"http://127.0.0.1:{port}/metrics" for name, port in system.metrics_ports.items()}
-    return {"api": f"{system.api_url}/metrics", **workers}
+    """Each process's METRICS_PORT endpoint: the API's too, which its public port does not serve."""
+    return {name: f"http://127.0.0.1:{port}/metrics" for name, port in system.metrics_ports.items()}
 
 
 def value(samples, name: str, **labels: str) -> float:
@@ -34,6 +34,7 @@ def test_every_process_serves_metrics_and_an_export_moves_each_one_it_passes(run
     system = running_system
     urls = endpoints(system)
     assert set(urls) == {"api", "relay", "api-consumer", "ical-worker", "notifier", "event-archiver"}
+    assert requests.get(f"{system.api_url}/metrics", timeout=10).status_code == 404
     before = {name: scrape(url) for name, url in urls.items()}
 
     api = f"{system.api_url}/api/v1"
@@ -42,7 +43,7 @@ def test_every_process_serves_metrics_and_an_export_moves_each_one_it_passes(run
     task = requests.post(f"{api}/todos/ical", timeout=10).json()
     status = requests.get(f"{task['task_url']}?wait=20", timeout=30).json()
     assert status["task_status"] == "SUCCESS"
-    # Ten requests spread over gunicorn's two workers: one scrape must count all ten.
+    # Ten requests on the API's threads: one scrape counts all ten.
     for todo_id in range(10):
         assert requests.get(f"{api}/todos/{900_000 + todo_id}", timeout=10).status_code == 404
 

@@ -14,7 +14,7 @@ from tests.infra.offline_terraform import REPO_ROOT
 SERVICES = {"todo-api": "todo_api", "ical-worker": "ical_worker", "notifier": "notifier", "event-archiver": "event_archiver"}
 # The installed service may not exist yet while its code is written; the image contract does.
 COMMANDS = {
-    "todo-api": ["gunicorn", "--bind", "0.0.0.0:6400"],
+    "todo-api": ["todo-api-serve", "--host", "0.0.0.0", "--port", "6400"],
     "ical-worker": ["ical-worker"],
     "notifier": ["notifier"],
     "event-archiver": ["event-archiver"],

@@ -201,7 +201,7 @@ def test_the_api_task_runs_api_relay_and_consumer_and_leaves_migrations_to_their
     assert set(containers) == {"api", "relay", "consumer"}
     assert containers["relay"]["command"] == ["todo-api-relay"]
     assert containers["consumer"]["command"] == ["todo-api-consumer"]
-    assert "command" not in containers["api"], "the API runs the image's gunicorn CMD"
+    assert "command" not in containers["api"], "the API runs the image's CMD (todo-api-serve)"
     # A one-off task: no service, no scaling, nothing reaches it.
     assert migration["containers"] == {"migrate": {"command": ["todo-api-migrate"]}}
     assert not {"scaling", "load_balancer", "ingress", "task_role_arn"} & set(migration)

@@ -74,7 +74,6 @@ class RunningSystem:
     name: str
     with_relay: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
-    api_workers: int = 2
     # The notifier delivers to a local webhook sink and SMTP sink, as in `make run`.
     with_sinks: bool = False
     emulator: str = "moto"
@@ -96,7 +95,7 @@ class RunningSystem:
     api_url: str = field(init=False)
     env: dict[str, str] = field(init=False)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
-    # Each worker's Prometheus endpoint (METRICS_PORT), by process name; the API's is api_url/metrics.
+    # Each process's Prometheus endpoint (METRICS_PORT), by process name, the API's included.
     metrics_ports: dict[str, int] = field(default_factory=dict, init=False)
 
     def start(self) -> RunningSystem:
@@ -134,9 +133,8 @@ class RunningSystem:
             "LOG_LEVEL": "INFO",
             # Tests that wait for every queue to drain need not wait out the default 10 s batches.
             "EVENT_ARCHIVER_FLUSH_SECONDS": "1",
-            # Workloads and benchmarks write far faster than a person would (the limits' defaults).
-            "RATE_LIMIT_WRITES": "1000000/minute",
-            "RATE_LIMIT_CALENDARS": "1000000/minute",
+            # As `make run` has them: off (workloads and benchmarks write faster than a person).
+            **dev_env_settings("RATE_LIMIT_WRITES", "RATE_LIMIT_CALENDARS"),
             **self.extra_env,
         }
         self.env.pop("AWS_SESSION_TOKEN", None)
@@ -146,19 +144,7 @@ class RunningSystem:
             self._empty_the_shared_bucket()
         self._run_once("taskoverflow-bootstrap")
         self._run_once("todo-api-migrate")
-        gunicorn = [
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(self.api_workers),
-            "--threads",
-            "4",
-            "--config",
-            "python:todo_api.entrypoints.gunicorn_config",
-            "todo_api.entrypoints.flask_app:create_app()",
-        ]
-        self._spawn("api", gunicorn)
+        self._spawn("api", ["todo-api-serve", "--host", "127.0.0.1", "--port", str(port)], metrics=True)
         for process_name, command in WORKERS.items():
             if process_name == "relay" and not self.with_relay:
                 continue
@@ -282,7 +268,7 @@ class RunningSystem:
         except s3.exceptions.NoSuchBucket:
             pass
 
-    def _spawn(self, name: str, command: list[str], heartbeat: bool = False) -> None:
+    def _spawn(self, name: str, command: list[str], heartbeat: bool = False, metrics: bool = False) -> None:
         # The repository on the path: the dev sinks and the call counter are its modules (`python -m`).
         env = dict(self.env, PYTHONPATH=str(REPOSITORY))
         argv = [str(BIN / command[0]), *command[1:]]
@@ -291,6 +277,7 @@ class RunningSystem:
             argv = [str(BIN / "python"), "-m", "bench.aws_calls", *command]
         if heartbeat:
             env["HEARTBEAT_FILE"] = str(self.directory / f"{name}.heartbeat")
+        if heartbeat or metrics:
             self.metrics_ports.setdefault(name, free_port())
             env["METRICS_PORT"] = str(self.metrics_ports[name])
         with open(self.directory / f"{name}.log", "ab") as log:
@@ -329,6 +316,13 @@ class RunningSystem:
             return requests.get(f"{self.api_url}/api/v1/health", timeout=5).status_code == 200
         except requests.RequestException:
             return False
+
+
+def dev_env_settings(*names: str) -> dict[str, str]:
+    """dev.env's values of `names` (`make run`'s settings)."""
+    lines = (REPOSITORY / "dev.env").read_text().splitlines()
+    settings = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    return {name: settings[name] for name in names}
 
 
 def _accepts(port: int) -> bool:

@@ -11,9 +11,8 @@ value can never create thousands of CloudWatch metrics.
 
 `METRICS_EXPORTER` picks where they go (`start_metrics` reads it once, at a process's start):
 - `prometheus` (the default, `make run`): prometheus_client metrics, served as Prometheus text at
-  `METRICS_PORT` (workers, the relay; 0 serves nothing) or at the API's `GET /metrics`. Under
-  gunicorn (several processes) the API uses prometheus_client's multiprocess mode (see
-  todo_api.entrypoints.gunicorn_config).
+  `http://METRICS_HOST:METRICS_PORT/metrics` (every process, the API's included; 0 serves
+  nothing; the host defaults to 127.0.0.1, so only this machine reads them).
 - `emf` (AWS, set by Terraform): an `EmfWriter` aggregates what is recorded and, every
   `METRICS_FLUSH_SECONDS`, writes CloudWatch Embedded Metric Format lines on stdout, which the
   awslogs driver sends to CloudWatch Logs and CloudWatch turns into metrics: one line per metric
@@ -27,7 +26,6 @@ registry; tests make their own and pass it where the code takes one.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import threading
@@ -62,8 +60,6 @@ OTHER = "other"
 PROMETHEUS_PREFIX = "taskoverflow_"
 # EMF: a metric may carry at most this many values in one line.
 EMF_MAX_VALUES = 100
-# prometheus_client's multiprocess mode: where the processes of one gunicorn keep their values.
-MULTIPROCESS_DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 _UNIT_SUFFIXES = {"Seconds": "_seconds", "Bytes": "_bytes"}
 
 Kind = Literal["counter", "histogram", "gauge"]
@@ -219,8 +215,7 @@ class Metrics:
 
 class PrometheusSink:
     """prometheus_client metrics in a registry of their own, made on first use (a process shows
-    only what it records). With PROMETHEUS_MULTIPROC_DIR set (the API under gunicorn),
-    prometheus_client keeps the values in files its processes share, and `text` reads them all."""
+    only what it records)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -244,14 +239,7 @@ class PrometheusSink:
         return self.registry.get_sample_value(spec.prometheus_name + suffix, labels) or 0.0
 
     def text(self) -> bytes:
-        directory = os.environ.get(MULTIPROCESS_DIRECTORY_VARIABLE)
-        if not directory:
-            return generate_latest(self.registry)
-        from prometheus_client import multiprocess
-
-        merged = CollectorRegistry()
-        multiprocess.MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
-        return generate_latest(merged)
+        return generate_latest(self.registry)
 
     def _metric(self, spec: MetricSpec) -> Counter | Histogram:
         with self._lock:
@@ -368,14 +356,14 @@ class MetricsSettings(ServiceSettings):
         ge=0,
         le=65535,
         validation_alias="METRICS_PORT",
-        description="a worker's Prometheus endpoint, `http://METRICS_HOST:METRICS_PORT/metrics`; 0 serves "
-        "none. The API serves `/metrics` on its own port",
+        description="the process's Prometheus endpoint, `http://METRICS_HOST:METRICS_PORT/metrics`; 0 "
+        "serves none (the API serves none on its public port)",
     )
     host: str = Field(
         "127.0.0.1",
         min_length=1,
         validation_alias="METRICS_HOST",
-        description="address a worker's endpoint listens on (`0.0.0.0` in a container scraped from outside)",
+        description="address the endpoint listens on (`0.0.0.0` in a container scraped from outside)",
     )
     flush_seconds: float = Field(
         60.0,
@@ -409,11 +397,11 @@ def process_metrics() -> Metrics:
     return _process_metrics
 
 
-def start_metrics(service: str, settings: MetricsSettings | None = None, *, serve: bool = True) -> MetricsExport:
+def start_metrics(service: str, settings: MetricsSettings | None = None) -> MetricsExport:
     """Configure this process's metrics for `service` and start their export.
 
-    `serve`: a worker serves its own Prometheus endpoint at METRICS_PORT; the API answers
-    GET /metrics itself. Raises SettingsError for invalid variables.
+    With Prometheus, the endpoint is served at METRICS_PORT, if any. Raises SettingsError for
+    invalid variables.
     """
     settings = settings or MetricsSettings.from_environment()
     metrics = _process_metrics
@@ -423,7 +411,7 @@ def start_metrics(service: str, settings: MetricsSettings | None = None, *, serv
         metrics.sink = writer
         return _flushing_every(metrics, writer, settings.flush_seconds)
     metrics.sink = PrometheusSink()
-    if not (serve and settings.port):
+    if not settings.port:
         return MetricsExport(metrics)
     assert isinstance(metrics.sink, PrometheusSink)
     server, thread = start_http_server(settings.port, settings.host, registry=metrics.sink.registry)

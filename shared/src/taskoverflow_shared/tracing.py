@@ -81,7 +81,7 @@ class TracingConfigurationError(ValueError):
 def configure_tracing(service: str, environ: Mapping[str, str] | None = None) -> TracerProvider | None:
     """Install the process's tracer provider as `TRACES_EXPORTER` says; None when traces are off.
 
-    Call once, at start (in every gunicorn worker, as the app factory runs after the fork).
+    Call once per process, at start (the API: in its app factory).
     """
     environ = os.environ if environ is None else environ
     name = (environ.get(EXPORTER_VARIABLE) or "none").strip().lower()
@@ -168,7 +168,7 @@ class JsonLinesSpanExporter(SpanExporter):
     """Appends each span as one JSON line (the SDK's own `to_json`) to a file.
 
     Each export is one `write` on a file opened for appending, so the processes of one service
-    (gunicorn's workers) can share the file without interleaving their lines.
+    (several API tasks on one host, a restarted worker) can share the file without interleaving their lines.
     """
 
     def __init__(self, path: Path) -> None:

@@ -54,7 +54,7 @@ locals {
     })
   } : null
 
-  # Fargate's stop timeout is 120 s at most; workers and gunicorn finish what they hold within it.
+  # Fargate's stop timeout is 120 s at most; workers and the API finish what they hold within it.
   heartbeat_max_age_seconds = "60"
   api_health_check          = ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:6400/api/v1/health', timeout=3)"]
 }
@@ -99,7 +99,13 @@ module "todo_api" {
   # settings Terraform refuses to deploy it.
   # TRUSTED_PROXY_COUNT: the ALB appends the client's address to X-Forwarded-For; the API's
   # per-client limits believe that one entry and nothing a client wrote before it.
-  environment          = merge(local.common_environment, local.database_environment, local.auth_settings, { PUBLIC_BASE_URL = var.public_base_url, TRUSTED_PROXY_COUNT = "1" })
+  # RATE_LIMIT_*: set here rather than left to the code's defaults (dev.env turns them off).
+  environment = merge(local.common_environment, local.database_environment, local.auth_settings, {
+    PUBLIC_BASE_URL      = var.public_base_url
+    TRUSTED_PROXY_COUNT  = "1"
+    RATE_LIMIT_WRITES    = "120/minute"
+    RATE_LIMIT_CALENDARS = "6/minute"
+  })
   required_environment = keys(local.auth_settings)
   # The application's own role: data privileges only, never the master user.
   secrets = {

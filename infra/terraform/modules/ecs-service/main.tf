@@ -59,7 +59,7 @@ locals {
         ]
         stopTimeout = var.stop_timeout_seconds
         # The image's root file system is read-only; only the writable paths (heartbeats,
-        # gunicorn's worker files, notifier's delivery log) are task-local scratch volumes.
+        # notifier's delivery log) are task-local scratch volumes.
         readonlyRootFilesystem = true
         mountPoints = [
           for volume, path in local.scratch_volumes : { sourceVolume = volume, containerPath = path, readOnly = false }

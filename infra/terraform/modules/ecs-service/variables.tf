@@ -105,7 +105,7 @@ variable "cpu_architecture" {
 }
 
 variable "stop_timeout_seconds" {
-  description = "Time between SIGTERM and SIGKILL (Fargate allows at most 120). Workers use it to finish the message in hand; gunicorn to drain requests."
+  description = "Time between SIGTERM and SIGKILL (Fargate allows at most 120). Workers use it to finish the message in hand; the API to finish its requests."
   type        = number
   default     = 120
 }

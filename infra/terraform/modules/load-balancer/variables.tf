@@ -42,7 +42,7 @@ variable "health_check_path" {
 }
 
 variable "deregistration_delay_seconds" {
-  description = "How long a draining target keeps its in-flight requests; below the tasks' stop timeout so gunicorn finishes them before SIGKILL."
+  description = "How long a draining target keeps its in-flight requests; below the tasks' stop timeout so the API finishes them before SIGKILL."
   type        = number
   default     = 30
 }

@@ -21,6 +21,7 @@ DEFAULT_SQLITE_PATH = Path("data") / "todo-api.sqlite3"
 # Inline todos ride inside the CalendarRequested message, whose envelope adds a few KiB: above
 # this the message could pass SQS's 256 KiB limit and the relay could never publish it.
 MAX_INLINE_TODOS_BYTES = 240 * 1024
+RATE_LIMIT_OFF = "off"
 
 
 class Settings(ServiceSettings):
@@ -110,7 +111,7 @@ class Settings(ServiceSettings):
         le=64,
         validation_alias="CALENDAR_STATUS_LONG_POLLS",
         description="`?wait=` long polls one API process holds at once (more answer at once); keep below "
-        "gunicorn's `--threads`",
+        "the server's threads (`todo-api-serve --threads`, 8)",
     )
     # Terraform passes the three from the Cognito user pool; `make run` sets none.
     auth_jwks_url: str | None = Field(
@@ -130,22 +131,24 @@ class Settings(ServiceSettings):
         validation_alias="AUTH_CLIENT_ID",
         description="the OAuth client the web page signs in as, when it is not `AUTH_AUDIENCE`",
     )
-    # Flask-Limiter's notation; entrypoints/request_limits.py says how they count.
+    # Flask-Limiter's notation, or "off": `make run` runs without them, since load tests, the
+    # benchmarks and a 3,000-todo calendar go past any limit a person would hit; compose and
+    # Terraform set them. entrypoints/request_limits.py says how they count.
     rate_limit_writes: str = Field(
         "120/minute",
         validation_alias="RATE_LIMIT_WRITES",
         description="creates, changes and deletes of todos per client (the signed-in user, else the client "
-        "address), e.g. `1000 per hour; 20/second`; past it 429 with `Retry-After`",
+        "address), e.g. `1000 per hour; 20/second`, or `off`; past it 429 with `Retry-After`",
     )
     rate_limit_calendars: str = Field(
-        "6/minute", validation_alias="RATE_LIMIT_CALENDARS", description="`POST /todos/ical` per client"
+        "6/minute", validation_alias="RATE_LIMIT_CALENDARS", description="`POST /todos/ical` per client, or `off`"
     )
     rate_limit_storage_uri: str = Field(
         "memory://",
         min_length=1,
         validation_alias="RATE_LIMIT_STORAGE_URI",
-        description="where the limits count: `memory://` counts in each API process (each gunicorn worker, "
-        "each task), so a client gets up to N times the limit; `redis://…` or `memcached://…` share one count",
+        description="where the limits count: `memory://` counts in each API process (each "
+        "task), so a client gets up to N times the limit; `redis://…` or `memcached://…` share one count",
     )
     trusted_proxy_count: int = Field(
         0,
@@ -159,10 +162,12 @@ class Settings(ServiceSettings):
     @field_validator("rate_limit_writes", "rate_limit_calendars")
     @classmethod
     def _a_rate_limit(cls, limit: str) -> str:
+        if limit.strip().lower() == RATE_LIMIT_OFF:
+            return RATE_LIMIT_OFF
         try:
             parse_many(limit)
         except ValueError:
-            raise ValueError(f"{limit!r} is not a rate limit such as '120/minute'") from None
+            raise ValueError(f"{limit!r} is not a rate limit such as '120/minute' (or 'off')") from None
         return limit
 
     @field_validator("public_base_url")

@@ -1,4 +1,4 @@
-"""Issue 12's abuse limits over HTTP: writes and calendar requests per client answer 429 with
+"""The abuse limits over HTTP: writes and calendar requests per client answer 429 with
 Retry-After, bodies of another media type 415, and the list pages and streams."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def app_with(tmp_path, calendar_files):
         made.append(api)
         app = create_app(api)
 
-        # What authentication does once it has checked a token (issue 12 item 1).
+        # What authentication does once it has checked a token.
         @app.before_request
         def _owner_from_test_header() -> None:
             if "X-Test-Owner" in request.headers:
@@ -65,6 +65,12 @@ def test_calendar_requests_have_a_limit_of_their_own(app_with):
     client = app_with(rate_limit_calendars="2/minute", rate_limit_writes="5/minute")
     assert [client.post("/api/v1/todos/ical").status_code for _ in range(3)] == [202, 202, 429]
     assert _create(client).status_code == 201
+
+
+def test_limits_set_off_let_every_write_and_calendar_request_through(app_with):
+    client = app_with(rate_limit_writes="off", rate_limit_calendars="OFF")
+    assert {_create(client).status_code for _ in range(130)} == {201}
+    assert {client.post("/api/v1/todos/ical").status_code for _ in range(8)} == {202}
 
 
 def test_each_user_has_their_own_share_and_anonymous_clients_share_their_address(app_with):

@@ -1,13 +1,13 @@
-"""The API's request metrics and its Prometheus endpoint, added to the Flask app in one call.
+"""The API's request metrics, added to the Flask app in one call.
 
 Each answered request counts once in `http_requests` (route template, method, status class) and
 once in `http_request_duration`, the time to produce the response (a streamed calendar's body
 not included). The route is the matched rule's template (`/api/v1/todos/<int:todo_id>`), never
 the path, so ids do not multiply the metrics; a path no route matches is `unmatched`.
 
-`GET /metrics` serves the Prometheus text of every gunicorn worker (multiprocess mode, see
-gunicorn_config.py). It lies outside `/api/v1`, which is the API clients use, and is not
-documented there; on AWS (METRICS_EXPORTER=emf) the metrics leave as log lines, and it answers 404.
+The Prometheus text is not served here, on the API's public port: `start_metrics_export` serves
+it on METRICS_PORT (loopback unless METRICS_HOST says otherwise), like every worker's. On AWS
+(METRICS_EXPORTER=emf) the metrics leave as log lines instead.
 """
 
 from __future__ import annotations
@@ -15,19 +15,17 @@ from __future__ import annotations
 import atexit
 import time
 
-from flask import Flask, Response, g, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST
+from flask import Flask, Response, g, request
 
 from taskoverflow_shared.metrics import Metrics, process_metrics, start_metrics
 from todo_api.config import SERVICE
 
-METRICS_PATH = "/metrics"
 UNMATCHED_ROUTE = "unmatched"
 
 
 def register_http_metrics(app: Flask, metrics: Metrics | None = None) -> None:
-    """Measure every request of `app` and serve `GET /metrics`. Call it first, right after the
-    app is made: the clock then starts before any other `before_request` hook can answer."""
+    """Measure every request of `app`. Call it first, right after the app is made: the clock
+    then starts before any other `before_request` hook can answer."""
     metrics = metrics or process_metrics()
 
     @app.before_request
@@ -45,16 +43,9 @@ def register_http_metrics(app: Flask, metrics: Metrics | None = None) -> None:
             metrics.observe("http_request_duration", time.perf_counter() - started, route=route, method=method)
         return response
 
-    @app.get(METRICS_PATH)
-    def prometheus_metrics():
-        try:
-            text = metrics.prometheus_text()
-        except TypeError:
-            return jsonify(error="this process exports its metrics as CloudWatch EMF log lines"), 404
-        return Response(text, mimetype=CONTENT_TYPE_LATEST)
-
 
 def start_metrics_export() -> None:
-    """Start this API process's export (METRICS_EXPORTER); EMF lines left are written at exit."""
-    export = start_metrics(SERVICE, serve=False)
+    """Start this API process's export (METRICS_EXPORTER): Prometheus text at METRICS_PORT, or
+    EMF lines, the last of which are written at exit."""
+    export = start_metrics(SERVICE)
     atexit.register(export.stop)

@@ -1,5 +1,8 @@
 """Abuse limits on the API's writes and calendar requests: 429 with `Retry-After` once a client
-has used its share (issue 12).
+has used its share.
+
+`RATE_LIMIT_WRITES` / `RATE_LIMIT_CALENDARS` set to `off` (dev.env, for `make run`) leave that
+route unlimited, and the start says so, as it does when authentication is off.
 
 A client is the signed-in user (`g.owner`, the token's subject, when authentication is on) or
 else the address the request came from. Behind a load balancer that address is the balancer's
@@ -8,7 +11,7 @@ own, so `TRUSTED_PROXY_COUNT` says how many proxies in front of us append to `X-
 proxies wrote: a client can put anything in the first.
 
 Flask-Limiter counts in the storage `RATE_LIMIT_STORAGE_URI` names. The default, `memory://`,
-counts in each process: with N gunicorn workers or N API tasks a client gets up to N times the
+counts in each process: with N API processes or tasks a client gets up to N times the
 limit. A shared storage (`redis://...`, `memcached://...`) makes it one count for all. The WAF
 rule on the load balancer is the fleet-wide limit per address either way.
 
@@ -21,16 +24,19 @@ from __future__ import annotations
 import math
 import time
 
+import structlog
 from flask import Flask, Response, g, jsonify, request
 from flask_limiter import Limiter, RateLimitExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from todo_api.config import Settings
+from todo_api.config import RATE_LIMIT_OFF, Settings
 from todo_api.entrypoints.openapi import with_responses
 
 TODOS_PATH = "/api/v1/todos"
 CALENDAR_REQUEST_PATH = "/api/v1/todos/ical"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+log = structlog.get_logger("todo_api.limits")
 
 
 def client_key() -> str:
@@ -53,14 +59,22 @@ def register_request_limits(app: Flask, settings: Settings) -> Limiter:
         # Counting must not take the API down with it: a storage that is unreachable counts nothing.
         swallow_errors=True,
     )
-    writes = limiter.shared_limit(settings.rate_limit_writes, scope="todo-writes")
-    calendars = limiter.limit(settings.rate_limit_calendars)
+    writes = calendars = None
+    if settings.rate_limit_writes != RATE_LIMIT_OFF:
+        writes = limiter.shared_limit(settings.rate_limit_writes, scope="todo-writes")
+    if settings.rate_limit_calendars != RATE_LIMIT_OFF:
+        calendars = limiter.limit(settings.rate_limit_calendars)
+    off = [name for name, limit in (("RATE_LIMIT_WRITES", writes), ("RATE_LIMIT_CALENDARS", calendars)) if not limit]
+    if off:
+        log.warning("rate limits off", settings=off, reason="set to 'off': any client may send as much as it likes")
     for rule in app.url_map.iter_rules():
         if rule.rule == CALENDAR_REQUEST_PATH:
             limit = calendars
         elif rule.rule.startswith(TODOS_PATH) and WRITE_METHODS & (rule.methods or set()):
             limit = writes
         else:
+            continue
+        if limit is None:
             continue
         view = with_responses(app.view_functions[rule.endpoint], {429: "TooManyRequests"})
         app.view_functions[rule.endpoint] = limit(view)
