@@ -25,6 +25,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from event_archiver.config import Settings as EventArchiverSettings
+from ical_worker.config import FeedSettings as IcalFeedWorkerSettings
 from ical_worker.config import Settings as IcalWorkerSettings
 from notifier.config import Settings as NotifierSettings
 from taskoverflow_shared.metrics import MetricsSettings
@@ -47,7 +48,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, type[ServiceSettings]], ...]], ...] 
             ("todo-api-consumer", ConsumerProcessSettings),
         ),
     ),
-    ("ical-worker", (("ical-worker", IcalWorkerSettings),)),
+    ("ical-worker", (("ical-worker", IcalWorkerSettings), ("ical-feed-worker", IcalFeedWorkerSettings))),
     ("notifier", (("notifier", NotifierSettings),)),
     ("event-archiver", (("event-archiver", EventArchiverSettings),)),
 )
