@@ -42,6 +42,7 @@ from todo_api.domain.commands import (
 )
 from todo_api.domain.model import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidInput, JobStatus, NotFound
 from todo_api.entrypoints.authentication import install_authentication, needs_token
+from todo_api.entrypoints.calendar_feeds import calendar_feeds_blueprint
 from todo_api.entrypoints.http_metrics import register_http_metrics, start_metrics_export
 from todo_api.entrypoints.idempotency_keys import idempotency_key
 from todo_api.entrypoints.openapi import (
@@ -387,6 +388,7 @@ def create_app(api: TodoApi | None = None) -> Flask:
         base = api.settings.public_base_url or request.host_url.rstrip("/")
         return f"{base}{path}"
 
+    app.register_blueprint(calendar_feeds_blueprint(api))
     register_request_limits(app, api.settings)
     _add_docs(app, api.token_verifier is not None)
     return app
