@@ -140,11 +140,12 @@ def update_feed(
 
 def _log_update(keys: FeedKeys, items: Sequence[FeedChange], update: FeedUpdate, seconds: float) -> None:
     # One line per event, as every consumer writes: a trace by event id or correlation id finds
-    # whether the event changed the feed or was old news.
+    # whether the event changed the feed (`applied`) or was old news.
     for item, applied in zip(items, update.applied, strict=True):
         with bound_trace(item.envelope.id, item.envelope.correlation_id):
             log.info(
-                "feed_event_applied" if applied else "feed_event_ignored",
+                "feed_event_handled",
+                applied=applied,
                 event_type=item.envelope.type,
                 todo_id=item.change.todo.id,
                 version=item.change.version,
