@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import Connection, CursorResult, Engine, bindparam, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from todo_api.adapters.calendar_storage import CalendarFiles
 from todo_api.adapters.orm import OutboxRow, calendar_jobs, todos
 from todo_api.domain.model import (
     MAX_ID,
@@ -39,6 +42,8 @@ TODOS_READ_PER_BATCH = 500
 _WINDOW_SHAPE = re.compile(r"0*([0-9]{1,5})")
 # How often a long poll of a job's status reads the job again.
 LONG_POLL_CHECK_SECONDS = 0.1
+
+log = structlog.get_logger("todo_api.views")
 
 
 @dataclass(frozen=True)
@@ -188,6 +193,41 @@ class TodoViews:
         if oldest is None:
             return 0.0
         return (datetime.now(UTC) - as_utc(oldest)).total_seconds()
+
+    def outbox_lag_seconds_if_reachable(self) -> float | None:
+        """The outbox lag, or None when the database does not answer (health reports it down)."""
+        try:
+            return self.outbox_lag_seconds()
+        except SQLAlchemyError:
+            log.exception("health_check_failed")
+            return None
+
+
+@dataclass(frozen=True)
+class CalendarFile:
+    """A finished calendar, read as it is streamed."""
+
+    chunks: Iterator[bytes]
+    size_bytes: int | None
+    filename: str
+
+
+@dataclass
+class CalendarDownloads:
+    """A job's calendar, once the job has succeeded."""
+
+    views: TodoViews
+    files: CalendarFiles
+
+    def open(self, job_id: str, requester: str | None = None) -> CalendarFile:
+        """The job's calendar; NotFound with the reason while the job is not SUCCESS."""
+        job = self.views.calendar_job(job_id, requester)
+        if job.status == JobStatus.FAILURE:
+            raise NotFound(f"Task failed: {job.error}")
+        if job.status != JobStatus.SUCCESS:
+            raise NotFound("Task not finished")
+        chunks = self.files.open_calendar(job.result_bucket, job.result_key)
+        return CalendarFile(chunks, job.result_size_bytes, f"todos-{job.id}.ics")
 
 
 def _todo_states(connection: Connection, rows: CursorResult[Any]) -> Iterator[dict[str, Any]]:

@@ -129,7 +129,13 @@ def with_responses(view: View, responses: dict[int, Reply | str]) -> View:
 
 
 def documented_endpoints(app: Flask) -> set[str]:
-    return {name for name, view in app.view_functions.items() if hasattr(view, _OPERATION_ATTRIBUTE)}
+    """The operation ids of the documented views."""
+    return {operation_id(name) for name, view in app.view_functions.items() if hasattr(view, _OPERATION_ATTRIBUTE)}
+
+
+def operation_id(endpoint: str) -> str:
+    """A view's name without its blueprint's: which room a route lives in is no client's concern."""
+    return endpoint.rpartition(".")[2]
 
 
 # --- the document ------------------------------------------------------------------------------
@@ -288,7 +294,7 @@ def openapi_document(app: Flask, needs_token: Callable[[str], bool], auth_enable
             operation = replace(operation, responses={**operation.responses, 401: "Unauthorized"})
             security = [{BEARER_SCHEME: []}] if auth_enabled else [{}, {BEARER_SCHEME: []}]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            document = builder.operation(rule.endpoint, operation, path_parameters)
+            document = builder.operation(operation_id(rule.endpoint), operation, path_parameters)
             document["security"] = security
             paths.setdefault(path, {})[method.lower()] = document
     responses = {name: builder.response(reply) for name, reply in _shared_responses(max_body_bytes).items()}

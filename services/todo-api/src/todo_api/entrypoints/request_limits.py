@@ -1,5 +1,5 @@
 """Abuse limits on the API's writes and calendar requests: 429 with `Retry-After` once a client
-has used its share (issue 12).
+has used its share.
 
 A client is the signed-in user (`g.owner`, the token's subject, when authentication is on) or
 else the address the request came from. Behind a load balancer that address is the balancer's
@@ -21,11 +21,12 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter, RateLimitExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from todo_api.config import Settings
+from todo_api.entrypoints.error_answers import error_response
 from todo_api.entrypoints.openapi import with_responses
 
 TODOS_PATH = "/api/v1/todos"
@@ -67,10 +68,11 @@ def register_request_limits(app: Flask, settings: Settings) -> Limiter:
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many_requests(error: RateLimitExceeded) -> Response:
-        response = jsonify(error=f"too many requests: at most {error.limit.limit} per client; try again later")
-        response.status_code = 429
-        response.headers["Retry-After"] = str(_seconds_until_reset(limiter))
-        return response
+        return error_response(
+            f"too many requests: at most {error.limit.limit} per client; try again later",
+            429,
+            retry_after_seconds=_seconds_until_reset(limiter),
+        )
 
     return limiter
 
