@@ -192,10 +192,13 @@ _HUGE_NUMBERS = st.one_of(
     st.sampled_from(["NaN", "Infinity", "-Infinity", "1e-400", "0.0000000000000000000001", "-0"]),
     st.floats(allow_nan=False, allow_infinity=False).map(repr),
 )
+# Bodies stay under the 64 KiB limit (three members of at most 15,000 characters, nesting of at
+# most 2 x 2,000): past it the API answers 413 before reading, and may close the connection
+# while the client is still sending.
 _HUGE_STRINGS = st.one_of(
-    st.integers(min_value=0, max_value=70_000).map(lambda length: json.dumps("a" * length)),
+    st.integers(min_value=0, max_value=15_000).map(lambda length: json.dumps("a" * length)),
     st.text(max_size=50).map(json.dumps),
-    st.sampled_from(['"\\ud800"', '"\\u0000"', '"' + "\\uffff" * 3000 + '"']),
+    st.sampled_from(['"\\ud800"', '"\\u0000"', '"' + "\\uffff" * 2000 + '"']),
 )
 _FIELDS = st.sampled_from(["title", "description", "deadline_at", "completed", "notify_email", "extra"])
 
@@ -208,7 +211,7 @@ def extreme_json_bodies(draw: st.DrawFn) -> bytes:
         for _ in range(draw(st.integers(min_value=1, max_value=3)))
     ]
     body = "{" + ", ".join(members) + "}"
-    depth = draw(st.sampled_from([0, 0, 0, 50, 5000]))
+    depth = draw(st.sampled_from([0, 0, 0, 50, 2000]))
     return ("[" * depth + body + "]" * depth).encode()
 
 

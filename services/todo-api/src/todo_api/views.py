@@ -60,7 +60,7 @@ def parse_filters(arguments: dict[str, str], now: datetime | None = None) -> Tod
     `limit`, `offset`: the page."""
     completed = None
     if "completed" in arguments:
-        raw = arguments["completed"].lower()
+        raw = arguments["completed"]
         if raw not in ("true", "false"):
             raise InvalidInput("completed must be true or false")
         completed = raw == "true"

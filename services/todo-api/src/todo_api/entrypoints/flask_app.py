@@ -18,6 +18,7 @@ from todo_api.entrypoints.calendar_routes import calendar
 from todo_api.entrypoints.error_answers import register_error_handlers
 from todo_api.entrypoints.http_metrics import register_http_metrics, start_metrics_export
 from todo_api.entrypoints.openapi import openapi_document
+from todo_api.entrypoints.request_guards import register_request_guards
 from todo_api.entrypoints.request_limits import register_request_limits
 from todo_api.entrypoints.request_tracing import register_request_tracing
 from todo_api.entrypoints.service_routes import docs_viewer, publish_openapi_document, service
@@ -41,6 +42,7 @@ def create_app(api: TodoApi | None = None) -> Flask:
     attach_todo_api(app, api)
     # Hooks run in this order: the trace first, so authentication's answers are traced and logged.
     register_request_tracing(app)
+    register_request_guards(app, MAX_BODY_BYTES)
     install_authentication(app, api.settings, api.token_verifier)  # sets g.owner
     register_error_handlers(app, MAX_BODY_BYTES)
     for blueprint in (service, todos, calendar, docs_viewer()):
