@@ -38,7 +38,7 @@ _COUNT_SHAPE = re.compile(r"0*([0-9]{1,10})")
 # Rows fetched from the database at a time while a list is streamed: what the process holds.
 TODOS_READ_PER_BATCH = 500
 # ASCII digits, leading zeros allowed: str.isdigit() also takes "²", which int() refuses, and
-# int() refuses more than 4300 digits; both were 500s.
+# int() refuses more than 4300 digits.
 _WINDOW_SHAPE = re.compile(r"0*([0-9]{1,5})")
 # How often a long poll of a job's status reads the job again.
 LONG_POLL_CHECK_SECONDS = 0.1

@@ -55,20 +55,18 @@ def register_error_handlers(app: Flask, max_body_bytes: int) -> None:
     for mistake in _CLIENT_MISTAKES:
         app.register_error_handler(mistake, client_mistake)
 
-    messages = {
-        404: "not found",
-        413: f"request body too large (limit {max_body_bytes} bytes)",
-    }
-
     def http_error(error: HTTPException) -> Response:
-        message = messages.get(error.code or 500, error.description or "")
-        if error.code == 405:
-            message = f"method {request.method} not allowed here"
+        status = error.code or 500
+        messages = {
+            404: "not found",
+            405: f"method {request.method} not allowed here",
+            413: f"request body too large (limit {max_body_bytes} bytes)",
+        }
         headers = {}
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
             # RFC 9110 requires a 405 to say which methods the resource does allow.
             headers["Allow"] = ", ".join(error.valid_methods)
-        return error_response(message, error.code or 500, headers=headers)
+        return error_response(messages.get(status, error.description or ""), status, headers=headers)
 
     app.register_error_handler(HTTPException, http_error)
 
