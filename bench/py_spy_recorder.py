@@ -3,8 +3,11 @@
 Each recorder follows its process's children (`--subprocesses`: gunicorn's workers), aggregates
 samples by function rather than by line (`--function`), leaves out idle threads (py-spy's
 default, so the samples are time on the CPU or wanting it) and writes speedscope JSON when it is
-interrupted. py-spy reads another process's memory with ptrace: it needs root or
-CAP_SYS_PTRACE (and, for a non-root user, kernel.yama.ptrace_scope 0).
+interrupted. It reads without pausing the process (`--nonblocking`): on a paused process py-spy's
+idle check counts threads blocked in Condition.wait, select or a socket read as busy (several
+times the CPU /proc reports), and pausing slows the services being measured; the price is a
+rare stack torn by the running thread. py-spy reads another process's memory with ptrace: it
+needs root or CAP_SYS_PTRACE (and, for a non-root user, kernel.yama.ptrace_scope 0).
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ class PySpyRecording:
         self.directory.mkdir(parents=True, exist_ok=True)
         for name, pid in self.pids.items():
             command = [
-                executable, "record", "--pid", str(pid), "--subprocesses", "--function",
+                executable, "record", "--pid", str(pid), "--subprocesses", "--function", "--nonblocking",
                 "--rate", str(self.rate), "--format", "speedscope", "--output", str(self.output(name)),
             ]  # fmt: skip
             with open(self.log(name), "wb") as log:
@@ -84,9 +87,11 @@ class PySpyRecording:
             if _SAMPLING in said:
                 return
             if recorder.poll() is not None:
+                # Its error without the Rust backtrace py-spy prints under it.
+                error = said.split("Stack backtrace:")[0].strip() or "no output"
                 raise ProfilerUnavailable(
-                    f"py-spy could not record {name} (pid {self.pids[name]}), exit {recorder.returncode}: "
-                    f"{said.strip() or 'no output'} — py-spy needs ptrace rights (root or CAP_SYS_PTRACE)"
+                    f"py-spy could not record {name} (pid {self.pids[name]}), exit {recorder.returncode}: {error} "
+                    "(py-spy attaches with ptrace: it needs root or CAP_SYS_PTRACE)"
                 )
             time.sleep(0.1)
         raise ProfilerUnavailable(f"py-spy did not start sampling {name} in {ATTACH_TIMEOUT_SECONDS} s")

@@ -39,7 +39,8 @@ class Function:
 
 @dataclass(frozen=True)
 class FunctionTimes:
-    """Sample counts per function: where the time was spent (self) and under what (total)."""
+    """Sampled weight per function: where the time was spent (self) and under what (total). A
+    sample weighs what the file says: py-spy's weigh 1/rate seconds, so `samples` is thread-seconds."""
 
     samples: float
     self_samples: Mapping[Function, float]
