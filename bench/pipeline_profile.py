@@ -5,11 +5,14 @@ on the emulator BENCH_EMULATOR names, 100 todos, a warm-up job, then the jobs fr
 the end of the warm-up until every event the jobs caused is handled, one `py-spy record` per
 service (bench/py_spy_recorder.py) samples the process and its children (the API is gunicorn's
 master and workers), and CPU per job is read from /proc as the benchmark reads it — with the
-profiler attached, so a little above the benchmark's own. It writes, under artifacts/profile/:
+profiler attached, so a little above the benchmark's own. It writes, under artifacts/profile/
+(emptied first, so the folder holds one run):
 
 - `<process>.speedscope.json`: the flame graph; open it at https://www.speedscope.app (or
   `npx speedscope <file>`), whose "Left Heavy" view merges the threads' identical stacks;
 - `<process>.md`: the top functions by self time and by total time, as shares of its samples;
+- `<process>.py-spy.log`: py-spy's own words, with its sample and error counts (a few errors
+  are stacks it could not read while the thread ran on);
 - `README.md`: CPU per job of each process and the top 10 functions of each.
 
     make profile ARGS="--jobs 40 --clients 4 --rate 200 --with-emulator"
