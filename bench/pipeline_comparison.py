@@ -1,6 +1,6 @@
 """Our calendar pipeline side by side with the original design, driven by one harness in one run.
 
-The harness (issue 11): 100 todos, 200 jobs from 8 clients; each client POSTs /api/v1/todos/ical,
+The harness: 100 todos, 200 jobs from 8 clients; each client POSTs /api/v1/todos/ical,
 polls the task_url every 50 ms until SUCCESS or FAILURE, then GETs the result (text/calendar).
 A job is timed from the POST until its calendar is downloaded.
 
