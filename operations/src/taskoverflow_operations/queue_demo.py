@@ -35,6 +35,7 @@ from taskoverflow_operations.arguments import non_negative_int, positive_float, 
 from taskoverflow_shared.aws_clients import make_client
 from taskoverflow_shared.logging_setup import configure_logging
 from taskoverflow_shared.sqs_batches import SQS_BATCH_LIMIT, delete_in_batches
+from taskoverflow_shared.topology import is_fifo
 
 STANDARD_DEMO_QUEUE = "csse6400_prac"
 FIFO_DEMO_QUEUE = "csse6400_prac.fifo"
@@ -60,10 +61,6 @@ class UnknownQueue(Exception):
 
     def __init__(self, queue_name: str) -> None:
         super().__init__(f"Unable to find a Queue by this name {queue_name}")
-
-
-def is_fifo(queue_name: str) -> bool:
-    return queue_name.endswith(".fifo")
 
 
 def demo_bodies(prepend: str = "", count: int = MESSAGE_COUNT) -> list[str]:
