@@ -21,7 +21,7 @@ A worker main is three lines: the service name, how to read its settings, how to
 
 A loop is anything with `run(stop)`, a `liveness` it ticks at each step, and `interruptible`
 (True while a stop may cut its wait short because nothing is in hand): the SQS consumer
-(sqs_consumer.py) in either mode, and equally the outbox relay — a `while not stop.is_set()`
+(the sqs_consumer package) in either mode, and equally the outbox relay — a `while not stop.is_set()`
 loop that ticks once per claim-and-publish round and is never interruptible (it waits on
 `stop.wait`, which a signal ends anyway).
 """

@@ -136,6 +136,7 @@ def build_relay(api: TodoApi, publisher: EventPublisher | ReportingPublisher | N
     reporting = publisher if hasattr(publisher, "publish_reporting") else AcceptedOnlyReports(publisher)
     return OutboxRelay(
         api.session_factory,
+        api.engine,
         reporting,
         {CalendarRequested.event_type: completer},
         batch_size=api.settings.relay_batch_size,
