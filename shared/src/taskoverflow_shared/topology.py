@@ -130,6 +130,11 @@ def feed_keys(feed_prefix: str, owner: str | None) -> FeedKeys:
     return FeedKeys(calendar=f"{feed_prefix}{folder}/feed.ics", state=f"{feed_prefix}{folder}/state.json")
 
 
+def is_fifo(name_url_or_arn: str) -> bool:
+    """Whether a topic or queue (by name, URL or ARN) is a FIFO one: AWS marks them by the suffix alone."""
+    return name_url_or_arn.endswith(FIFO_SUFFIX)
+
+
 def fifo_name(name: str) -> str:
     """The FIFO twin of a topic or queue name (AWS insists FIFO names end in `.fifo`)."""
     return name + FIFO_SUFFIX

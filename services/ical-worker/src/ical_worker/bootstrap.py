@@ -10,9 +10,10 @@ from ical_worker.adapters.s3_calendars import S3CalendarStore
 from ical_worker.adapters.s3_feeds import S3FeedStore
 from ical_worker.adapters.s3_snapshots import S3SnapshotReader
 from ical_worker.adapters.sns_events import SnsEventPublisher
+from ical_worker.adapters.sqs_messages import todo_change
 from ical_worker.config import FeedSettings, Settings
 from ical_worker.domain import CalendarRenderer, SnapshotDecoder
-from ical_worker.feed_handlers import decode_todo_changed, update_feeds
+from ical_worker.feed_handlers import update_feeds
 from ical_worker.handlers import on_calendar_requested
 from ical_worker.ports import CalendarStore, FeedStore, Publish, SnapshotReader
 from taskoverflow_shared.addresses import topic_arn
@@ -89,7 +90,7 @@ def bootstrap_feed(
         handlers={},
         liveness=liveness,
         batch=BatchMode(
-            decode=decode_todo_changed,
+            decode=todo_change,
             handle=partial(
                 update_feeds,
                 feeds=feeds,

@@ -19,14 +19,12 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
-from ical_worker.domain import CalendarRenderer, FeedConflict, FeedState, InvalidTodo, render_event
+from ical_worker.domain import CalendarRenderer, FeedChange, FeedConflict, FeedState
 from ical_worker.ports import FeedStore
 from taskoverflow_shared.batch_mode import HeldMessage
-from taskoverflow_shared.events import Envelope, TodoChanged, UnprocessableEvent, parse_data, parse_envelope
 from taskoverflow_shared.logging_setup import bound_trace
 from taskoverflow_shared.topology import FeedKeys
 
@@ -38,39 +36,12 @@ MAX_WRITE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
-class FeedChange:
-    """A received TodoChanged: its envelope (for the trace ids) and its data."""
-
-    envelope: Envelope
-    change: TodoChanged
-
-
-@dataclass(frozen=True)
 class FeedUpdate:
     """What bringing one owner's feed up to date did: which changes were news, and the S3 writes."""
 
     applied: list[bool]
     puts: int
     conflicts: int
-
-
-def decode_todo_changed(message: dict[str, Any]) -> FeedChange:
-    """The TodoChanged a message carries; UnprocessableEvent (to the DLQ at once) for anything else.
-
-    A todo that cannot be rendered is refused here, on its own, rather than failing the whole
-    batch of its owner's changes until they all reach the DLQ together.
-    """
-    envelope = parse_envelope(message["Body"])
-    data = parse_data(envelope)
-    if not isinstance(data, TodoChanged):
-        raise UnprocessableEvent(f"the feed consumes TodoChanged, not {envelope.type}")
-    todo = data.todo
-    if todo.deadline_at is not None:
-        try:
-            render_event(todo.id, todo.title, todo.description, todo.deadline_at, todo.updated_at)
-        except InvalidTodo as invalid:
-            raise UnprocessableEvent(invalid.reason) from invalid
-    return FeedChange(envelope, data)
 
 
 def update_feeds(

@@ -6,10 +6,11 @@ import random
 
 import pytest
 
+from ical_worker.adapters.sqs_messages import todo_change
 from ical_worker.bootstrap import bootstrap_feed
 from ical_worker.config import FeedSettings
-from ical_worker.domain import CalendarRenderer, FeedState
-from ical_worker.feed_handlers import FeedChange, decode_todo_changed, update_feed, update_feeds
+from ical_worker.domain import CalendarRenderer, FeedChange, FeedState
+from ical_worker.feed_handlers import update_feed, update_feeds
 from taskoverflow_shared.batch_mode import HeldMessage
 from taskoverflow_shared.events import CalendarReady, TodoChanged, TodoState, UnprocessableEvent, new_envelope
 from taskoverflow_shared.topology import feed_keys
@@ -200,4 +201,4 @@ def test_decoding_refuses_other_event_types():
     }
 
     with pytest.raises(UnprocessableEvent, match="TodoChanged"):
-        decode_todo_changed(message)
+        todo_change(message)

@@ -17,10 +17,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ical_worker.domain.calendar import CalendarRenderer, RenderedCalendar
-from taskoverflow_shared.events import TodoChanged, TodoState
+from taskoverflow_shared.events import Envelope, TodoChanged, TodoState
 
 FEED_NAME = "TaskOverflow"
 STATE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class FeedChange:
+    """A received TodoChanged: its envelope (for the trace ids) and its data."""
+
+    envelope: Envelope
+    change: TodoChanged
 
 
 @dataclass(frozen=True)
