@@ -111,7 +111,7 @@ as with compose, python-dotenv and direnv (`scripts/with_dev_env.sh`; `dev.env` 
 
 Under `make run` each worker gets its own `METRICS_PORT` from the Procfile (`dev.env`'s
 `RELAY_METRICS_PORT` … `EVENT_ARCHIVER_METRICS_PORT`: relay 6401, api-consumer 6402, ical-worker
-6403, notifier 6404, event-archiver 6405).
+6403, notifier 6404, event-archiver 6405, ical-feed-worker 6407).
 """
 
 
