@@ -58,7 +58,13 @@ def test_an_api_container_with_authentication_on_serves_each_user_only_their_own
     system = container_system
     image = image_name("todo-api")
     command = system.engine.image_config(image)["Cmd"]
-    moved = [part.replace(f":{API_PORT}", f":{AUTHENTICATED_API_PORT}") for part in command]
+    # The port is an argument of its own (`--port 6400`) or part of an address (`0.0.0.0:6400`).
+    moved = [
+        str(AUTHENTICATED_API_PORT)
+        if part == str(API_PORT)
+        else part.replace(f":{API_PORT}", f":{AUTHENTICATED_API_PORT}")
+        for part in command
+    ]
     assert moved != command, f"the image's command no longer binds port {API_PORT}: {command}"
     issuer = OidcIssuer().start()
     name = None

@@ -111,7 +111,7 @@ def issuer() -> Iterator[OidcIssuer]:
 
 @pytest.fixture(scope="module")
 def system_with_authentication(issuer) -> Iterator[RunningSystem]:
-    system = RunningSystem("e2e-fuzz-auth", with_relay=False, api_workers=1, extra_env=issuer.settings()).start()
+    system = RunningSystem("e2e-fuzz-auth", with_relay=False, extra_env=issuer.settings()).start()
     yield system
     system.stop()
 
