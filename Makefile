@@ -15,7 +15,7 @@ export EMULATOR
 # dev.env's settings under the shell's: `NOTIFIER_WEBHOOK_URLS=... make run` wins over dev.env.
 WITH_DEV_ENV := bash scripts/with_dev_env.sh
 
-.PHONY: install lock images emulator-install run test test-unit test-integration test-e2e test-faults test-containers lint bench infra-check status trace taskoverflow outbox replay redrive demo-queues clean
+.PHONY: install lock images emulator-install run test test-unit test-integration test-e2e test-faults test-containers lint bench profile infra-check status trace taskoverflow outbox replay redrive demo-queues clean
 
 install: $(STAMP)
 
@@ -87,6 +87,10 @@ lint: install
 bench: $(BENCH_STAMP)
 	bash scripts/install_bench_deps.sh
 	$(BIN)/python -m bench $(BENCH)
+
+## profile: py-spy on each of our services during the pipeline benchmark's jobs, into artifacts/profile/, e.g. make profile ARGS="--jobs 40 --with-emulator"
+profile: $(BENCH_STAMP)
+	$(BIN)/python -m bench.pipeline_profile $(ARGS)
 
 # The reference design's packages (Celery, icalendar …), in .venv but in no service's dependencies.
 $(BENCH_STAMP): bench/requirements.txt $(STAMP)

@@ -1,4 +1,4 @@
-"""The calendar-job harness (issue 11), the same for every system it drives: the todos a run starts
+"""The calendar-job harness, the same for every system it drives: the todos a run starts
 with, and one client's job over the public REST contract — POST /api/v1/todos/ical, poll the
 returned task_url every 50 ms until SUCCESS or FAILURE, then GET the result (200 text/calendar).
 """

@@ -1,6 +1,6 @@
 """Our calendar pipeline side by side with the original design, driven by one harness in one run.
 
-The harness (issue 11): 100 todos, 200 jobs from 8 clients; each client POSTs /api/v1/todos/ical,
+The harness: 100 todos, 200 jobs from 8 clients; each client POSTs /api/v1/todos/ical,
 polls the task_url every 50 ms until SUCCESS or FAILURE, then GETs the result (text/calendar).
 A job is timed from the POST until its calendar is downloaded.
 
@@ -25,6 +25,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import requests
@@ -62,6 +63,13 @@ def emulator_pid(system: RunningSystem) -> int:
     return system.emulator_server.process.pid
 
 
+def our_process_groups(system: RunningSystem) -> dict[str, list[int]]:
+    """The root pid of each process group measured: our services, the dev sinks, the emulator."""
+    groups = {name: [system.processes[name].pid] for name in (*OUR_SERVICES, *SINKS) if name in system.processes}
+    groups["emulator"] = [emulator_pid(system)]
+    return groups
+
+
 @dataclass
 class JobsRun:
     """The job phase of one system: its load result and the CPU each process group spent meanwhile."""
@@ -81,23 +89,33 @@ class JobsRun:
 
 
 def run_jobs(
-    api_url: str, process_groups: Mapping[str, list[int]], settle: Callable[[], None] = lambda: None
+    api_url: str,
+    process_groups: Mapping[str, list[int]],
+    settle: Callable[[], None] = lambda: None,
+    *,
+    clients: int = CLIENTS,
+    jobs_per_client: int = JOBS_PER_CLIENT,
+    during_jobs: AbstractContextManager[object] | None = None,
 ) -> JobsRun:
     """The harness on one running system; `process_groups` names the root pids whose trees are
-    measured, `settle` waits until the work the jobs caused is done."""
+    measured, `settle` waits until the work the jobs caused is done, `during_jobs` (a profiler)
+    is entered after the warm-up job and left once the jobs' work is done."""
     warm_up = fetch_calendar(requests.Session(), api_url)  # imports, connections, caches
     if warm_up is None or warm_up.count("BEGIN:VEVENT") != EVENTS_PER_CALENDAR:
         raise RuntimeError(f"the warm-up job did not return a calendar of {EVENTS_PER_CALENDAR} events")
     settle()
     polls = PollCounter()
-    before = {name: tree_cpu_seconds(pids) for name, pids in process_groups.items()}
-    own_before = time.process_time()
-    load = run_clients(CLIENTS, JOBS_PER_CLIENT, lambda session, n: fetch_calendar(session, api_url, polls) is not None)
-    own_after = time.process_time()
-    settle_started = time.perf_counter()
-    settle()
-    settle_seconds = time.perf_counter() - settle_started
-    after = {name: tree_cpu_seconds(pids) for name, pids in process_groups.items()}
+    with during_jobs or nullcontext():
+        before = {name: tree_cpu_seconds(pids) for name, pids in process_groups.items()}
+        own_before = time.process_time()
+        load = run_clients(
+            clients, jobs_per_client, lambda session, n: fetch_calendar(session, api_url, polls) is not None
+        )
+        own_after = time.process_time()
+        settle_started = time.perf_counter()
+        settle()
+        settle_seconds = time.perf_counter() - settle_started
+        after = {name: tree_cpu_seconds(pids) for name, pids in process_groups.items()}
     return JobsRun(
         load=load,
         polls=polls.count,
@@ -111,9 +129,7 @@ def measure_ours() -> tuple[JobsRun, str, dict[str, dict[str, int]]]:
     system, emulator = start_our_system("bench-pipeline-ours")
     try:
         system.insert_todos(bench_todos(0, TODOS))
-        groups = {name: [system.processes[name].pid] for name in (*OUR_SERVICES, *SINKS) if name in system.processes}
-        groups["emulator"] = [emulator_pid(system)]
-        run = run_jobs(system.api_url, groups, settle=system.wait_until_idle)
+        run = run_jobs(system.api_url, our_process_groups(system), settle=system.wait_until_idle)
     finally:
         system.stop()
     return run, emulator, system.aws_calls()

@@ -6,7 +6,7 @@
 Each service declares its variables once, as fields of a `ServiceSettings` subclass with a
 `description`; this script only lays them out. A field without a description is an error, so a new
 variable cannot reach the reference undocumented. The few variables read outside those models (by
-boto3, the logging and tracing setup, the topology, make) are listed in `OUTSIDE_THE_MODELS`.
+boto3, the logging setup, the topology, make) are listed in `OUTSIDE_THE_MODELS`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from ical_worker.config import Settings as IcalWorkerSettings
 from notifier.config import Settings as NotifierSettings
 from taskoverflow_shared.metrics import MetricsSettings
 from taskoverflow_shared.settings import ServiceSettings
+from taskoverflow_shared.tracing import TracingSettings
 from todo_api.config import ConsumerProcessSettings, MigrationSettings, RelaySettings
 from todo_api.config import Settings as TodoApiSettings
 
@@ -37,7 +38,7 @@ TARGET = REPO / "docs" / "settings.md"
 
 # Per section, the processes that read it and the model each reads.
 SECTIONS: tuple[tuple[str, tuple[tuple[str, type[ServiceSettings]], ...]], ...] = (
-    ("Every process", (("all", MetricsSettings),)),
+    ("Every process", (("all", MetricsSettings), ("all", TracingSettings))),
     (
         "todo-api",
         (
@@ -84,22 +85,6 @@ OUTSIDE_THE_MODELS: tuple[tuple[str, str, str, str], ...] = (
         "the bootstrap and every service alike",
     ),
     ("LOG_LEVEL", "`INFO`", "all", "structlog JSON log level"),
-    (
-        "TRACES_EXPORTER",
-        "`none` (`file` in `dev.env`)",
-        "all",
-        "`none`, `file` (JSON lines in `TRACES_DIRECTORY/<service>.jsonl`), `otlp` (to "
-        "`OTEL_EXPORTER_OTLP_ENDPOINT`; on ECS the ADOT sidecar), `console`; the SDK's `OTEL_*` variables "
-        "apply too",
-    ),
-    ("TRACES_DIRECTORY", "`data/traces`", "all", "where the `file` exporter writes and `taskoverflow trace` reads"),
-    (
-        "TRACES_SAMPLE_RATIO",
-        "`1` (`0.1` on ECS: Terraform's `trace_sample_ratio`)",
-        "all",
-        "the share of the traces a request or an event starts that are kept, by trace id; later hops follow "
-        "the first one's choice, so a trace is kept whole or not at all",
-    ),
     (
         "AWS_CALL_STATS_FILE",
         "unset",

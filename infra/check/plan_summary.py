@@ -9,7 +9,7 @@ import json
 import sys
 from collections import Counter
 
-# Resource types that must be in the plan: what issue 5 asks the stack to contain.
+# Resource types that must be in the plan: what the stack must contain.
 REQUIRED = {
     "aws_sns_topic": "SNS topic",
     "aws_sqs_queue": "SQS queues and dead-letter queues",

@@ -162,7 +162,7 @@ def container_system(engine, task_containers, localstack_server, postgres_cluste
     }
     # What the task role and a VPC endpoint would be on AWS; and the test database has no TLS.
     # Nor is the tracing sidecar here: the task definitions tell the services to export to it.
-    local_only = {**aws, "DB_SSLMODE": "disable", "TRACES_EXPORTER": "none"}
+    local_only = {**aws, "DB_SSLMODE": "disable", "OTEL_TRACES_EXPORTER": "none"}
     definitions = {process: task_containers[service][container] for process, (service, container) in SYSTEM.items()}
     migrate = task_containers["todo-api-migration"]["migrate"]
     # Terraform gives the migration the master user's secret as DB_USERNAME/DB_PASSWORD, and

@@ -1,4 +1,4 @@
-"""Issue 11: after a burst of writes, a calendar request does not starve behind their events.
+"""After a burst of writes, a calendar request does not starve behind their events.
 
 8 clients create 3,000 todos through the API, which leaves thousands of TodoChanged rows in the
 outbox; a calendar requested right after must still succeed (on LocalStack). The deadline is

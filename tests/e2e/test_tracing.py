@@ -21,7 +21,7 @@ from tests.support.webhook_sink import WebhookSink
 
 BIN = Path(sys.executable).parent
 # The file exporter's batches leave every 200 ms, so the test waits for spans, not for seconds.
-TRACING = {"TRACES_EXPORTER": "file", "TRACES_DIRECTORY": "traces", "OTEL_BSP_SCHEDULE_DELAY": "200"}
+TRACING = {"OTEL_TRACES_EXPORTER": "file", "TRACES_DIRECTORY": "traces", "OTEL_BSP_SCHEDULE_DELAY": "200"}
 
 
 SECRET = "whsec_ZTJlLXRyYWNpbmctd2ViaG9vay1rZXktMDAwMDE="

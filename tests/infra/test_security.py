@@ -1,4 +1,4 @@
-"""Issue 12, the Terraform half: events only from their producers, the application never as the
+"""The Terraform half of the security rules: events only from their producers, the application never as the
 database master, users from an OIDC issuer (Cognito by default), and rate limits at the edge.
 
 Policies that name ARNs known only after apply are checked on the emulator (test_emulator_apply);

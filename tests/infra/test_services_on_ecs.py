@@ -57,7 +57,7 @@ def test_the_tracing_sidecar_receives_the_containers_spans_on_localhost_and_cann
     assert "secrets" not in collector and "portMappings" not in collector
     for name, container in _container_definitions(modules_plan).items():
         environment = {variable["name"]: variable["value"] for variable in container["environment"]}
-        assert environment["TRACES_EXPORTER"] == "otlp", name
+        assert environment["OTEL_TRACES_EXPORTER"] == "otlp", name
         assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4318", name
 
 
@@ -122,10 +122,10 @@ def test_production_sends_every_services_traces_to_its_sidecar_but_lists_only_th
             environment = {variable["name"]: variable.get("value") for variable in container["environment"]}
             # The migration task runs once and has no sidecar: it sends no spans.
             expected = None if service == "todo-api-migration" else "otlp"
-            assert environment.get("TRACES_EXPORTER") == expected, (service, container["name"])
+            assert environment.get("OTEL_TRACES_EXPORTER") == expected, (service, container["name"])
             # The default share of traces kept (variables.tf), chosen where a trace starts.
             ratio = None if service == "todo-api-migration" else "0.1"
-            assert environment.get("TRACES_SAMPLE_RATIO") == ratio, (service, container["name"])
+            assert environment.get("OTEL_TRACES_SAMPLER_ARG") == ratio, (service, container["name"])
 
 
 def test_production_puts_the_api_behind_the_load_balancer_on_its_health_endpoint(prod_plan):

@@ -1,11 +1,20 @@
-"""Argument types the operator commands share."""
+"""Argument types the operator commands share, and how a command line runs the command it parsed."""
 
 from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
 
+from taskoverflow_shared.logging_setup import configure_logging
 from taskoverflow_shared.topology import QueueSpec, load_topology
+
+
+def run_command(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
+    """Parse `argv` and run the command it names (its `run` default); the exit status."""
+    args = parser.parse_args(argv)
+    configure_logging("operations")
+    status: int = args.run(args)
+    return status
 
 
 def positive_int(text: str) -> int:

@@ -12,8 +12,8 @@ import argparse
 import sys
 
 from taskoverflow_operations import archive_query, dlq, outbox, queue_demo, replay, trace
+from taskoverflow_operations.arguments import run_command
 from taskoverflow_operations.status import command as status
-from taskoverflow_shared.logging_setup import configure_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,9 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    configure_logging("operations")
-    return args.run(args)
+    return run_command(build_parser(), argv)
 
 
 if __name__ == "__main__":

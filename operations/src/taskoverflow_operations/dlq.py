@@ -36,7 +36,7 @@ from taskoverflow_shared.sqs_batches import (
     send_in_batches,
 )
 from taskoverflow_shared.sqs_consumer import DEAD_LETTER_REASON_ATTRIBUTE
-from taskoverflow_shared.topology import QueueSpec, load_topology
+from taskoverflow_shared.topology import QueueSpec, is_fifo, load_topology
 
 # SQS's own redrive (after maxReceiveCount failed receives) adds no attribute; the consumer
 # loop adds `dead_letter_reason` when it dead-letters a message itself.
@@ -132,7 +132,7 @@ def _move(
             # FIFO: back into its own group, and not deduplicated against its first send (the body
             # is the same, and content-based deduplication would drop it within five minutes).
             group_id=message.get("Attributes", {}).get("MessageGroupId"),
-            deduplication_id=message["MessageId"] if source_url.endswith(".fifo") else None,
+            deduplication_id=message["MessageId"] if is_fifo(source_url) else None,
         )
         for message in messages
     ]

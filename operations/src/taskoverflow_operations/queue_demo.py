@@ -31,13 +31,13 @@ import structlog
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 from tqdm import tqdm
 
-from taskoverflow_operations.arguments import non_negative_int, positive_float, positive_int
+from taskoverflow_operations.arguments import non_negative_int, positive_float, positive_int, run_command
 from taskoverflow_shared.aws_clients import make_client
-from taskoverflow_shared.logging_setup import configure_logging
 from taskoverflow_shared.sqs_batches import SQS_BATCH_LIMIT, delete_in_batches
+from taskoverflow_shared.topology import fifo_name, is_fifo
 
 STANDARD_DEMO_QUEUE = "csse6400_prac"
-FIFO_DEMO_QUEUE = "csse6400_prac.fifo"
+FIFO_DEMO_QUEUE = fifo_name(STANDARD_DEMO_QUEUE)
 DEMO_QUEUE_ATTRIBUTES: dict[str, dict[str, str]] = {
     STANDARD_DEMO_QUEUE: {},
     FIFO_DEMO_QUEUE: {"FifoQueue": "true", "ContentBasedDeduplication": "true"},
@@ -60,10 +60,6 @@ class UnknownQueue(Exception):
 
     def __init__(self, queue_name: str) -> None:
         super().__init__(f"Unable to find a Queue by this name {queue_name}")
-
-
-def is_fifo(queue_name: str) -> bool:
-    return queue_name.endswith(".fifo")
 
 
 def demo_bodies(prepend: str = "", count: int = MESSAGE_COUNT) -> list[str]:
@@ -339,9 +335,7 @@ def _run_receive(sqs: Any, queue_url: str, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    configure_logging("operations")
-    return args.run(args)
+    return run_command(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from taskoverflow_shared.aws_clients import aws_region, make_client
 from taskoverflow_shared.events import Envelope
 from taskoverflow_shared.sns_publisher import REPLAYED_ATTRIBUTE, SnsPublisher, message_group
 from taskoverflow_shared.sqs_batches import SQS_BATCH_LIMIT, OutgoingMessage, send_in_batches
-from taskoverflow_shared.topology import Topology, load_topology
+from taskoverflow_shared.topology import Topology, is_fifo, load_topology
 
 TOPIC = "topic"
 DEFAULT_EVENTS_PER_SECOND = 50.0
@@ -182,7 +182,7 @@ def _publish(sqs: Any, sns: Any, target: Target, envelopes: Sequence[Envelope]) 
     if isinstance(target, TopicTarget):
         publisher = SnsPublisher(sns, target.topic_arn, type_attribute=target.type_attribute, replayed=True)
         return publisher.publish(envelopes)
-    fifo = target.queue_url.endswith(".fifo")
+    fifo = is_fifo(target.queue_url)
     outgoing = [
         OutgoingMessage(
             key=envelope.id,

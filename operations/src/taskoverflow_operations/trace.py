@@ -1,6 +1,6 @@
 """`taskoverflow trace <correlation id | trace id>`: one request's spans across every service, as a tree.
 
-Reads the spans the services exported with `TRACES_EXPORTER=file` (one JSON line per span in
+Reads the spans the services exported with `OTEL_TRACES_EXPORTER=file` (one JSON line per span in
 `TRACES_DIRECTORY/<service>.jsonl`, default `data/traces`, as `make run` writes them). A
 correlation id (the `X-Correlation-ID` every API answer carries) finds every trace that names it;
 a trace id (32 hex digits, from a log line's `trace_id`) finds that one trace. Each span shows its
@@ -27,7 +27,9 @@ from typing import Any
 from rich.console import Console
 from rich.tree import Tree
 
-from taskoverflow_shared.tracing import CORRELATION_ID, DEFAULT_DIRECTORY, DIRECTORY_VARIABLE
+from taskoverflow_shared.tracing import CORRELATION_ID, DEFAULT_DIRECTORY, TracingSettings
+
+DIRECTORY_VARIABLE = TracingSettings.variable("directory")
 
 _TRACE_ID = re.compile(r"^(0x)?[0-9a-f]{32}$")
 
@@ -155,7 +157,9 @@ def as_json(trace_id: str, roots: list[Span]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     traces = select_traces(read_spans(args.directory), args.id)
     if not traces:
-        print(f"no span in {args.directory} names {args.id!r} (are traces on? TRACES_EXPORTER=file)", file=sys.stderr)
+        print(
+            f"no span in {args.directory} names {args.id!r} (are traces on? OTEL_TRACES_EXPORTER=file)", file=sys.stderr
+        )
         return 1
     # The oldest trace first: a correlation id's request before what a replay of it caused.
     ordered = sorted(traces.items(), key=lambda item: min(span.start for span in item[1]))

@@ -6,7 +6,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from event_archiver.adapters.s3_archive_store import S3ArchiveStore
-from event_archiver.domain.messages import archive_entry
+from event_archiver.adapters.sqs_messages import archive_entry
 from event_archiver.handlers import store_batch
 from taskoverflow_operations.archive_forget import Erasure, forget
 from taskoverflow_shared.aws_clients import make_client

@@ -9,7 +9,7 @@ messages it failed (or raises: all failed); the loop deletes the rest and lets t
 come back after the visibility timeout. A consumer that writes one object per batch rather
 than one per event (the event-archiver) rides the same loop as everyone else.
 
-Pure: no I/O here; the loop in sqs_consumer.py receives, dead-letters and deletes.
+Pure: no I/O here; the loop (sqs_consumer/batching.py) receives, dead-letters and deletes.
 """
 
 from __future__ import annotations

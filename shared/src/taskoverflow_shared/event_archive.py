@@ -30,7 +30,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from taskoverflow_shared.events import Envelope, UnprocessableEvent
+from taskoverflow_shared.events import Envelope, UnprocessableEvent, first_problem
 
 ARCHIVE_CONTENT_TYPE = "application/x-ndjson"
 OBJECT_SUFFIX = ".ndjson"
@@ -69,9 +69,7 @@ class ArchiveEntry:
         try:
             envelope = Envelope.model_validate_json(envelope_json)
         except ValidationError as invalid:
-            problem = invalid.errors()[0]
-            location = ".".join(str(part) for part in problem["loc"]) or "body"
-            raise UnprocessableEvent(f"invalid envelope: {location}: {problem['msg']}") from invalid
+            raise UnprocessableEvent(f"invalid envelope: {first_problem(invalid)}") from invalid
         return cls(envelope_json, envelope, _utc(arrived_at))
 
     @property

@@ -18,6 +18,7 @@ names before CloudEvents: `correlation_id` (now `correlationid`) and `schema_ver
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime
@@ -324,12 +325,9 @@ def new_envelope(
 def parse_envelope(body: str | bytes) -> Envelope:
     """Parse a message body, unwrapping an SNS notification if raw delivery was off."""
     try:
-        envelope = Envelope.model_validate_json(body)
+        envelope = Envelope.model_validate_json(unwrap_notification(body))
     except ValidationError as invalid:
-        sns_message = _sns_notification_message(body)
-        if sns_message is None:
-            raise UnprocessableEvent(f"invalid envelope: {_first_error(invalid)}") from invalid
-        return parse_envelope(sns_message)
+        raise UnprocessableEvent(f"invalid envelope: {first_problem(invalid)}") from invalid
     if envelope.major_version != SUPPORTED_MAJOR_VERSION:
         raise UnprocessableEvent(f"unsupported schema version {envelope.schema_version} of {envelope.type}")
     return envelope
@@ -342,24 +340,28 @@ def parse_data(envelope: Envelope) -> EventData:
     try:
         return model.model_validate(envelope.data)
     except ValidationError as invalid:
-        raise UnprocessableEvent(f"invalid {envelope.type} data: {_first_error(invalid)}") from invalid
+        raise UnprocessableEvent(f"invalid {envelope.type} data: {first_problem(invalid)}") from invalid
 
 
-class _SnsNotification(BaseModel):
-    """The JSON SNS wraps around a message when raw message delivery is off."""
-
-    Type: Literal["Notification"]
-    Message: str
-
-
-def _sns_notification_message(body: str | bytes) -> str | None:
+def unwrap_notification(body: str | bytes) -> str | bytes:
+    """The message SNS wrapped in `body` when the subscription's raw message delivery is off;
+    any other body as it is."""
     try:
-        return _SnsNotification.model_validate_json(body).Message
-    except ValidationError:
-        return None
+        notification = json.loads(body)
+    except ValueError:
+        return body
+    if isinstance(notification, dict) and notification.get("Type") == "Notification":
+        inner = notification.get("Message")
+        if isinstance(inner, str):
+            return inner
+    return body
 
 
-def _first_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    location = ".".join(str(part) for part in first["loc"]) or "body"
-    return f"{location}: {first['msg']}"
+def first_problem(invalid: ValidationError, *, whole: str | None = "body") -> str:
+    """The first problem pydantic found, as `location: message`.
+
+    A problem with the value as a whole (no field) is located at `whole`; None gives its message alone.
+    """
+    problem = invalid.errors()[0]
+    location = ".".join(str(part) for part in problem["loc"]) or whole
+    return f"{location}: {problem['msg']}" if location else problem["msg"]

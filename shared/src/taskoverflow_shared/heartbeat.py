@@ -5,8 +5,8 @@ handled, each archive object stored. A `HeartbeatThread` touches the heartbeat f
 seconds, but only while that stamp is fresh. A loop stuck in one handler stops ticking, the file
 goes stale, and the health check (`taskoverflow-healthcheck`, the Dockerfiles' HEALTHCHECK) lets
 the orchestrator replace the worker. A loop that is merely busy (a long batch, each message
-slow) keeps ticking, so it is not replaced halfway through its work — which the old heartbeat,
-written only between receives, could not tell apart from a stuck one.
+slow) keeps ticking, so it is not replaced halfway through its work: a heartbeat written only
+between receives could not tell it apart from a stuck one.
 """
 
 from __future__ import annotations

@@ -25,130 +25,53 @@ registry; tests make their own and pass it where the code takes one.
 
 from __future__ import annotations
 
-import json
-import re
-import sys
 import threading
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from functools import cache, cached_property
-from importlib import resources
-from typing import Any, ClassVar, Literal, Protocol
+from dataclasses import dataclass
+from typing import ClassVar, Literal, Protocol
 
 import structlog
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    disable_created_metrics,
-    generate_latest,
-    start_http_server,
-)
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client import start_http_server
 from pydantic import Field
 
+from taskoverflow_shared.metric_catalog import (
+    OTHER,
+    PROMETHEUS_PREFIX,
+    Kind,
+    MetricCatalog,
+    MetricSpec,
+    catalog_from,
+    load_catalog,
+    snake_case,
+)
+from taskoverflow_shared.metric_sinks import (
+    EMF_MAX_VALUES,
+    EmfWriter,
+    PrometheusSink,
+)
 from taskoverflow_shared.settings import ServiceSettings
 
+__all__ = [
+    "EMF_MAX_VALUES",
+    "OTHER",
+    "PROMETHEUS_PREFIX",
+    "EmfWriter",
+    "Kind",
+    "MetricCatalog",
+    "MetricSpec",
+    "Metrics",
+    "MetricsExport",
+    "MetricsSettings",
+    "PrometheusSink",
+    "Sink",
+    "catalog_from",
+    "load_catalog",
+    "process_metrics",
+    "snake_case",
+    "start_metrics",
+]
+
 log = structlog.get_logger("taskoverflow.metrics")
-
-# No `_created` series beside every counter and distribution: a scrape shows what was counted.
-disable_created_metrics()  # type: ignore[no-untyped-call]
-
-OTHER = "other"
-PROMETHEUS_PREFIX = "taskoverflow_"
-# EMF: a metric may carry at most this many values in one line.
-EMF_MAX_VALUES = 100
-_UNIT_SUFFIXES = {"Seconds": "_seconds", "Bytes": "_bytes"}
-
-Kind = Literal["counter", "histogram", "gauge"]
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """One metric as custom_metrics.json declares it."""
-
-    key: str
-    name: str
-    kind: Kind
-    unit: str
-    statistic: str
-    dimensions: Mapping[str, tuple[str, ...]]
-    dimension_sets: tuple[tuple[str, ...], ...]
-    meaning: str
-    buckets: tuple[float, ...] | None = None
-
-    @property
-    def prometheus_name(self) -> str:
-        """taskoverflow_<key> with its unit; prometheus_client adds `_total` to a counter's samples."""
-        return PROMETHEUS_PREFIX + self.key + _UNIT_SUFFIXES.get(self.unit, "")
-
-    @cached_property
-    def label_names(self) -> tuple[str, ...]:
-        return tuple(snake_case(dimension) for dimension in self.dimensions)
-
-    @cached_property
-    def _dimension_of_label(self) -> dict[str, str]:
-        return dict(zip(self.label_names, self.dimensions, strict=True))
-
-    def dimension_values(self, given: Mapping[str, str]) -> dict[str, str]:
-        """The metric's dimensions (by CloudWatch name) from snake_case `given`; bounded values checked.
-
-        Raises ValueError for a missing or unknown dimension: a programming error, found by the tests.
-        """
-        names = self._dimension_of_label
-        if given.keys() != names.keys():
-            raise ValueError(f"{self.key} takes dimensions {sorted(names)}, not {sorted(given)}")
-        values = {}
-        for label, value in given.items():
-            dimension = names[label]
-            allowed = self.dimensions[dimension]
-            values[dimension] = value if not allowed or value in allowed else OTHER
-        return values
-
-
-@dataclass(frozen=True)
-class MetricCatalog:
-    namespace: str
-    specs: Mapping[str, MetricSpec]
-
-    def __getitem__(self, key: str) -> MetricSpec:
-        return self.specs[key]
-
-
-@cache
-def load_catalog() -> MetricCatalog:
-    """custom_metrics.json, as packaged with shared/."""
-    raw = json.loads(resources.files("taskoverflow_shared").joinpath("custom_metrics.json").read_text())
-    return catalog_from(raw)
-
-
-def catalog_from(raw: Mapping[str, Any]) -> MetricCatalog:
-    specs = {}
-    for key, metric in raw["metrics"].items():
-        dimensions = {name: tuple(values) for name, values in metric["dimensions"].items()}
-        sets = metric.get("dimension_sets", [list(dimensions)])
-        unknown = {name for dimension_set in sets for name in dimension_set} - set(dimensions)
-        if unknown or metric["kind"] not in ("counter", "histogram", "gauge"):
-            raise ValueError(f"custom_metrics.json: {key} has an unknown kind or dimension {sorted(unknown)}")
-        specs[key] = MetricSpec(
-            key=key,
-            name=metric["name"],
-            kind=metric["kind"],
-            unit=metric["unit"],
-            statistic=metric["statistic"],
-            dimensions=dimensions,
-            dimension_sets=tuple(tuple(dimension_set) for dimension_set in sets),
-            meaning=metric["meaning"],
-            buckets=tuple(metric["buckets"]) if "buckets" in metric else None,
-        )
-    return MetricCatalog(raw["namespace"], specs)
-
-
-def snake_case(name: str) -> str:
-    """EventType -> event_type: a CloudWatch dimension's name as a Prometheus label."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 class Sink(Protocol):
@@ -211,133 +134,6 @@ class Metrics:
         if "Service" in spec.dimensions:
             given = {"service": self.service, **given}
         return spec.dimension_values(given)
-
-
-class PrometheusSink:
-    """prometheus_client metrics in a registry of their own, made on first use (a process shows
-    only what it records)."""
-
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
-        self._metrics: dict[str, Counter | Histogram] = {}
-        self._lock = threading.Lock()
-
-    def record(self, spec: MetricSpec, dimensions: Mapping[str, str], value: float) -> None:
-        metric = self._metric(spec)
-        labelled = metric.labels(*dimensions.values()) if dimensions else metric
-        if isinstance(labelled, Counter):
-            labelled.inc(value)
-        else:
-            labelled.observe(value)
-
-    def track(self, spec: MetricSpec, read: Callable[[], float]) -> None:
-        self.registry.register(_TrackedGauge(spec, read))
-
-    def value(self, spec: MetricSpec, dimensions: Mapping[str, str]) -> float:
-        labels = {snake_case(name): value for name, value in dimensions.items()}
-        suffix = {"counter": "_total", "histogram": "_count", "gauge": ""}[spec.kind]
-        return self.registry.get_sample_value(spec.prometheus_name + suffix, labels) or 0.0
-
-    def text(self) -> bytes:
-        return generate_latest(self.registry)
-
-    def _metric(self, spec: MetricSpec) -> Counter | Histogram:
-        with self._lock:
-            metric = self._metrics.get(spec.key)
-            if metric is None:
-                options: dict[str, Any] = {"labelnames": spec.label_names, "registry": self.registry}
-                if spec.kind == "counter":
-                    metric = Counter(spec.prometheus_name, spec.meaning, **options)
-                else:
-                    if spec.buckets is not None:
-                        options["buckets"] = spec.buckets
-                    metric = Histogram(spec.prometheus_name, spec.meaning, **options)
-                self._metrics[spec.key] = metric
-            return metric
-
-
-class _TrackedGauge(Collector):
-    def __init__(self, spec: MetricSpec, read: Callable[[], float]) -> None:
-        self.spec, self.read = spec, read
-
-    def collect(self) -> list[GaugeMetricFamily]:
-        family = GaugeMetricFamily(self.spec.prometheus_name, self.spec.meaning)
-        try:
-            family.add_metric([], self.read())
-        except Exception as unreadable:
-            log.warning("metric_unreadable", metric=self.spec.key, error=str(unreadable)[:300])
-        return [family]
-
-
-@dataclass
-class EmfWriter:
-    """Aggregates what is recorded and writes it as CloudWatch EMF lines at each `flush`.
-
-    Per metric and dimension values: a counter's sum, a gauge's reading at the flush, a
-    distribution's samples (up to 100 a line, so CloudWatch keeps its percentiles).
-    """
-
-    namespace: str
-    write: Callable[[str], None] = field(default_factory=lambda: _write_line)
-    clock: Callable[[], float] = time.time
-    _sums: dict[tuple[str, tuple[tuple[str, str], ...]], float] = field(default_factory=dict, init=False)
-    _samples: dict[tuple[str, tuple[tuple[str, str], ...]], list[float]] = field(default_factory=dict, init=False)
-    _tracked: list[tuple[MetricSpec, Callable[[], float]]] = field(default_factory=list, init=False)
-    _specs: dict[str, MetricSpec] = field(default_factory=dict, init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
-
-    def record(self, spec: MetricSpec, dimensions: Mapping[str, str], value: float) -> None:
-        series = (spec.key, tuple(dimensions.items()))
-        with self._lock:
-            self._specs[spec.key] = spec
-            if spec.kind == "counter":
-                self._sums[series] = self._sums.get(series, 0.0) + value
-            else:
-                self._samples.setdefault(series, []).append(value)
-
-    def track(self, spec: MetricSpec, read: Callable[[], float]) -> None:
-        with self._lock:
-            self._tracked.append((spec, read))
-
-    def flush(self) -> int:
-        """Write what was recorded since the last flush; return the number of lines written."""
-        with self._lock:
-            sums, self._sums = self._sums, {}
-            samples, self._samples = self._samples, {}
-            tracked = list(self._tracked)
-            specs = dict(self._specs)
-        timestamp = int(self.clock() * 1000)
-        lines = [self._line(specs[key], dict(dims), total, timestamp) for (key, dims), total in sums.items()]
-        for (key, dims), values in samples.items():
-            for start in range(0, len(values), EMF_MAX_VALUES):
-                lines.append(self._line(specs[key], dict(dims), values[start : start + EMF_MAX_VALUES], timestamp))
-        for spec, read in tracked:
-            try:
-                reading = read()
-            except Exception as unreadable:
-                log.warning("metric_unreadable", metric=spec.key, error=str(unreadable)[:300])
-                continue
-            lines.append(self._line(spec, {}, reading, timestamp))
-        for line in lines:
-            self.write(line)
-        return len(lines)
-
-    def _line(self, spec: MetricSpec, dimensions: dict[str, str], value: float | list[float], timestamp: int) -> str:
-        directive = {
-            "Namespace": self.namespace,
-            "Dimensions": [list(dimension_set) for dimension_set in spec.dimension_sets],
-            "Metrics": [{"Name": spec.name, "Unit": spec.unit}],
-        }
-        return json.dumps(
-            {"_aws": {"Timestamp": timestamp, "CloudWatchMetrics": [directive]}, **dimensions, spec.name: value},
-            separators=(",", ":"),
-        )
-
-
-def _write_line(line: str) -> None:
-    # One write per line: lines from the log and from here never interleave within a line.
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 class MetricsSettings(ServiceSettings):

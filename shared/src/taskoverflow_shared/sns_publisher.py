@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from taskoverflow_shared.events import Envelope
 from taskoverflow_shared.group_commit import GroupCommit
-from taskoverflow_shared.topology import FIFO_SUFFIX
+from taskoverflow_shared.topology import is_fifo
 
 SQS_MESSAGE_LIMIT_BYTES = 256 * 1024
 SNS_BATCH_LIMIT = 10
@@ -81,7 +81,7 @@ class SnsPublisher:
 
     @property
     def is_fifo(self) -> bool:
-        return self.topic_arn.endswith(FIFO_SUFFIX)
+        return is_fifo(self.topic_arn)
 
     def publish(self, envelopes: Sequence[Envelope]) -> set[str]:
         """Publish in batches of up to 10 (one request each); return the ids SNS accepted.

@@ -101,6 +101,11 @@ def calendar_key(calendar_prefix: str, job_id: str) -> str:
     return f"{calendar_prefix}{job_id}.ics"
 
 
+def is_fifo(name_url_or_arn: str) -> bool:
+    """Whether a topic or queue (by name, URL or ARN) is a FIFO one: AWS marks them by the suffix alone."""
+    return name_url_or_arn.endswith(FIFO_SUFFIX)
+
+
 def fifo_name(name: str) -> str:
     """The FIFO twin of a topic or queue name (AWS insists FIFO names end in `.fifo`)."""
     return name + FIFO_SUFFIX

@@ -1,12 +1,15 @@
 """OpenTelemetry traces across events: set up once per process, carried from hop to hop in the envelope.
 
 Every process calls `configure_tracing(service)` at start (the worker runtime for every worker,
-the todo-api's app factory for the API). `TRACES_EXPORTER` picks where spans go:
+the todo-api's app factory for the API). Its settings are a `TracingSettings` model, read and
+checked like every other, under OpenTelemetry's own variable names where it has one.
+`OTEL_TRACES_EXPORTER` picks where spans go:
 
 - `none` (the default): no provider is installed; every span below is the API's no-op, so the
   services pay nothing and send nothing;
-- `file`: each process appends its spans as JSON lines to `TRACES_DIRECTORY/<service>.jsonl`
-  (default `data/traces`), which `taskoverflow trace` reads: no collector needed (`make run`);
+- `file` (ours; the standard values are the other three): each process appends its spans as
+  JSON lines to `TRACES_DIRECTORY/<service>.jsonl` (default `data/traces`), which
+  `taskoverflow trace` reads: no collector needed (`make run`);
 - `otlp`: OTLP over HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT` (on ECS, the ADOT collector sidecar on
   localhost, which sends to X-Ray); the SDK reads the other `OTEL_EXPORTER_OTLP_*` variables;
 - `console`: JSON on stdout, for a quick look.
@@ -14,8 +17,9 @@ the todo-api's app factory for the API). `TRACES_EXPORTER` picks where spans go:
 The SDK's own variables still apply (`OTEL_RESOURCE_ATTRIBUTES`, `OTEL_BSP_*`,
 `OTEL_TRACES_SAMPLER`). Without `OTEL_TRACES_SAMPLER`, a trace starts only where we start one
 (a request, an event handled): an AWS call outside any trace (a long poll, a delete) records
-nothing, so idle workers do not fill the exporter with empty receives. `TRACES_SAMPLE_RATIO`
-(0 to 1, default 1) keeps that share of the traces started, chosen by trace id; every later hop
+nothing, so idle workers do not fill the exporter with empty receives. `OTEL_TRACES_SAMPLER_ARG`
+(0 to 1, default 1; the ratio, as for the SDK's ratio samplers) keeps that share of the traces
+started, chosen by trace id; every later hop
 follows the first one's choice (the sampled flag travels in `traceparent`), so a trace is kept
 whole or not at all.
 
@@ -32,7 +36,7 @@ import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final, Literal
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -55,14 +59,12 @@ from opentelemetry.sdk.trace.sampling import (
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
+from pydantic import Field
 
 from taskoverflow_shared.events import Envelope
+from taskoverflow_shared.settings import ServiceSettings
 
-EXPORTER_VARIABLE: Final = "TRACES_EXPORTER"
-DIRECTORY_VARIABLE: Final = "TRACES_DIRECTORY"
-SAMPLE_RATIO_VARIABLE: Final = "TRACES_SAMPLE_RATIO"
 DEFAULT_DIRECTORY: Final = Path("data/traces")
-EXPORTERS: Final = ("none", "file", "otlp", "console")
 # Span attributes every event span carries (OpenTelemetry's CloudEvents conventions, and ours).
 EVENT_ID: Final = "cloudevents.event_id"
 EVENT_TYPE: Final = "cloudevents.event_type"
@@ -74,47 +76,62 @@ _PROPAGATOR: Final = TraceContextTextMapPropagator()
 tracer = trace.get_tracer("taskoverflow")
 
 
-class TracingConfigurationError(ValueError):
-    """`TRACES_EXPORTER` names no exporter we have."""
+class TracingSettings(ServiceSettings):
+    """Where a process's spans go (every process reads the same variables). All are checked with
+    traces off too: a mistyped setting should not wait until someone turns them on."""
+
+    service: ClassVar[str] = "tracing"
+
+    exporter: Literal["none", "file", "otlp", "console"] = Field(
+        "none",
+        validation_alias="OTEL_TRACES_EXPORTER",
+        description="`none`, `file` (ours: JSON lines in `TRACES_DIRECTORY/<service>.jsonl`, which "
+        "`taskoverflow trace` reads), `otlp` (to `OTEL_EXPORTER_OTLP_ENDPOINT`; on ECS the ADOT sidecar), "
+        "`console`; the SDK's other `OTEL_*` variables apply too",
+    )
+    directory: Path = Field(
+        DEFAULT_DIRECTORY,
+        validation_alias="TRACES_DIRECTORY",
+        description="where the `file` exporter writes and `taskoverflow trace` reads",
+    )
+    sample_ratio: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        validation_alias="OTEL_TRACES_SAMPLER_ARG",
+        description="the share of the traces a request or an event starts that are kept, by trace id; later "
+        "hops follow the first one's choice, so a trace is kept whole or not at all (0.1 on ECS: Terraform's "
+        "`trace_sample_ratio`)",
+    )
+    sdk_sampler: str | None = Field(
+        None,
+        validation_alias="OTEL_TRACES_SAMPLER",
+        description="set, the SDK's own sampler of that name replaces ours (which starts traces only where a "
+        "request or an event does)",
+    )
 
 
-def configure_tracing(service: str, environ: Mapping[str, str] | None = None) -> TracerProvider | None:
-    """Install the process's tracer provider as `TRACES_EXPORTER` says; None when traces are off.
+def configure_tracing(service: str, settings: TracingSettings | None = None) -> TracerProvider | None:
+    """Install the process's tracer provider as `settings` (the environment's when None) say;
+    None when traces are off. Raises SettingsError for invalid variables.
 
     Call once per process, at start (the API: in its app factory).
     """
-    environ = os.environ if environ is None else environ
-    name = (environ.get(EXPORTER_VARIABLE) or "none").strip().lower()
-    if name not in EXPORTERS:
-        raise TracingConfigurationError(f"{EXPORTER_VARIABLE} must be one of {', '.join(EXPORTERS)}, not {name!r}")
-    # Checked with traces off too: a mistyped setting should not wait until someone turns them on.
-    ratio = _sample_ratio(environ)
-    if name == "none":
+    settings = settings or TracingSettings.from_environment()
+    if settings.exporter == "none":
         return None
     exporter: SpanExporter
-    if name == "file":
-        directory = Path(environ.get(DIRECTORY_VARIABLE) or DEFAULT_DIRECTORY)
-        exporter = JsonLinesSpanExporter(directory / f"{service}.jsonl")
-    elif name == "otlp":
+    if settings.exporter == "file":
+        exporter = JsonLinesSpanExporter(settings.directory / f"{service}.jsonl")
+    elif settings.exporter == "otlp":
         # Imported only when asked for: protobuf and an HTTP client are no cost to the others.
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         exporter = OTLPSpanExporter()
     else:
         exporter = ConsoleSpanExporter(formatter=lambda span: span.to_json(indent=None) + os.linesep)
-    sampler = None if environ.get("OTEL_TRACES_SAMPLER") else ParentBased(root=OnlyTracesWeStart(ratio))
+    sampler = None if settings.sdk_sampler else ParentBased(root=OnlyTracesWeStart(settings.sample_ratio))
     return start_tracing(service, exporter, sampler=sampler)
-
-
-def _sample_ratio(environ: Mapping[str, str]) -> float:
-    text = (environ.get(SAMPLE_RATIO_VARIABLE) or "1").strip()
-    try:
-        ratio = float(text)
-    except ValueError:
-        ratio = -1.0
-    if not 0.0 <= ratio <= 1.0:
-        raise TracingConfigurationError(f"{SAMPLE_RATIO_VARIABLE} must be a number from 0 to 1, not {text!r}")
-    return ratio
 
 
 def start_tracing(

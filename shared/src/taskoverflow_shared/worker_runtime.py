@@ -7,7 +7,7 @@ A worker main is three lines: the service name, how to read its settings, how to
 
 `run_worker` then, in this order:
 1. sets up structlog JSON logging tagged with the service;
-2. reads the settings, and sets up tracing (`TRACES_EXPORTER`, see tracing.py); invalid ones
+2. reads the settings, and sets up tracing (`OTEL_TRACES_EXPORTER`, see tracing.py); invalid ones
    are logged and printed, naming each variable: exit 2;
 3. builds the loop within one start-up deadline (`Startup`, `<PREFIX>_STARTUP_WAIT_SECONDS`):
    `make run` and compose start the emulator and the bootstrap beside the workers, so the
@@ -21,7 +21,7 @@ A worker main is three lines: the service name, how to read its settings, how to
 
 A loop is anything with `run(stop)`, a `liveness` it ticks at each step, and `interruptible`
 (True while a stop may cut its wait short because nothing is in hand): the SQS consumer
-(sqs_consumer.py) in either mode, and equally the outbox relay — a `while not stop.is_set()`
+(the sqs_consumer package) in either mode, and equally the outbox relay — a `while not stop.is_set()`
 loop that ticks once per claim-and-publish round and is never interruptible (it waits on
 `stop.wait`, which a signal ends anyway).
 """
@@ -46,7 +46,7 @@ from taskoverflow_shared.logging_setup import configure_logging
 from taskoverflow_shared.metrics import MetricsSettings, start_metrics
 from taskoverflow_shared.settings import SettingsError, WorkerSettings
 from taskoverflow_shared.topology import QueueSpec
-from taskoverflow_shared.tracing import TracingConfigurationError, configure_tracing
+from taskoverflow_shared.tracing import TracingSettings, configure_tracing
 
 log = structlog.get_logger("taskoverflow.worker")
 
@@ -109,16 +109,12 @@ def run_worker(
     try:
         settings = read_settings()
         metrics_settings = MetricsSettings.from_environment()
+        tracing_settings = TracingSettings.from_environment()
     except SettingsError as invalid:
         log.error("invalid_configuration", problems=invalid.problems)
         print(invalid, file=sys.stderr)
         return EXIT_INVALID_CONFIGURATION
-    try:
-        configure_tracing(service)
-    except TracingConfigurationError as invalid:
-        log.error("invalid_configuration", problems=[str(invalid)])
-        print(invalid, file=sys.stderr)
-        return EXIT_INVALID_CONFIGURATION
+    configure_tracing(service, tracing_settings)
     # Before the loop is built, so what the build registers (a gauge it tracks) is exported.
     export = start_metrics(settings.service, metrics_settings)
     try:

@@ -5,9 +5,8 @@ import threading
 
 import pytest
 
-from taskoverflow_shared import sqs_consumer
 from taskoverflow_shared.events import TodoChanged, new_envelope
-from taskoverflow_shared.sqs_consumer import DependencyUnavailable, SqsConsumer
+from taskoverflow_shared.sqs_consumer import DependencyUnavailable, SqsConsumer, outage
 from tests.support.fake_sqs import FakeSqs
 from tests.support.moto import wait_until
 
@@ -16,7 +15,7 @@ TODO = {"id": 1, "title": "t", "completed": False, "created_at": "x", "updated_a
 
 @pytest.fixture(autouse=True)
 def quick_probes(monkeypatch):
-    monkeypatch.setattr(sqs_consumer, "DEPENDENCY_PROBE_FIRST_SECONDS", 0.01)
+    monkeypatch.setattr(outage, "DEPENDENCY_PROBE_FIRST_SECONDS", 0.01)
 
 
 def test_no_receive_happens_while_the_dependency_is_down_and_the_message_is_handled_after():

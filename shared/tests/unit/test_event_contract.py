@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from pydantic import ValidationError
 
 from taskoverflow_shared.events import (
     CalendarFailed,
@@ -8,9 +9,11 @@ from taskoverflow_shared.events import (
     S3ObjectRef,
     TodoChanged,
     UnprocessableEvent,
+    first_problem,
     new_envelope,
     parse_data,
     parse_envelope,
+    unwrap_notification,
 )
 from taskoverflow_shared.schema_files import SCHEMA_DIR, expected_schema_files
 
@@ -48,6 +51,29 @@ def test_sns_notification_wrapper_is_unwrapped():
     envelope = todo_changed_envelope()
     wrapped = json.dumps({"Type": "Notification", "MessageId": "m-1", "Message": envelope.model_dump_json()})
     assert parse_envelope(wrapped) == envelope
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        json.dumps(["a list"]),
+        json.dumps({"Type": "Notification", "Message": {"not": "text"}}),
+        json.dumps({"Type": "SubscriptionConfirmation", "Message": "confirm"}),
+    ],
+)
+def test_a_body_that_wraps_no_notification_is_left_as_it_is(body):
+    assert unwrap_notification(body) == body
+
+
+def test_the_first_pydantic_problem_names_its_field_or_the_whole_value():
+    with pytest.raises(ValidationError) as in_a_field:
+        TodoChanged.model_validate({"action": "created", "todo": TODO, "version": 0})
+    assert first_problem(in_a_field.value).startswith("version: ")
+    with pytest.raises(ValidationError) as whole:
+        TodoChanged.model_validate("not an object")
+    assert first_problem(whole.value).startswith("body: ")
+    assert not first_problem(whole.value, whole=None).startswith("body")
 
 
 def test_the_wire_carries_cloudevents_names_and_no_null_attributes():

@@ -1,8 +1,8 @@
 """The heartbeat proves the loop is alive: it beats while the loop ticks, and stops when the loop is stuck.
 
-Issue 13, item 6: the heartbeat used to be written only between receives, so a notifier batch
-of ten slow webhooks (10 x 25 s while a receiver is down) looked like a dead worker and ECS
-replaced the task in the middle of its work. Here the heartbeat follows the loop's own ticks.
+A heartbeat written only between receives would make a notifier batch of ten slow webhooks
+(10 x 25 s while a receiver is down) look like a dead worker, and ECS would replace the task in
+the middle of its work. The heartbeat follows the loop's own ticks instead.
 """
 
 from taskoverflow_shared.events import TodoChanged, new_envelope

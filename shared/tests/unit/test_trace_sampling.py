@@ -1,5 +1,5 @@
-"""Which traces are kept: only those a request or an event starts, `TRACES_SAMPLE_RATIO` of them,
-and every later hop follows the first one's choice."""
+"""Which traces are kept: only those a request or an event starts, `OTEL_TRACES_SAMPLER_ARG` of
+them, and every later hop follows the first one's choice."""
 
 import random
 
@@ -8,7 +8,8 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.sampling import ParentBased
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
-from taskoverflow_shared.tracing import OnlyTracesWeStart, TracingConfigurationError, configure_tracing
+from taskoverflow_shared.settings import SettingsError
+from taskoverflow_shared.tracing import OnlyTracesWeStart, TracingSettings
 
 
 def _sampled(sampler, *, kind=SpanKind.SERVER, parent=None, trace_id=None) -> bool:
@@ -57,7 +58,16 @@ def test_a_later_hop_follows_the_choice_its_event_carries_whatever_its_own_ratio
 @pytest.mark.parametrize("exporter", ["file", "none"])
 @pytest.mark.parametrize("ratio", ["2", "-0.1", "half", "nan"])
 def test_a_ratio_outside_0_to_1_is_refused_at_start_even_with_traces_off(ratio, exporter, tmp_path):
-    environment = {"TRACES_EXPORTER": exporter, "TRACES_DIRECTORY": str(tmp_path), "TRACES_SAMPLE_RATIO": ratio}
+    environment = {
+        "OTEL_TRACES_EXPORTER": exporter,
+        "TRACES_DIRECTORY": str(tmp_path),
+        "OTEL_TRACES_SAMPLER_ARG": ratio,
+    }
 
-    with pytest.raises(TracingConfigurationError, match="TRACES_SAMPLE_RATIO must be a number from 0 to 1"):
-        configure_tracing("test", environment)
+    with pytest.raises(SettingsError, match="OTEL_TRACES_SAMPLER_ARG"):
+        TracingSettings.from_environment(environment)
+
+
+def test_an_exporter_we_do_not_have_is_refused_by_name():
+    with pytest.raises(SettingsError, match="OTEL_TRACES_EXPORTER"):
+        TracingSettings.from_environment({"OTEL_TRACES_EXPORTER": "jaeger"})

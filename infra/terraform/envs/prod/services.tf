@@ -33,7 +33,7 @@ locals {
   }
 
   # Traces: every service task runs an ADOT collector beside it. The services send it their
-  # spans over OTLP/HTTP on localhost (TRACES_EXPORTER=otlp, set by the ecs-service module);
+  # spans over OTLP/HTTP on localhost (OTEL_TRACES_EXPORTER=otlp, set by the ecs-service module);
   # it batches them and sends them to X-Ray with the task role (iam module, send_traces).
   otel_collector = var.traces_to_xray ? {
     image        = var.otel_collector_image

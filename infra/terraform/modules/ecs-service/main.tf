@@ -25,10 +25,10 @@ locals {
 
   # With the sidecar, the services export their spans to it (taskoverflow_shared.tracing).
   tracing_environment = var.otel_collector == null ? {} : {
-    TRACES_EXPORTER             = "otlp"
+    OTEL_TRACES_EXPORTER        = "otlp"
     OTEL_EXPORTER_OTLP_ENDPOINT = "http://127.0.0.1:4318"
     OTEL_EXPORTER_OTLP_PROTOCOL = "http/protobuf"
-    TRACES_SAMPLE_RATIO         = tostring(var.otel_collector.sample_ratio)
+    OTEL_TRACES_SAMPLER_ARG     = tostring(var.otel_collector.sample_ratio)
   }
 
   container_definitions = [

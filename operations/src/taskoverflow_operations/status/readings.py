@@ -57,12 +57,12 @@ class QueuesStatus:
 
 @dataclass(frozen=True)
 class OutboxStatus:
-    """Rows waiting in the todo-api's outbox. `parked` is None where the outbox has no parked
-    state (it arrives with issue 13); `lag_seconds` is the age of the oldest pending row."""
+    """Rows waiting in the todo-api's outbox, and those parked; `lag_seconds` is the age of the
+    oldest pending row."""
 
     pending: int
     pending_by_lane: dict[str, int]
-    parked: int | None
+    parked: int
     lag_seconds: float | None
 
 

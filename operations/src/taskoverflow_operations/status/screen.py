@@ -104,10 +104,7 @@ def _outbox(outbox: OutboxStatus | Unavailable) -> RenderableType:
         table.add_column(lane, justify="right")
     table.add_column("parked", justify="right")
     table.add_column("lag (oldest pending)", justify="right")
-    if outbox.parked is None:
-        parked = Text("—", style="dim")  # no parked state in this database yet (issue 13)
-    else:
-        parked = Text(str(outbox.parked), style="bold red" if outbox.parked else "")
+    parked = Text(str(outbox.parked), style="bold red" if outbox.parked else "")
     lag = duration(outbox.lag_seconds) if outbox.lag_seconds is not None else Text("—", style="dim")
     table.add_row(str(outbox.pending), *map(str, outbox.pending_by_lane.values()), parked, lag)
     return table

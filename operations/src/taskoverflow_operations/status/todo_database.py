@@ -3,8 +3,8 @@
 Read-only by construction: SQLite is opened with `mode=ro` (a missing file is an error, not a new
 empty database), PostgreSQL sessions default to read-only transactions with a statement timeout.
 The tables are reflected from the database rather than declared here, so this reads whatever the
-todo-api's migrations made — including the outbox's parked state once issue 13 adds it — without
-importing the todo-api package.
+todo-api's migrations made without its ORM; the lanes and the job states are the todo-api
+domain's own definitions.
 """
 
 from __future__ import annotations
@@ -15,19 +15,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Column, ColumnElement, Engine, MetaData, Table, and_, create_engine, func, select
+from sqlalchemy import Engine, MetaData, Table, create_engine, func, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
 
 from taskoverflow_operations.status.readings import CalendarJobsStatus, FailureReason, OutboxStatus
+from todo_api.domain.model import JobStatus
+from todo_api.domain.outbox_lanes import Lane
 
 # The todo-api's defaults (services/todo-api config), for an operator who set neither.
 DEFAULT_DATABASE_URL = "sqlite:///data/todo-api.sqlite3"
 DEFAULT_JOB_DEADLINE_SECONDS = 300.0
-# The outbox's lanes (todo-api adapters/outbox.py: Lane), by the number stored in `lane`.
-OUTBOX_LANES = {0: "interactive", 1: "bulk"}
-JOB_STATES = ("PENDING", "STARTED", "SUCCESS", "FAILURE")
-UNFINISHED_STATES = ("PENDING", "STARTED")
+# The outbox's lanes by the number stored in `lane`, as an operator names them.
+OUTBOX_LANES = {int(lane): lane.name.lower() for lane in Lane}
+JOB_STATES = tuple(str(status) for status in JobStatus)
+UNFINISHED_STATES = tuple(str(status) for status in JobStatus if not status.finished)
 OVERDUE = "OVERDUE"
 TOP_FAILURE_REASONS = 5
 _CONNECT_TIMEOUT_SECONDS = 3
@@ -83,20 +85,12 @@ class TodoDatabaseReader:
     def outbox(self, now: datetime) -> OutboxStatus:
         with self.engine.connect() as connection:
             outbox = self._table(connection, "outbox")
-            parked_condition = _parked(outbox)
-            pending_condition = outbox.c.published_at.is_(None)
-            if parked_condition is not None:
-                pending_condition = and_(pending_condition, ~parked_condition)
             rows = connection.execute(
                 select(outbox.c.lane, func.count(), func.min(outbox.c.created_at))
-                .where(pending_condition)
+                .where(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None))
                 .group_by(outbox.c.lane)
             ).all()
-            parked = (
-                connection.scalar(select(func.count()).select_from(outbox).where(parked_condition))
-                if parked_condition is not None
-                else None
-            )
+            parked = connection.scalar(select(func.count()).select_from(outbox).where(outbox.c.parked_at.is_not(None)))
         by_lane = {name: 0 for name in OUTBOX_LANES.values()}
         oldest: datetime | None = None
         for lane, count, lane_oldest in rows:
@@ -132,7 +126,7 @@ class TodoDatabaseReader:
             failures = func.count().label("failures")
             reasons = connection.execute(
                 select(jobs.c.error, failures)
-                .where(in_window, jobs.c.status == "FAILURE")
+                .where(in_window, jobs.c.status == JobStatus.FAILURE)
                 .group_by(jobs.c.error)
                 .order_by(failures.desc(), jobs.c.error)
                 .limit(TOP_FAILURE_REASONS)
@@ -148,20 +142,6 @@ class TodoDatabaseReader:
         if name not in self._tables:
             self._tables[name] = Table(name, MetaData(), autoload_with=connection)
         return self._tables[name]
-
-
-def _parked(outbox: Table) -> ColumnElement[bool] | None:
-    """Rows the relay gave up on, or None while the outbox has no parked state (before issue 13).
-
-    Either shape issue 13 may choose is understood: a `parked_at` time, as `published_at` marks
-    a published row, or a `state` column holding "parked".
-    """
-    if "parked_at" in outbox.c:
-        return outbox.c.parked_at.is_not(None)
-    if "state" in outbox.c:
-        state: Column = outbox.c.state
-        return func.lower(state) == "parked"
-    return None
 
 
 def _utc(moment: datetime) -> datetime:

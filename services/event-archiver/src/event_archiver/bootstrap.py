@@ -7,8 +7,8 @@ from operator import attrgetter
 from typing import Any
 
 from event_archiver.adapters.s3_archive_store import S3ArchiveStore
+from event_archiver.adapters.sqs_messages import archive_entry
 from event_archiver.config import Settings
-from event_archiver.domain.messages import archive_entry
 from event_archiver.handlers import store_batch
 from event_archiver.ports import ArchiveStore
 from taskoverflow_shared.aws_clients import make_client

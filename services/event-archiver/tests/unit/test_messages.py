@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from event_archiver.domain.messages import archive_entry
+from event_archiver.adapters.sqs_messages import archive_entry
 from taskoverflow_shared.events import UnprocessableEvent
 
 ARRIVED = datetime(2026, 11, 27, 23, 5, 1, 123000, tzinfo=UTC)

@@ -64,3 +64,28 @@ def test_development_mode_allows_loopback_and_private_networks(address):
 @pytest.mark.parametrize("address", ["169.254.169.254", "fd00:ec2::254", "169.254.1.1", "0.0.0.0", "224.0.0.1"])
 def test_development_mode_still_refuses_metadata_link_local_unspecified_and_multicast(address):
     assert DEVELOPMENT.refusal(address) is not None
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::a9fe:a9fe",  # NAT64, well-known prefix
+        "64:ff9b::169.254.170.2",
+        "64:ff9b:1::a9fe:a9fe",  # NAT64, local-use prefix as a /96
+        "64:ff9b:1:a9fe:a9:fe00::",  # as a /48 (RFC 6052 skips bits 64-71)
+        "64:ff9b:1:0:a9:fea9:fe00:0",  # as a /64
+        "::ffff:169.254.169.254",  # IPv4-mapped
+        "::a9fe:a9fe",  # IPv4-compatible
+        "2002:a9fe:a9fe::1",  # 6to4
+    ],
+)
+def test_metadata_addresses_are_refused_in_every_ipv6_embedding_even_in_development_mode(address):
+    for policy in (DEFAULT, DEVELOPMENT):
+        reason = policy.refusal(address)
+        assert reason is not None
+        assert "169.254." in reason
+
+
+@pytest.mark.parametrize("address", ["64:ff9b:1::10.0.0.1", "64:ff9b::10.0.0.1", "::ffff:192.168.1.10"])
+def test_development_mode_allows_private_targets_behind_nat64_or_mapped(address):
+    assert DEVELOPMENT.refusal(address) is None

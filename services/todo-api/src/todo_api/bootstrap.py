@@ -16,8 +16,8 @@ from taskoverflow_shared.metrics import Metrics, process_metrics
 from taskoverflow_shared.sns_publisher import AcceptedOnlyReports, EventPublisher, ReportingPublisher, SnsPublisher
 from taskoverflow_shared.topology import load_topology
 from todo_api.adapters.calendar_requests import CalendarRequestCompleter
-from todo_api.adapters.calendar_storage import CalendarFiles, S3CalendarFiles
-from todo_api.adapters.database import make_engine, make_session_factory
+from todo_api.adapters.calendar_storage import CalendarFiles, S3CalendarFiles, StorageUnavailable
+from todo_api.adapters.database import DATABASE_UNAVAILABLE, make_engine, make_session_factory
 from todo_api.adapters.identity import JwksTokenVerifier, TokenVerifier
 from todo_api.adapters.orm import start_mappers
 from todo_api.adapters.outbox import OutboxRelay
@@ -26,7 +26,14 @@ from todo_api.config import Settings
 from todo_api.domain.model import CalendarLocations
 from todo_api.handlers import HANDLERS
 from todo_api.messagebus import MessageBus
-from todo_api.views import TodoViews
+from todo_api.views import CalendarDownloads, TodoViews
+
+# The adapters' errors that mean a dependency cannot be reached now, and which one: the request
+# was fine and may succeed later (the API answers 503 with Retry-After).
+UNAVAILABLE_DEPENDENCIES: dict[type[Exception], str] = {
+    StorageUnavailable: "storage",
+    **{error: "database" for error in DATABASE_UNAVAILABLE},
+}
 
 
 @dataclass
@@ -41,6 +48,10 @@ class TodoApi:
     calendar_locations: CalendarLocations
     # None: authentication is off (no AUTH_JWKS_URL), every caller is anonymous.
     token_verifier: TokenVerifier | None = None
+
+    @property
+    def calendar_downloads(self) -> CalendarDownloads:
+        return CalendarDownloads(self.views, self.calendar_files, self.calendar_locations)
 
 
 def bootstrap(
@@ -125,6 +136,7 @@ def build_relay(api: TodoApi, publisher: EventPublisher | ReportingPublisher | N
     reporting = publisher if hasattr(publisher, "publish_reporting") else AcceptedOnlyReports(publisher)
     return OutboxRelay(
         api.session_factory,
+        api.engine,
         reporting,
         {CalendarRequested.event_type: completer},
         batch_size=api.settings.relay_batch_size,

@@ -1,23 +1,23 @@
 """The unit of work the handlers depend on: repositories, and one commit for a change and its events.
 
-`commit` turns the events the entities recorded into envelopes and hands them to `_write`, which
-stores them in the outbox in the same transaction as the change (eShop's integration-event log,
-cosmicpython's unit of work). The handlers never see SQLAlchemy, so they run on fakes in tests.
+`commit` collects the events the entities recorded; its `publisher` maps them to envelopes, and
+`_write` stores those in the outbox in the same transaction as the change (eShop's
+integration-event log, cosmicpython's unit of work). The handlers never see SQLAlchemy, so they
+run on fakes in tests.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, Self
 
-from taskoverflow_shared.events import CalendarFailed, CalendarRequested, Envelope, TodoChanged, new_envelope
-from taskoverflow_shared.tracing import stamped
+from taskoverflow_shared.events import Envelope, TodoChanged
 from todo_api.domain.commands import IdempotencyKey
-from todo_api.domain.model import DEADLINE_PASSED, CalendarJob, CalendarJobFailedByDeadline, CalendarJobRequested, Todo
+from todo_api.domain.model import CalendarJob, CalendarJobEvent, Todo
 
-SOURCE = "todo-api"
+DomainEvent = TodoChanged | CalendarJobEvent
 
 
 class TodoRepository(Protocol):
@@ -58,9 +58,16 @@ class IdempotencyKeyRepository(Protocol):
         ...
 
 
+class EventPublisher(Protocol):
+    def envelopes(self, events: Sequence[DomainEvent], correlation_id: str) -> list[Envelope]:
+        """The envelopes that announce `events`, in their order, for the outbox."""
+        ...
+
+
 class UnitOfWork(abc.ABC):
     """One transaction. Leaving the `with` block without `commit` rolls everything back."""
 
+    publisher: EventPublisher
     todos: TodoRepository
     jobs: CalendarJobRepository
     idempotency_keys: IdempotencyKeyRepository
@@ -76,17 +83,17 @@ class UnitOfWork(abc.ABC):
         """Remember an entity whose events the commit must write (repositories call this)."""
         self._seen.append(entity)
 
+    def collect_new_events(self) -> list[DomainEvent]:
+        """The events the entities seen so far recorded, released once."""
+        return [event for entity in self._seen for event in entity.release_events()]
+
     def commit(self, correlation_id: str, answering: IdempotencyKey | None = None) -> list[Envelope]:
         """Store the changes and their events together; return the envelopes written.
 
         With `answering`, the key is stored too, in the same transaction, with the data of the
         (one) event: a repeat of the request is answered with what this one caused."""
         self._flush()  # a new todo gets its id here, and its event needs it
-        # Each event carries the trace it was caused in, stored with it, so the relay and every
-        # consumer continue the request's trace however late they handle it.
-        envelopes = [
-            stamped(envelope_of(event, correlation_id)) for entity in self._seen for event in entity.release_events()
-        ]
+        envelopes = self.publisher.envelopes(self.collect_new_events(), correlation_id)
         self._write(envelopes)
         if answering is not None:
             (envelope,) = envelopes
@@ -105,32 +112,3 @@ class UnitOfWork(abc.ABC):
 
     @abc.abstractmethod
     def rollback(self) -> None: ...
-
-
-def envelope_of(
-    event: TodoChanged | CalendarJobRequested | CalendarJobFailedByDeadline, correlation_id: str
-) -> Envelope:
-    if isinstance(event, TodoChanged):
-        return new_envelope(event, source=SOURCE, correlation_id=correlation_id, subject=f"todos/{event.todo.id}")
-    if isinstance(event, CalendarJobFailedByDeadline):
-        failed = CalendarFailed(
-            job_id=event.job_id, reason=DEADLINE_PASSED, notify_email=event.notify_email, deadline_passed=True
-        )
-        # A job fails by its deadline at most once: its id, derived from the job's, says so to
-        # every consumer that deduplicates by event id, whatever happens to this row later.
-        return new_envelope(
-            failed,
-            source=SOURCE,
-            correlation_id=correlation_id,
-            subject=f"calendars/{event.job_id}",
-            caused_by=f"deadline/{event.job_id}",
-        )
-    # Bare on purpose: the relay's completer adds the todos (inline or by claim check) at publish time.
-    return Envelope(
-        type=CalendarRequested.event_type,
-        source=SOURCE,
-        subject=f"calendars/{event.job_id}",
-        schema_version=CalendarRequested.schema_version,
-        correlation_id=correlation_id,
-        data={"job_id": event.job_id, "notify_email": event.notify_email, "owner": event.owner},
-    )

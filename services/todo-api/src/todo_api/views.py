@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Connection, CursorResult, Engine, bindparam, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from todo_api.adapters.calendar_storage import CalendarFiles
 from todo_api.adapters.orm import OutboxRow, calendar_jobs, todos
@@ -41,7 +42,7 @@ _COUNT_SHAPE = re.compile(r"0*([0-9]{1,10})")
 # Rows fetched from the database at a time while a list is streamed: what the process holds.
 TODOS_READ_PER_BATCH = 500
 # ASCII digits, leading zeros allowed: str.isdigit() also takes "²", which int() refuses, and
-# int() refuses more than 4300 digits; both were 500s.
+# int() refuses more than 4300 digits.
 _WINDOW_SHAPE = re.compile(r"0*([0-9]{1,5})")
 # How often a long poll of a job's status reads the job again.
 LONG_POLL_CHECK_SECONDS = 0.1
@@ -63,7 +64,7 @@ def parse_filters(arguments: dict[str, str], now: datetime | None = None) -> Tod
     `limit`, `offset`: the page."""
     completed = None
     if "completed" in arguments:
-        raw = arguments["completed"].lower()
+        raw = arguments["completed"]
         if raw not in ("true", "false"):
             raise InvalidInput("completed must be true or false")
         completed = raw == "true"
@@ -204,6 +205,43 @@ class TodoViews:
         if oldest is None:
             return 0.0
         return (datetime.now(UTC) - as_utc(oldest)).total_seconds()
+
+    def outbox_lag_seconds_if_reachable(self) -> float | None:
+        """The outbox lag, or None when the database does not answer (health reports it down)."""
+        try:
+            return self.outbox_lag_seconds()
+        except SQLAlchemyError:
+            log.exception("health_check_failed")
+            return None
+
+
+@dataclass(frozen=True)
+class CalendarFile:
+    """A finished calendar, read as it is streamed."""
+
+    chunks: Iterator[bytes]
+    size_bytes: int | None
+    filename: str
+
+
+@dataclass
+class CalendarDownloads:
+    """A job's calendar, once the job has succeeded."""
+
+    views: TodoViews
+    files: CalendarFiles
+    locations: CalendarLocations
+
+    def open(self, job_id: str, requester: str | None = None) -> CalendarFile:
+        """The job's calendar, checked as it streams (`calendar_download`); NotFound with the
+        reason while the job is not SUCCESS."""
+        job = self.views.calendar_job(job_id, requester)
+        if job.status == JobStatus.FAILURE:
+            raise NotFound(f"Task failed: {job.error}")
+        if job.status != JobStatus.SUCCESS:
+            raise NotFound("Task not finished")
+        chunks = calendar_download(self.files, self.locations, job)
+        return CalendarFile(chunks, job.result_size_bytes, f"todos-{job.id}.ics")
 
 
 def calendar_download(files: CalendarFiles, locations: CalendarLocations, job: CalendarJobView) -> Iterator[bytes]:

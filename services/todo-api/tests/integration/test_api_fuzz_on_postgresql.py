@@ -1,7 +1,7 @@
 """Schemathesis in process (WSGI) against PostgreSQL, the production database.
 
 The end-to-end fuzz (tests/e2e/test_api_fuzz.py) runs the real processes on SQLite; PostgreSQL
-refuses some text SQLite stores (a NUL was a 500 here only), so the same checks run here too.
+refuses some text SQLite stores (a NUL, for one), so the same checks run here too.
 """
 
 from __future__ import annotations

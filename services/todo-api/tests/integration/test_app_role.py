@@ -1,4 +1,4 @@
-"""`todo-api-migrate`'s role-and-grants step on a real PostgreSQL (issue 12 item 6): after it, the
+"""`todo-api-migrate`'s role-and-grants step on a real PostgreSQL: after it, the
 application's role does all the API, the relay and the consumer do, and nothing more."""
 
 from __future__ import annotations

@@ -118,3 +118,27 @@ def test_health_is_503_with_an_error_when_the_database_is_unreachable(database_u
     response = create_app(api).test_client().get("/api/v1/health")
     assert response.status_code == 503
     assert response.json == {"error": "database unreachable"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (b'{"title": "a", "completed": ' + b"9" * 5000 + b"}", "numbers must have at most 100 digits"),
+        (b'{"title": "a", "completed": -' + b"9" * 101 + b"}", "numbers must have at most 100 digits"),
+        (b'{"title": "a", "completed": 1e400}', "numbers must be finite"),
+        (b'{"title": "a", "completed": -1e400}', "numbers must be finite"),
+        (b'{"title": "a", "completed": NaN}', "NaN is not JSON"),
+        (b'{"title": "a", "completed": -Infinity}', "-Infinity is not JSON"),
+    ],
+)
+@pytest.mark.parametrize(("method", "path"), [("post", "/api/v1/todos"), ("put", "/api/v1/todos/1")])
+def test_numbers_no_field_could_hold_are_a_400_as_they_are_read(client, raw, error, method, path):
+    response = getattr(client, method)(path, data=raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json == {"error": error}
+
+
+def test_a_title_of_the_largest_body_allowed_is_a_400(client):
+    response = client.post("/api/v1/todos", json={"title": "a" * 60_000})
+    assert response.status_code == 400
+    assert "title" in response.json["error"]

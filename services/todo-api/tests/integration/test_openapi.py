@@ -80,7 +80,7 @@ def test_bodies_are_described_with_the_domains_limits(document):
         ("post", "/api/v1/todos", {"201", "400", "401", "409", "413", "415", "422", "429"}),
         ("get", "/api/v1/todos/{todo_id}", {"200", "401", "404"}),
         ("put", "/api/v1/todos/{todo_id}", {"200", "400", "401", "404", "409", "413", "415", "422", "429"}),
-        ("delete", "/api/v1/todos/{todo_id}", {"200", "400", "401", "404", "409", "422", "429"}),
+        ("delete", "/api/v1/todos/{todo_id}", {"200", "400", "401", "404", "409", "413", "415", "422", "429"}),
         ("post", "/api/v1/todos/ical", {"202", "400", "401", "409", "413", "415", "422", "429"}),
         ("get", "/api/v1/todos/ical/{task_id}/status", {"200", "400", "401", "404"}),
         ("get", "/api/v1/todos/ical/{task_id}/result", {"200", "401", "404"}),

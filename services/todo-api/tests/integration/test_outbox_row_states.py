@@ -1,4 +1,4 @@
-"""Issue 13, items 3 and 4, against real moto over HTTP: a row that cannot be published is parked
+"""The outbox's row states against real moto over HTTP: a row that cannot be published is parked
 with its reason while the rest keep flowing; an outage parks nothing; a publish whose commit is
 lost is repeated byte for byte, and the snapshot it points to is never rewritten."""
 

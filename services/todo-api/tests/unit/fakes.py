@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from taskoverflow_shared.events import Envelope
+from todo_api.adapters.cloudevents_publisher import CloudEventsPublisher
 from todo_api.domain.commands import IdempotencyKey
 from todo_api.domain.model import CalendarJob, IdempotencyKeyReused, JobStatus, Todo
 from todo_api.unit_of_work import UnitOfWork
@@ -92,6 +93,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.todos = FakeTodoRepository(self)
         self.jobs = FakeCalendarJobRepository(self)
         self.idempotency_keys = FakeIdempotencyKeyRepository()
+        self.publisher = CloudEventsPublisher()
         self.outbox: list[Envelope] = []
         self.commits = 0
 

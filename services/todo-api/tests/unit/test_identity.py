@@ -134,3 +134,17 @@ def test_unsigned_and_hmac_tokens_are_refused_before_any_key_is_looked_up(verifi
 
 def _base64url(raw: bytes) -> bytes:
     return base64.urlsafe_b64encode(raw).rstrip(b"=")
+
+
+@pytest.mark.parametrize(("algorithm", "kid"), [("ES256", "rsa1"), ("RS256", "ec1")])
+def test_a_header_naming_another_algorithm_than_its_keys_is_rejected(verifier, algorithm, kid):
+    header = _base64url(json.dumps({"alg": algorithm, "kid": kid, "typ": "JWT"}).encode())
+    claims = _base64url(json.dumps({"iss": ISSUER, "aud": AUDIENCE, "sub": "mallory"}).encode())
+    forged = b".".join([header, claims, _base64url(b"\x00" * 64)]).decode()
+    with pytest.raises(TokenRejected, match=f"the key the token names is for .*, not {algorithm}"):
+        verifier.verify(forged)
+
+
+def test_a_real_es256_signature_under_an_rsa_keys_id_is_rejected(verifier):
+    with pytest.raises(TokenRejected):
+        verifier.verify(token(EC_KEY, kid="rsa1", algorithm="ES256"))

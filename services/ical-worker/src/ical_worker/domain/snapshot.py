@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ical_worker.domain.calendar import DEFAULT_CACHE_SIZE
 from ical_worker.domain.errors import InvalidSnapshot
-from taskoverflow_shared.events import S3ObjectRef, TodoState
+from taskoverflow_shared.events import S3ObjectRef, TodoState, first_problem
 
 
 class SnapshotDecoder:
@@ -52,8 +52,6 @@ class SnapshotDecoder:
             try:
                 todos.append(self._parse_line(line))
             except ValidationError as invalid:
-                problem = invalid.errors()[0]
-                where = ".".join(str(part) for part in problem["loc"])
-                detail = f"{where}: {problem['msg']}" if where else problem["msg"]
+                detail = first_problem(invalid, whole=None)
                 raise InvalidSnapshot(f"snapshot {ref.key} line {number} is not a todo ({detail})") from invalid
         return todos

@@ -1,4 +1,4 @@
-"""The application's own PostgreSQL role: data privileges only, never the owner's (issue 12).
+"""The application's own PostgreSQL role: data privileges only, never the owner's.
 
 The migration runs as the master user, who owns every table; the API, relay and consumer connect
 as this role. `grant_app_role` creates it if need be and, on every run, sets its attributes, its

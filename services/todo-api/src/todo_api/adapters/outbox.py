@@ -13,7 +13,6 @@ event type alone, so every event of one subject is in one lane and keeps its ord
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,38 +21,20 @@ from typing import Any
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import Engine, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskoverflow_shared.aws_errors import is_retryable
-from taskoverflow_shared.events import CalendarFailed, CalendarRequested, Envelope
+from taskoverflow_shared.events import Envelope
 from taskoverflow_shared.sns_publisher import SNS_BATCH_LIMIT, PublishReport, ReportingPublisher, message_group
 from taskoverflow_shared.tracing import PublishSpans, working_on
 from todo_api.adapters.database import DATABASE_UNAVAILABLE
 from todo_api.adapters.orm import OutboxRow
+from todo_api.domain.outbox_lanes import ALL_LANES, Lane, lane_of
 
 log = structlog.get_logger("todo_api.outbox")
 
 EnvelopeCompleter = Callable[[Session, Envelope], Envelope]
-
-
-class Lane(enum.IntEnum):
-    """The order in which a relay claims pending rows: the lower lane first."""
-
-    INTERACTIVE = 0
-    BULK = 1
-
-
-# Events someone is waiting on. Add a type here (and nowhere else) to let it jump the bulk
-# lane; a type must not share a subject with events of the other lane, or their order breaks.
-# The todo-api's CalendarFailed (a deadline the sweeper enforced) has its request's subject, and
-# its requester is waiting for the mail.
-INTERACTIVE_EVENT_TYPES = frozenset({CalendarRequested.event_type, CalendarFailed.event_type})
-ALL_LANES = tuple(Lane)
-
-
-def lane_of(event_type: str) -> Lane:
-    return Lane.INTERACTIVE if event_type in INTERACTIVE_EVENT_TYPES else Lane.BULK
 
 
 def record(session: Session, envelope: Envelope) -> None:
@@ -115,6 +96,8 @@ class OutboxRelay:
     """
 
     session_factory: sessionmaker[Session]
+    # The sessions' engine, for the pending-row probe that needs no session.
+    engine: Engine
     publisher: ReportingPublisher
     completers: dict[str, EnvelopeCompleter]
     batch_size: int = 100
@@ -135,7 +118,7 @@ class OutboxRelay:
     def has_pending(self, lanes: Collection[Lane] = ALL_LANES) -> bool:
         """Whether `lanes` hold a pending row: one index probe on a bare connection, so an idle
         relay polls its lanes for a fraction of what a claim costs."""
-        with self.session_factory.kw["bind"].connect() as connection:
+        with self.engine.connect() as connection:
             return connection.execute(_ANY_PENDING, {"lanes": [int(lane) for lane in lanes]}).first() is not None
 
     def relay_once(self, lanes: Collection[Lane] = ALL_LANES) -> int:

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from taskoverflow_shared.events import Envelope
 from todo_api.adapters import outbox
+from todo_api.adapters.cloudevents_publisher import CloudEventsPublisher
 from todo_api.adapters.orm import calendar_jobs, idempotency_keys
 from todo_api.domain.commands import IdempotencyKey
 from todo_api.domain.model import MAX_ID, CalendarJob, IdempotencyKeyInUse, IdempotencyKeyReused, JobStatus, Todo
-from todo_api.unit_of_work import UnitOfWork
+from todo_api.unit_of_work import EventPublisher, UnitOfWork
 
 Entity = TypeVar("Entity", Todo, CalendarJob)
 
@@ -146,8 +147,9 @@ def _owner_column(key: IdempotencyKey) -> str:
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], publisher: EventPublisher | None = None) -> None:
         self.session_factory = session_factory
+        self.publisher = publisher or CloudEventsPublisher()
 
     def __enter__(self) -> Self:
         self.session = self.session_factory()

@@ -17,6 +17,7 @@ from flask import Flask, Response, g, jsonify, request
 
 from todo_api.adapters.identity import IssuerEndpoints, IssuerUnavailable, TokenRejected, TokenVerifier
 from todo_api.config import Settings
+from todo_api.entrypoints.error_answers import error_response
 from todo_api.entrypoints.openapi import Operation, Reply, documented
 from todo_api.entrypoints.response_bodies import AuthConfig
 
@@ -55,10 +56,11 @@ def install_authentication(app: Flask, settings: Settings, verifier: TokenVerifi
             return _unauthorized(str(rejected), "invalid_token")
         except IssuerUnavailable as unavailable:
             log.warning("issuer_unavailable", error=str(unavailable)[:300])
-            response = jsonify(error="the token issuer's keys cannot be fetched; try again shortly")
-            response.status_code = 503
-            response.headers["Retry-After"] = str(ISSUER_RETRY_AFTER_SECONDS)
-            return response
+            return error_response(
+                "the token issuer's keys cannot be fetched; try again shortly",
+                503,
+                retry_after_seconds=ISSUER_RETRY_AFTER_SECONDS,
+            )
         g.owner = identity.subject
         g.email = identity.email
         return None
@@ -108,12 +110,9 @@ def needs_token(path: str) -> bool:
 
 
 def _unauthorized(message: str, error_code: str | None) -> Response:
-    response = jsonify(error=message)
-    response.status_code = 401
     # RFC 6750: the scheme, and why a token that was sent does not do.
     challenge = 'Bearer realm="taskoverflow"'
     if error_code:
         description = message.replace('"', "'")
         challenge += f', error="{error_code}", error_description="{description}"'
-    response.headers["WWW-Authenticate"] = challenge
-    return response
+    return error_response(message, 401, headers={"WWW-Authenticate": challenge})

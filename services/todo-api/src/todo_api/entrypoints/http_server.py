@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 from types import FrameType
 from typing import TYPE_CHECKING
 
 import structlog
 from waitress.server import BaseWSGIServer, create_server
 
+from taskoverflow_shared.settings import SettingsError
+from taskoverflow_shared.worker_runtime import EXIT_INVALID_CONFIGURATION
 from todo_api.entrypoints.flask_app import create_app
 
 if TYPE_CHECKING:
@@ -65,7 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=THREADS, help="requests run at once")
     args = parser.parse_args(argv)
 
-    server = http_server(create_app(), args.host, args.port, args.threads)
+    try:
+        app = create_app()
+    except SettingsError as invalid:
+        log.error("invalid_configuration", problems=invalid.problems)
+        print(invalid, file=sys.stderr)
+        return EXIT_INVALID_CONFIGURATION
+    server = http_server(app, args.host, args.port, args.threads)
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         # waitress's run() ends on SystemExit: it closes the listener and lets its threads finish.

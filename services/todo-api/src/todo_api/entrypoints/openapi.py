@@ -129,7 +129,13 @@ def with_responses(view: View, responses: dict[int, Reply | str]) -> View:
 
 
 def documented_endpoints(app: Flask) -> set[str]:
-    return {name for name, view in app.view_functions.items() if hasattr(view, _OPERATION_ATTRIBUTE)}
+    """The operation ids of the documented views."""
+    return {operation_id(name) for name, view in app.view_functions.items() if hasattr(view, _OPERATION_ATTRIBUTE)}
+
+
+def operation_id(endpoint: str) -> str:
+    """A view's name without its blueprint's: which room a route lives in is no client's concern."""
+    return endpoint.rpartition(".")[2]
 
 
 # --- the document ------------------------------------------------------------------------------
@@ -157,7 +163,11 @@ def _shared_responses(max_body_bytes: int) -> dict[str, Reply]:
             Error,
             headers={"WWW-Authenticate": {"required": True, "schema": {"type": "string", "pattern": "^Bearer"}}},
         ),
-        "UnsupportedMediaType": Reply("The body is not `application/json`.", Error),
+        "UnsupportedMediaType": Reply(
+            "The body is not `application/json`; or a browser's write (it sends `Origin` or "
+            "`Sec-Fetch-Site`) has no JSON body and no header such as `X-Requested-With` or `Idempotency-Key`.",
+            Error,
+        ),
         "IdempotencyKeyInUse": Reply(
             "Another request with this `Idempotency-Key` was being handled at the same moment: send this one again.",
             Error,
@@ -265,6 +275,7 @@ def _path_and_parameters(rule: str) -> tuple[str, list[dict[str, Any]]]:
 
 
 BEARER_SCHEME = "bearer"
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def openapi_document(app: Flask, needs_token: Callable[[str], bool], auth_enabled: bool) -> dict[str, Any]:
@@ -288,8 +299,13 @@ def openapi_document(app: Flask, needs_token: Callable[[str], bool], auth_enable
             operation = replace(operation, responses={**operation.responses, 401: "Unauthorized"})
             security = [{BEARER_SCHEME: []}] if auth_enabled else [{}, {BEARER_SCHEME: []}]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            document = builder.operation(rule.endpoint, operation, path_parameters)
+            document = builder.operation(operation_id(rule.endpoint), operation, path_parameters)
             document["security"] = security
+            if method in _WRITE_METHODS:
+                # Any write may carry a body (413 past the limit) and come from a browser (415).
+                document["responses"].setdefault("413", {"$ref": "#/components/responses/PayloadTooLarge"})
+                document["responses"].setdefault("415", {"$ref": "#/components/responses/UnsupportedMediaType"})
+                document["responses"] = dict(sorted(document["responses"].items()))
             paths.setdefault(path, {})[method.lower()] = document
     responses = {name: builder.response(reply) for name, reply in _shared_responses(max_body_bytes).items()}
     return {
@@ -303,7 +319,9 @@ def openapi_document(app: Flask, needs_token: Callable[[str], bool], auth_enable
                 "(`#/components/responses/MethodNotAllowed`); a path that matches no route answers 404. "
                 "While the database or the calendar storage is unreachable, a route answers 503 with "
                 "`Retry-After` (`#/components/responses/Unavailable`). "
-                "Bodies must be `application/json` (415 otherwise). "
+                "Bodies must be `application/json` (415 otherwise); a browser's write must send a JSON body "
+                "or a header such as `X-Requested-With` (415 otherwise), which another site cannot without "
+                "asking first. "
                 f"Bodies over {max_body_bytes} bytes answer 413. No text in a body may hold a NUL character "
                 "or an unpaired surrogate escape such as `\\ud800` (400): no database stores them.\n\n"
                 f"Send `{CORRELATION_HEADER}` to follow a request through the events it causes; every "

@@ -8,6 +8,7 @@ fields, with the domain's rules (`domain.commands`).
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, TypeVar
 
 from flask import request
@@ -18,6 +19,8 @@ from todo_api.domain.commands import NewTodo
 from todo_api.domain.model import InvalidInput
 
 Body = TypeVar("Body", bound=BaseModel)
+# Longer numbers are refused as they are read: ids and counts fit in 19 digits.
+MAX_NUMBER_DIGITS = 100
 
 
 def request_body(model: type[Body], *, required: bool = True) -> Body:
@@ -46,19 +49,38 @@ def _refuse_other_media_types() -> None:
 def _json_body() -> Any:
     raw = request.get_data(cache=False)
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_int=_whole_number, parse_float=_finite_number, parse_constant=_no_constant)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise InvalidInput("request body must be a JSON object") from None
     except RecursionError:
-        # A couple of kilobytes of "[[[[..." outnest the decoder's recursion limit; that was a 500.
+        # A couple of kilobytes of "[[[[..." outnest the decoder's recursion limit.
         raise InvalidInput("request body is nested too deeply") from None
     _refuse_unstorable_text(body)
     return body
 
 
+def _whole_number(digits: str) -> int:
+    # int() refuses more than 4300 digits (ValueError); no field needs a tenth of them.
+    if len(digits.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise InvalidInput(f"numbers must have at most {MAX_NUMBER_DIGITS} digits")
+    return int(digits)
+
+
+def _finite_number(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e400 reads as infinity
+        raise InvalidInput("numbers must be finite")
+    return number
+
+
+def _no_constant(name: str) -> Any:
+    # Python's decoder takes NaN and Infinity, which JSON does not have.
+    raise InvalidInput(f"{name} is not JSON")
+
+
 def _refuse_unstorable_text(body: Any) -> None:
     """JSON can carry text no database stores: NUL (PostgreSQL refuses it) and lone surrogates
-    such as "\\ud800" (not encodable as UTF-8, so SQLite refuses them). Both were 500s."""
+    such as "\\ud800" (not encodable as UTF-8, so SQLite refuses them)."""
     pending = [body]
     while pending:  # a loop, not recursion: the body may nest as deep as the decoder allowed
         value = pending.pop()

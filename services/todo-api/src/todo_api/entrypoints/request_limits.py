@@ -25,11 +25,12 @@ import math
 import time
 
 import structlog
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter, RateLimitExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from todo_api.config import RATE_LIMIT_OFF, Settings
+from todo_api.entrypoints.error_answers import error_response
 from todo_api.entrypoints.openapi import with_responses
 
 TODOS_PATH = "/api/v1/todos"
@@ -81,10 +82,11 @@ def register_request_limits(app: Flask, settings: Settings) -> Limiter:
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many_requests(error: RateLimitExceeded) -> Response:
-        response = jsonify(error=f"too many requests: at most {error.limit.limit} per client; try again later")
-        response.status_code = 429
-        response.headers["Retry-After"] = str(_seconds_until_reset(limiter))
-        return response
+        return error_response(
+            f"too many requests: at most {error.limit.limit} per client; try again later",
+            429,
+            retry_after_seconds=_seconds_until_reset(limiter),
+        )
 
     return limiter
 

@@ -13,7 +13,7 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-# The values of outbox.Lane and the types of outbox.INTERACTIVE_EVENT_TYPES when this was written;
+# The values of outbox_lanes.Lane and the types of INTERACTIVE_EVENT_TYPES when this was written;
 # a migration must not change meaning when the code moves on.
 INTERACTIVE, BULK = 0, 1
 INTERACTIVE_EVENT_TYPES = ("CalendarRequested",)

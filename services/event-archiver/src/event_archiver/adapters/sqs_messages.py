@@ -1,4 +1,4 @@
-"""What the archive keeps of a received message: its envelope as delivered, and when it arrived."""
+"""A received SQS message as the archive keeps it: its envelope as delivered, and when it arrived."""
 
 from __future__ import annotations
 

@@ -1,1 +1,0 @@
-"""Pure rules of the archiver: what a received message becomes. No I/O."""
