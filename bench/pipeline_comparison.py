@@ -43,7 +43,7 @@ OUR_SERVICES = ("api", "relay", "api-consumer", "ical-worker", "notifier", "even
 REFERENCE_PROCESSES = ("web", "worker")
 # Traces as `make run` writes them (dev.env), a shell's own setting winning as it does there: what
 # a job costs as shipped. TRACES_DIRECTORY is relative, so the spans land in the run's artifacts.
-OBSERVABILITY = ("TRACES_EXPORTER", "TRACES_DIRECTORY", "TRACES_SAMPLE_RATIO", "OTEL_BSP_SCHEDULE_DELAY")
+OBSERVABILITY = ("OTEL_TRACES_EXPORTER", "TRACES_DIRECTORY", "OTEL_TRACES_SAMPLER_ARG", "OTEL_BSP_SCHEDULE_DELAY")
 
 
 def make_run_observability() -> dict[str, str]:
