@@ -25,6 +25,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from event_archiver.config import Settings as EventArchiverSettings
+from ical_worker.config import FeedSettings as IcalFeedWorkerSettings
 from ical_worker.config import Settings as IcalWorkerSettings
 from notifier.config import Settings as NotifierSettings
 from taskoverflow_shared.metrics import MetricsSettings
@@ -48,7 +49,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, type[ServiceSettings]], ...]], ...] 
             ("todo-api-consumer", ConsumerProcessSettings),
         ),
     ),
-    ("ical-worker", (("ical-worker", IcalWorkerSettings),)),
+    ("ical-worker", (("ical-worker", IcalWorkerSettings), ("ical-feed-worker", IcalFeedWorkerSettings))),
     ("notifier", (("notifier", NotifierSettings),)),
     ("event-archiver", (("event-archiver", EventArchiverSettings),)),
 )
@@ -110,7 +111,7 @@ as with compose, python-dotenv and direnv (`scripts/with_dev_env.sh`; `dev.env` 
 
 Under `make run` each worker gets its own `METRICS_PORT` from the Procfile (`dev.env`'s
 `RELAY_METRICS_PORT` … `EVENT_ARCHIVER_METRICS_PORT`: relay 6401, api-consumer 6402, ical-worker
-6403, notifier 6404, event-archiver 6405).
+6403, notifier 6404, event-archiver 6405, ical-feed-worker 6407).
 """
 
 

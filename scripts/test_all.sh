@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # `make test`: every tier, in three runs side by side.
 #
-#   tiers        unit, integration and e2e, in the foreground
+#   tiers        unit, integration and e2e, in the foreground, on TEST_WORKERS pytest-xdist
+#                workers (default 3), a test file per worker at a time
 #   system tiers the fault scenarios and the container tier, in a second pytest session
 #   infra-check  Terraform, checkov and tests/infra (`make infra-check`)
 #
 # Much of each run waits: on fault scenarios held for their length, on image builds' downloads
-# and disk, on subprocesses starting, on Terraform. Side by side they fill the two cores instead
-# of taking turns. The system tiers have a LocalStack of their own (TEST_ARTIFACTS keeps its state
-# apart). The background runs' output is shown whole when the foreground one ends, not
-# interleaved with it; any run failing fails `make test`.
+# and disk, on subprocesses starting and polling, on Terraform. Side by side they fill the two
+# cores instead of taking turns. Every session and worker has a LocalStack of its own
+# (tests/support/artifacts.py keeps their state apart). The fault and container tiers run on one
+# worker: they bind fixed ports and hold faults for set lengths. The background runs' output is
+# shown whole when the foreground one ends, not interleaved with it; any run failing fails
+# `make test`.
 #
 #   bash scripts/test_all.sh            # all three
 #   bash scripts/test_all.sh ARGS...    # one pytest session with these arguments, nothing beside
@@ -35,7 +38,7 @@ system_pid=$!
 trap 'kill "$infra_pid" "$system_pid" 2>/dev/null' INT TERM
 
 started=$(date +%s)
-"$PYTEST" -m "unit or integration or e2e"
+"$PYTEST" -m "unit or integration or e2e" -n "${TEST_WORKERS:-3}" --dist loadfile
 tiers_status=$?
 echo "unit, integration and e2e: $(($(date +%s) - started)) s"
 

@@ -36,6 +36,7 @@ FORGERIES = {
         "todo-api",
     ),
     "notifier": (TodoChanged(action="created", todo=TODO, version=1), "somebody"),
+    "ical-feed-worker": (TodoChanged(action="updated", todo=TODO, version=99), "ical-worker"),
     "event-archiver": (CalendarFailed(job_id="forged-job", reason="r"), "notifier"),
 }
 

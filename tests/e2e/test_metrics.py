@@ -33,7 +33,8 @@ def consumed(samples, event_type: str) -> float:
 def test_every_process_serves_metrics_and_an_export_moves_each_one_it_passes(running_system):
     system = running_system
     urls = endpoints(system)
-    assert set(urls) == {"api", "relay", "api-consumer", "ical-worker", "notifier", "event-archiver"}
+    workers = {"relay", "api-consumer", "ical-worker", "ical-feed-worker", "notifier", "event-archiver"}
+    assert set(urls) == {"api", *workers}
     assert requests.get(f"{system.api_url}/metrics", timeout=10).status_code == 404
     before = {name: scrape(url) for name, url in urls.items()}
 
@@ -62,6 +63,7 @@ def test_every_process_serves_metrics_and_an_export_moves_each_one_it_passes(run
             > value(before["api-consumer"], "taskoverflow_calendar_jobs_finished_total", outcome="SUCCESS")
         ),
         "notifier": lambda s: consumed(s, "CalendarReady") > consumed(before["notifier"], "CalendarReady"),
+        "ical-feed-worker": lambda s: consumed(s, "TodoChanged") > consumed(before["ical-feed-worker"], "TodoChanged"),
         "event-archiver": lambda s: (
             consumed(s, "CalendarReady") > consumed(before["event-archiver"], "CalendarReady")
             and consumed(s, "TodoChanged") > consumed(before["event-archiver"], "TodoChanged")

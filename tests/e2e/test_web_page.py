@@ -210,5 +210,33 @@ def test_the_api_documentation_renders_every_operation_offline(page: Page):
     expect(page.get_by_role("heading", name=re.compile("TaskOverflow API"))).to_be_visible()
     for path in ("/api/v1/todos", "/api/v1/todos/{todo_id}", "/api/v1/todos/ical/{task_id}/result"):
         expect(page.get_by_text(path, exact=True).first).to_be_visible()
-    # The API's ten, the AsyncAPI document, and how the page signs in (auth-config).
-    expect(page.locator(".opblock")).to_have_count(12)
+    # The API's ten, its three calendar feed operations, the AsyncAPI document, and how the page
+    # signs in (auth-config).
+    expect(page.locator(".opblock")).to_have_count(15)
+
+
+def test_the_subscribe_link_is_shown_once_copied_and_replaced(page: Page, running_system):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=running_system.api_url)
+    page.goto("/")
+    page.get_by_role("button", name="Show subscribe link").click()
+    address = page.get_by_label("Feed address")
+    expect(address).to_have_value(re.compile(r"^http://127\.0\.0\.1:\d+/api/v1/calendar/feeds/[A-Za-z0-9_-]{43}\.ics$"))
+    first = address.input_value()
+    webcal = "webcal://" + first.removeprefix("http://")
+    expect(page.get_by_role("link", name="Subscribe in your calendar app")).to_have_attribute("href", webcal)
+    assert requests.get(first, timeout=10).headers["Content-Type"] == "text/calendar; charset=utf-8"
+
+    page.get_by_role("button", name="Copy").click()
+    expect(page.locator("#feed-status")).to_have_text("Link copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == first
+
+    page.reload()
+    page.get_by_role("button", name="Show subscribe link").click()
+    expect(page.locator("#feed-status")).to_contain_text("shown when it was made")
+    expect(address).to_be_hidden()
+
+    page.get_by_role("button", name="New subscribe link").click()
+    expect(address).not_to_have_value(first)
+    expect(address).to_have_value(re.compile(r"/api/v1/calendar/feeds/[A-Za-z0-9_-]{43}\.ics$"))
+    assert requests.get(address.input_value(), timeout=10).status_code == 200
+    assert requests.get(first, timeout=10).status_code == 404

@@ -17,6 +17,7 @@ from tests.support.system import CONSUMED_QUEUES, RunningSystem
 # The log line each consuming process writes once it has done its work for an event.
 DONE_LINES = {"api-consumer": "event_handled", "ical-worker": "event_handled", "notifier": "event_handled"}
 DONE_LINES["event-archiver"] = "event_archived"
+DONE_LINES["ical-feed-worker"] = "feed_event_handled"
 
 
 def assert_nothing_lost(

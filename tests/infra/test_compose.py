@@ -11,7 +11,15 @@ import pytest
 from tests.infra.offline_terraform import REPO_ROOT
 
 AWS_VARIABLES = {"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "LOG_LEVEL"}
-APPLICATION = ("todo-api", "todo-api-relay", "todo-api-consumer", "ical-worker", "notifier", "event-archiver")
+APPLICATION = (
+    "todo-api",
+    "todo-api-relay",
+    "todo-api-consumer",
+    "ical-worker",
+    "ical-feed-worker",
+    "notifier",
+    "event-archiver",
+)
 LOCALSTACK_REQUIREMENTS = REPO_ROOT / "requirements-localstack.txt"
 TODO_API_FAMILY = ("todo-api-migrate", "todo-api", "todo-api-relay", "todo-api-consumer")
 
@@ -84,7 +92,7 @@ def test_the_api_listens_on_6400_and_is_health_checked(services):
 
 
 def test_workers_are_health_checked_on_the_heartbeat_file_they_write(services):
-    for name in ("todo-api-relay", "todo-api-consumer", "ical-worker", "notifier", "event-archiver"):
+    for name in ("todo-api-relay", "todo-api-consumer", "ical-worker", "ical-feed-worker", "notifier", "event-archiver"):
         check = services[name]["healthcheck"]["test"]
         assert check[:2] == ["CMD", "taskoverflow-healthcheck"], name
         assert check[check.index("--heartbeat-file") + 1] == services[name]["environment"]["HEARTBEAT_FILE"], name

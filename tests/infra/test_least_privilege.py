@@ -141,7 +141,7 @@ def prod_task_permissions() -> dict[str, dict[str, Any]]:
 
 
 def test_in_production_each_service_gets_its_own_queue(prod_task_permissions):
-    assert set(prod_task_permissions) == {"todo-api", "ical-worker", "notifier", "event-archiver"}
+    assert set(prod_task_permissions) == {"todo-api", "ical-worker", "ical-feed-worker", "notifier", "event-archiver"}
     for service, permissions in prod_task_permissions.items():
         assert permissions["queue_arn"] == f'${{module.messaging.queues["{service}"].arn}}'
         assert permissions["dead_letter_queue_arn"] == f'${{module.messaging.queues["{service}"].dead_letter_queue_arn}}'
@@ -150,10 +150,15 @@ def test_in_production_each_service_gets_its_own_queue(prod_task_permissions):
 def test_in_production_the_api_and_the_worker_hand_over_through_their_prefixes(prod_task_permissions):
     calendars = ["${local.topology.bucket.calendar_prefix}"]
     snapshots = ["${local.topology.bucket.snapshot_prefix}"]
-    todo_api, worker, notifier = (prod_task_permissions[s] for s in ("todo-api", "ical-worker", "notifier"))
+    feeds = ["${local.topology.bucket.feed_prefix}"]
+    todo_api, worker, feed_worker, notifier = (
+        prod_task_permissions[s] for s in ("todo-api", "ical-worker", "ical-feed-worker", "notifier")
+    )
 
-    assert (todo_api["reads_prefixes"], todo_api["writes_prefixes"]) == (calendars, snapshots)
+    assert (todo_api["reads_prefixes"], todo_api["writes_prefixes"]) == (calendars + feeds, snapshots)
     assert (worker["reads_prefixes"], worker["writes_prefixes"]) == (snapshots, calendars)
+    # The feed worker reads each state back before its conditional write, and nothing else.
+    assert (feed_worker["reads_prefixes"], feed_worker["writes_prefixes"]) == (feeds, feeds)
     assert (notifier["reads_prefixes"], notifier["writes_prefixes"]) == ([], [])
 
 

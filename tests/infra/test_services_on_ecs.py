@@ -10,9 +10,16 @@ import pytest
 
 from tests.infra.offline_terraform import PROD_ENV, of_type
 
-SERVICES = {"todo-api", "ical-worker", "notifier", "event-archiver"}
+IMAGES = {"todo-api", "ical-worker", "notifier", "event-archiver"}
+# The live-feed worker runs the ical-worker image with another command.
+SERVICES = IMAGES | {"ical-feed-worker"}
 # Workers scaled on their queue's backlog: module name in services.tf => topology queue key.
-QUEUE_SCALED = {"ical_worker": "ical-worker", "notifier": "notifier", "event_archiver": "event-archiver"}
+QUEUE_SCALED = {
+    "ical_worker": "ical-worker",
+    "ical_feed_worker": "ical-feed-worker",
+    "notifier": "notifier",
+    "event_archiver": "event-archiver",
+}
 
 
 COLLECTOR = "otel-collector"
@@ -101,12 +108,12 @@ def test_a_worker_scales_out_on_visible_messages_and_in_on_an_empty_queue(module
 # --- The production environment's plan ----------------------------------------------------------
 
 
-def test_production_runs_one_fargate_service_per_image(prod_plan):
+def test_production_runs_one_fargate_service_per_worker_and_one_repository_per_image(prod_plan):
     services = {r["values"]["name"]: r["values"] for r in of_type(prod_plan, "aws_ecs_service").values()}
     repositories = sorted(r["values"]["name"] for r in of_type(prod_plan, "aws_ecr_repository").values())
 
     assert set(services) == SERVICES
-    assert repositories == sorted(f"taskoverflow/{service}" for service in SERVICES)
+    assert repositories == sorted(f"taskoverflow/{image}" for image in IMAGES)
     for name, service in services.items():
         assert service["launch_type"] == "FARGATE", name
         assert service["network_configuration"][0]["assign_public_ip"] is False, name
@@ -208,6 +215,14 @@ def test_the_api_task_runs_api_relay_and_consumer_and_leaves_migrations_to_their
     assert migration["image"] == prod_services["todo_api"]["image"]
 
 
+def test_the_feed_worker_runs_the_ical_worker_image_with_its_own_command(prod_services):
+    feed, worker = prod_services["ical_feed_worker"], prod_services["ical_worker"]
+
+    assert feed["image"] == worker["image"]
+    assert feed["containers"]["worker"]["command"] == ["ical-feed-worker"]
+    assert "command" not in worker["containers"]["worker"]
+
+
 def test_every_heartbeat_check_reads_the_file_its_worker_writes(prod_services):
     checked = 0
     for service in prod_services.values():
@@ -220,7 +235,7 @@ def test_every_heartbeat_check_reads_the_file_its_worker_writes(prod_services):
             own = container.get("environment", {}).get("HEARTBEAT_FILE")
             assert own == heartbeat_file or (own is None and f'"{heartbeat_file}"' in environment)
             checked += 1
-    assert checked == 5  # relay, consumer, ical-worker, notifier, event-archiver
+    assert checked == 6  # relay, consumer, ical-worker, ical-feed-worker, notifier, event-archiver
 
 
 def test_every_task_is_told_the_delivery_mode_the_queues_were_built_with(prod_services):

@@ -39,6 +39,7 @@ WORKERS = {
     "relay": ["todo-api-relay"],
     "api-consumer": ["todo-api-consumer"],
     "ical-worker": ["ical-worker"],
+    "ical-feed-worker": ["ical-feed-worker"],
     "notifier": ["notifier"],
     "event-archiver": ["event-archiver"],
 }
@@ -47,6 +48,7 @@ WORKERS = {
 CONSUMED_QUEUES = {
     "api-consumer": "todo-api",
     "ical-worker": "ical-worker",
+    "ical-feed-worker": "ical-feed-worker",
     "notifier": "notifier",
     "event-archiver": "event-archiver",
 }

@@ -61,7 +61,10 @@ def read_ics(body: bytes) -> IcsCalendar:
         text = raw.decode("utf-8")
         name, colon, value = text.partition(":")
         assert colon, f"no ':' in {text!r}"
-        assert _NAME.fullmatch(name), f"bad property name {name!r}"  # we write no parameters
+        name, _, parameters = name.partition(";")
+        assert _NAME.fullmatch(name), f"bad property name {name!r}"
+        # The one parameter we write: the live feed's refresh interval is a DURATION.
+        assert parameters in ("", "VALUE=DURATION"), f"unexpected parameters {parameters!r}"
         if name == "BEGIN":
             stack.append(value)
             if value == "VCALENDAR":

@@ -11,6 +11,7 @@ Two delivery variants share that one declaration, chosen by TASKOVERFLOW_DELIVER
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, replace
@@ -57,6 +58,8 @@ class Topology:
     # Past it, S3 expires a snapshot and a replayed CalendarRequested could only fail.
     snapshot_retention_days: int
     event_archive_prefix: str
+    # Per owner, the live calendar feed and the state it is rendered from (see feed_keys).
+    feed_prefix: str
     queues: dict[str, QueueSpec]
     message_retention_seconds: int
     receive_wait_time_seconds: int
@@ -76,6 +79,10 @@ class Topology:
         """Where the ical-worker stores job `job_id`'s calendar, in `bucket_name`: the one place
         that job's result may be, whatever an event about it names."""
         return calendar_key(self.calendar_prefix, job_id)
+
+    def feed_keys(self, owner: str | None) -> FeedKeys:
+        """Where `owner`'s calendar feed and its state live in `bucket_name` (see `feed_keys`)."""
+        return feed_keys(self.feed_prefix, owner)
 
     @property
     def producers(self) -> dict[str, tuple[str, ...]]:
@@ -99,6 +106,28 @@ class Topology:
 def calendar_key(calendar_prefix: str, job_id: str) -> str:
     """`<calendar_prefix><job_id>.ics`: one object per job, derived from the job id alone."""
     return f"{calendar_prefix}{job_id}.ics"
+
+
+SHARED_FEED = "shared"
+
+
+@dataclass(frozen=True)
+class FeedKeys:
+    """The two objects of one owner's calendar feed: the .ics served, and the state it renders."""
+
+    calendar: str
+    state: str
+
+
+def feed_keys(feed_prefix: str, owner: str | None) -> FeedKeys:
+    """`<feed_prefix><folder>/feed.ics` and `…/state.json`, for the todo-api and the feed worker alike.
+
+    The folder is a digest of the owner (a token `sub` is any string, and key names are listed in
+    logs and consoles); todos without an owner (authentication off) share the folder `shared`,
+    which no digest can be.
+    """
+    folder = SHARED_FEED if owner is None else hashlib.sha256(owner.encode()).hexdigest()[:32]
+    return FeedKeys(calendar=f"{feed_prefix}{folder}/feed.ics", state=f"{feed_prefix}{folder}/state.json")
 
 
 def is_fifo(name_url_or_arn: str) -> bool:
@@ -155,6 +184,7 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
         snapshot_prefix=raw["bucket"]["snapshot_prefix"],
         snapshot_retention_days=int(raw["bucket"]["snapshot_retention_days"]),
         event_archive_prefix=raw["bucket"]["event_archive_prefix"],
+        feed_prefix=raw["bucket"]["feed_prefix"],
         queues=queues,
         message_retention_seconds=int(raw["message_retention_seconds"]),
         receive_wait_time_seconds=int(raw["receive_wait_time_seconds"]),

@@ -96,12 +96,12 @@ module "iam" {
   bucket_arn  = module.storage.bucket_arn
   send_traces = var.traces_to_xray
   services = {
-    # Serves finished calendars, writes the todo snapshot a calendar is rendered from.
+    # Serves finished calendars and the live feeds, writes the todo snapshot a calendar is rendered from.
     todo-api = {
       queue_arn             = module.messaging.queues["todo-api"].arn
       dead_letter_queue_arn = module.messaging.queues["todo-api"].dead_letter_queue_arn
       publishes_events      = contains(local.producing_services, "todo-api")
-      reads_prefixes        = [local.topology.bucket.calendar_prefix]
+      reads_prefixes        = [local.topology.bucket.calendar_prefix, local.topology.bucket.feed_prefix]
       writes_prefixes       = [local.topology.bucket.snapshot_prefix]
     }
     # Reads the snapshot, writes the calendar, announces CalendarReady or CalendarFailed.
@@ -111,6 +111,15 @@ module "iam" {
       publishes_events      = contains(local.producing_services, "ical-worker")
       reads_prefixes        = [local.topology.bucket.snapshot_prefix]
       writes_prefixes       = [local.topology.bucket.calendar_prefix]
+    }
+    # Keeps each owner's live feed and its state under feeds/ (reads the state back before each
+    # conditional write); touches nothing else in the bucket, and publishes nothing.
+    ical-feed-worker = {
+      queue_arn             = module.messaging.queues["ical-feed-worker"].arn
+      dead_letter_queue_arn = module.messaging.queues["ical-feed-worker"].dead_letter_queue_arn
+      publishes_events      = contains(local.producing_services, "ical-feed-worker")
+      reads_prefixes        = [local.topology.bucket.feed_prefix]
+      writes_prefixes       = [local.topology.bucket.feed_prefix]
     }
     # Only talks to the outside world (webhooks, e-mail): no bucket, no publishing.
     notifier = {

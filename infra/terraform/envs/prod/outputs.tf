@@ -26,7 +26,7 @@ output "ecs_cluster_name" {
 output "ecs_services" {
   description = "Per service: its ECS service name and CloudWatch log group (aws logs tail <group> --follow)."
   value = {
-    for service in [module.todo_api, module.ical_worker, module.notifier, module.event_archiver] : service.service_name => {
+    for service in [module.todo_api, module.ical_worker, module.ical_feed_worker, module.notifier, module.event_archiver] : service.service_name => {
       log_group = service.log_group_name
     }
   }
@@ -105,6 +105,7 @@ output "task_containers" {
     "todo-api"           = module.todo_api.container_definitions
     "todo-api-migration" = module.todo_api_migration.container_definitions
     "ical-worker"        = module.ical_worker.container_definitions
+    "ical-feed-worker"   = module.ical_feed_worker.container_definitions
     "notifier"           = module.notifier.container_definitions
     "event-archiver"     = module.event_archiver.container_definitions
   }

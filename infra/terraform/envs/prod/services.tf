@@ -205,6 +205,47 @@ module "ical_worker" {
   otel_collector     = local.otel_collector
 }
 
+# The live calendar feeds: the ical-worker's image with another command, its own
+# queue (TodoChanged) and task role (feeds/ only).
+module "ical_feed_worker" {
+  source = "../../modules/ecs-service"
+
+  name             = "ical-feed-worker"
+  name_prefix      = var.name
+  region           = var.region
+  cluster_arn      = module.cluster.arn
+  cluster_name     = module.cluster.name
+  image            = "${module.registry.repository_urls["ical-worker"]}:${var.image_tag}"
+  repository_arn   = module.registry.repository_arns["ical-worker"]
+  task_role_arn    = module.iam.task_role_arns["ical-feed-worker"]
+  cpu_architecture = var.cpu_architecture
+
+  containers = {
+    worker = {
+      command      = ["ical-feed-worker"]
+      health_check = ["taskoverflow-healthcheck", "--heartbeat-file", "/tmp/ical-feed-worker.heartbeat", "--max-age-seconds", local.heartbeat_max_age_seconds]
+    }
+  }
+  environment = merge(local.common_environment, {
+    HEARTBEAT_FILE = "/tmp/ical-feed-worker.heartbeat"
+  })
+
+  vpc_id     = local.network.vpc_id
+  subnet_ids = local.network.private_subnet_ids
+  egress     = local.https_to_aws
+
+  scaling = var.ical_feed_worker_scaling
+  # The worker holds a batch of changes in flight until it writes the feeds, so only a backlog
+  # well above one batch means it is falling behind.
+  queue_depth_scaling = {
+    queue_name        = module.messaging.queues["ical-feed-worker"].name
+    scale_out_at      = 100
+    scale_out_fast_at = 1000
+  }
+  log_retention_days = var.log_retention_days
+  otel_collector     = local.otel_collector
+}
+
 module "notifier" {
   source = "../../modules/ecs-service"
 

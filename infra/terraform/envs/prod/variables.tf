@@ -107,6 +107,12 @@ variable "ical_worker_scaling" {
   default     = { min = 1, max = 10 }
 }
 
+variable "ical_feed_worker_scaling" {
+  description = "Task count bounds of ical-feed-worker; scales on the depth of its queue (every TodoChanged passes through it)."
+  type        = object({ min = number, max = number })
+  default     = { min = 1, max = 3 }
+}
+
 variable "notifier_scaling" {
   description = "Task count bounds of notifier; scales on the depth of its queue."
   type        = object({ min = number, max = number })

@@ -52,3 +52,35 @@ class Settings(ConsumerSettings):
             calendar_prefix=topology.calendar_prefix,
             snapshot_prefix=topology.snapshot_prefix,
         )
+
+
+FEED_SERVICE = "ical-feed-worker"
+DEFAULT_FEED_RECEIVE_WAIT_SECONDS = 5
+
+
+class FeedSettings(ConsumerSettings):
+    """The live-feed consumer (`ical-feed-worker`): its own queue, so bulk todo changes never
+    wait in front of calendar jobs, and the same bucket under the topology's feed prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="ICAL_FEED_WORKER_")
+    service = FEED_SERVICE
+
+    # A batch is written when it holds `flush_events` changes or its oldest is `flush_seconds`
+    # old: the feed lags a change by about `flush_seconds`, and a burst by one user costs one
+    # write of their feed per `flush_events` changes.
+    flush_seconds: float = Field(
+        1.0, ge=0.1, le=15.0, description="a batch of changes is written once its oldest is this old (seconds)"
+    )
+    flush_events: int = Field(
+        1000, ge=1, le=10_000, description="a batch of changes is written once it holds this many"
+    )
+    concurrency: int = Field(8, ge=1, le=64, description="owners' feeds written at once within a batch")
+    # Short long polls, as the archiver's: a stop waits for the current one to end.
+    receive_wait_seconds: int = Field(
+        DEFAULT_FEED_RECEIVE_WAIT_SECONDS, ge=0, le=20, description="SQS long-poll wait (short, so a stop is quick)"
+    )
+    cache_size: int = Field(DEFAULT_CACHE_SIZE, ge=0, description="rendered VEVENT blocks kept between batches")
+
+    @property
+    def bucket(self) -> str:
+        return load_topology().bucket_name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from taskoverflow_shared.events import Envelope, S3ObjectRef
@@ -35,4 +36,31 @@ class Publish(Protocol):
 
     def __call__(self, envelope: Envelope) -> None:
         """Return only once the event was accepted; raise otherwise, so the job is retried."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """An owner's feed state as stored, and the tag its next write must name (S3's ETag)."""
+
+    body: bytes
+    tag: str
+
+
+class FeedStore(Protocol):
+    """Port: the live calendar feeds, two objects per owner (see topology.FeedKeys)."""
+
+    def read_state(self, key: str) -> StoredState | None:
+        """The state object, or None when this owner has none yet."""
+        ...
+
+    def put_state(self, key: str, body: bytes, expected_tag: str | None) -> None:
+        """Write the state only if it is still the one read (`expected_tag`; None: still absent).
+
+        Raises FeedConflict when another writer got there first.
+        """
+        ...
+
+    def put_calendar(self, key: str, body: bytes) -> None:
+        """Store the rendered feed as CALENDAR_CONTENT_TYPE, overwriting it."""
         ...

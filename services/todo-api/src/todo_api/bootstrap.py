@@ -15,9 +15,11 @@ from taskoverflow_shared.events import CalendarRequested
 from taskoverflow_shared.metrics import Metrics, process_metrics
 from taskoverflow_shared.sns_publisher import AcceptedOnlyReports, EventPublisher, ReportingPublisher, SnsPublisher
 from taskoverflow_shared.topology import load_topology
+from todo_api.adapters.calendar_feeds import S3CalendarFeeds
 from todo_api.adapters.calendar_requests import CalendarRequestCompleter
 from todo_api.adapters.calendar_storage import CalendarFiles, S3CalendarFiles, StorageUnavailable
 from todo_api.adapters.database import DATABASE_UNAVAILABLE, make_engine, make_session_factory
+from todo_api.adapters.feed_tokens import SqlFeedTokens
 from todo_api.adapters.identity import JwksTokenVerifier, TokenVerifier
 from todo_api.adapters.orm import start_mappers
 from todo_api.adapters.outbox import OutboxRelay
@@ -46,6 +48,9 @@ class TodoApi:
     calendar_files: CalendarFiles
     # Where each job's calendar is; the only objects a download may open.
     calendar_locations: CalendarLocations
+    # Who holds which calendar feed token (digests only), and the feeds the ical-feed-worker writes.
+    feed_tokens: SqlFeedTokens
+    calendar_feeds: S3CalendarFeeds
     # None: authentication is off (no AUTH_JWKS_URL), every caller is anonymous.
     token_verifier: TokenVerifier | None = None
 
@@ -58,6 +63,7 @@ def bootstrap(
     settings: Settings | None = None,
     *,
     calendar_files: CalendarFiles | None = None,
+    calendar_feeds: S3CalendarFeeds | None = None,
     token_verifier: TokenVerifier | None = None,
 ) -> TodoApi:
     settings = settings or Settings.from_environment()
@@ -86,6 +92,8 @@ def bootstrap(
         views=TodoViews(engine),
         calendar_files=calendar_files,
         calendar_locations=calendar_locations,
+        feed_tokens=SqlFeedTokens(engine),
+        calendar_feeds=calendar_feeds or S3CalendarFeeds(make_client("s3"), load_topology()),
         token_verifier=token_verifier,
     )
 

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from operator import attrgetter
 
 from ical_worker.domain.content_lines import CRLF, fold, text_property
 from ical_worker.domain.errors import InvalidTodo
@@ -25,7 +24,12 @@ CALENDAR_FOOTER = b"END:VCALENDAR\r\n"
 # Enough for the todo sets seen in practice; each entry costs roughly 0.5-1 KiB.
 DEFAULT_CACHE_SIZE = 50_000
 
-_by_id = attrgetter("id")
+# How often a subscribed calendar client is asked to fetch the feed again.
+FEED_REFRESH_INTERVAL = b"PT5M"
+
+
+def _by_todo_id(versioned: tuple[TodoState, int | None]) -> int:
+    return versioned[0].id
 
 
 @dataclass(frozen=True)
@@ -46,13 +50,17 @@ def event_uid(todo_id: int) -> str:
     return f"todo-{todo_id}@taskoverflow"
 
 
-def render_event(todo_id: int, title: str, description: str | None, deadline_at: str, updated_at: str) -> bytes:
+def render_event(
+    todo_id: int, title: str, description: str | None, deadline_at: str, updated_at: str, sequence: int | None = None
+) -> bytes:
     """One VEVENT block for a todo with a deadline, CRLF-terminated and folded.
 
     DTSTART is the deadline as floating local time (RFC 5545 form #1): the todo-api stores a
     wall-clock time without zone, so the event shows at that time wherever it is viewed.
     DTSTAMP is the todo's last revision (allowed without a METHOD), never the render time, so
     the same todo always renders to the same bytes. No DTEND: the event is an instant.
+    SEQUENCE, when given (the live feed passes the todo's version), tells a subscribed client
+    which revision of the event is newer.
     """
     try:
         return b"".join(
@@ -61,6 +69,7 @@ def render_event(todo_id: int, title: str, description: str | None, deadline_at:
                 fold(b"UID:" + event_uid(todo_id).encode()),
                 b"DTSTAMP:" + _utc_timestamp(todo_id, updated_at) + CRLF,
                 b"DTSTART:" + _floating_local_time(todo_id, deadline_at) + CRLF,
+                b"" if sequence is None else b"SEQUENCE:%d\r\n" % sequence,
                 text_property(b"SUMMARY", title),
                 text_property(b"DESCRIPTION", description or ""),
                 b"END:VEVENT\r\n",
@@ -80,7 +89,7 @@ class CalendarRenderer:
     """
 
     def __init__(self, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
-        self._render_event: Callable[[int, str, str | None, str, str], bytes] = (
+        self._render_event: Callable[[int, str, str | None, str, str, int | None], bytes] = (
             lru_cache(maxsize=cache_size)(render_event) if cache_size > 0 else render_event
         )
 
@@ -91,15 +100,36 @@ class CalendarRenderer:
         Raises InvalidTodo for a bad deadline or timestamp, or a todo id that appears twice
         (two events with one UID would make clients drop one of them silently).
         """
-        parts = [CALENDAR_HEADER]
+        return self._calendar(CALENDAR_HEADER, ((todo, None) for todo in todos))
+
+    def render_feed(self, versioned_todos: Iterable[tuple[TodoState, int]], name: str) -> RenderedCalendar:
+        """A subscribable calendar named `name`: as `render`, each event's SEQUENCE its todo's version.
+
+        Clients that subscribe re-read it every REFRESH-INTERVAL (X-PUBLISHED-TTL for those that
+        only know Apple's and Microsoft's name for it).
+        """
+        header = b"".join(
+            (
+                CALENDAR_HEADER,
+                text_property(b"X-WR-CALNAME", name),
+                b"REFRESH-INTERVAL;VALUE=DURATION:" + FEED_REFRESH_INTERVAL + CRLF,
+                b"X-PUBLISHED-TTL:" + FEED_REFRESH_INTERVAL + CRLF,
+            )
+        )
+        return self._calendar(header, versioned_todos)
+
+    def _calendar(self, header: bytes, todos: Iterable[tuple[TodoState, int | None]]) -> RenderedCalendar:
+        parts = [header]
         previous_id: int | None = None
-        for todo in sorted(todos, key=_by_id):
+        for todo, sequence in sorted(todos, key=_by_todo_id):
             if todo.id == previous_id:
                 raise InvalidTodo(f"todo {todo.id} appears more than once")
             previous_id = todo.id
             if todo.deadline_at is None:
                 continue
-            parts.append(self._render_event(todo.id, todo.title, todo.description, todo.deadline_at, todo.updated_at))
+            parts.append(
+                self._render_event(todo.id, todo.title, todo.description, todo.deadline_at, todo.updated_at, sequence)
+            )
         event_count = len(parts) - 1
         parts.append(CALENDAR_FOOTER)
         body = b"".join(parts)

@@ -21,3 +21,7 @@ class InvalidTodo(BadCalendarData):
 
 class InvalidSnapshot(BadCalendarData):
     """The claim-checked snapshot is missing, altered, or not one TodoState per line."""
+
+
+class FeedConflict(Exception):
+    """Another writer changed an owner's feed state since it was read: read it again and re-apply."""

@@ -1,4 +1,4 @@
-"""Tables: todos, calendar jobs, the outbox that makes every change an event, and Idempotency-Keys.
+"""Tables: todos, calendar jobs, the outbox that makes every change an event, Idempotency-Keys, feed tokens.
 
 The domain's `Todo` and `CalendarJob` are mapped onto their tables (imperative mapping, as in
 cosmicpython), so a todo has no row class of its own: the entity is what the session loads.
@@ -94,6 +94,17 @@ idempotency_keys = Table(
     Column("answer", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Index("ix_idempotency_keys_received_at", "received_at"),
+)
+
+
+# Per owner, the SHA-256 of their calendar feed's token (never the token): migration 0008.
+calendar_feed_tokens = Table(
+    "calendar_feed_tokens",
+    metadata,
+    # '' when authentication is off: one shared feed, and a primary key cannot hold NULL.
+    Column("owner", String(255), primary_key=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
 )
 
 

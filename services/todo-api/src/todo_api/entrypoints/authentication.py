@@ -17,6 +17,7 @@ from flask import Flask, Response, g, jsonify, request
 
 from todo_api.adapters.identity import IssuerEndpoints, IssuerUnavailable, TokenRejected, TokenVerifier
 from todo_api.config import Settings
+from todo_api.entrypoints.calendar_feeds import FEEDS_PREFIX
 from todo_api.entrypoints.error_answers import error_response
 from todo_api.entrypoints.openapi import Operation, Reply, documented
 from todo_api.entrypoints.response_bodies import AuthConfig
@@ -24,7 +25,8 @@ from todo_api.entrypoints.response_bodies import AuthConfig
 AUTH_CONFIG_PATH = "/api/v1/auth-config"
 # Health, the API's own descriptions and their viewer, and how to sign in: open to anyone.
 PUBLIC_API_PATHS = frozenset({"/api/v1/health", "/api/v1/openapi.json", "/api/v1/asyncapi.json", AUTH_CONFIG_PATH})
-PUBLIC_API_PREFIXES = ("/api/v1/docs",)
+# A calendar feed's token is in its path: apps re-reading a subscription send no Authorization.
+PUBLIC_API_PREFIXES = ("/api/v1/docs", FEEDS_PREFIX)
 ISSUER_RETRY_AFTER_SECONDS = 5
 # What the page asks the issuer for: `email` puts the verified address in the ID token.
 PAGE_SCOPES = "openid email profile"

@@ -14,6 +14,7 @@ from taskoverflow_shared.tracing import configure_tracing
 from todo_api.bootstrap import TodoApi, bootstrap
 from todo_api.entrypoints.app_context import attach_todo_api
 from todo_api.entrypoints.authentication import install_authentication, needs_token
+from todo_api.entrypoints.calendar_feeds import calendar_feeds
 from todo_api.entrypoints.calendar_routes import calendar
 from todo_api.entrypoints.error_answers import register_error_handlers
 from todo_api.entrypoints.http_metrics import register_http_metrics, start_metrics_export
@@ -45,7 +46,7 @@ def create_app(api: TodoApi | None = None) -> Flask:
     register_request_guards(app, MAX_BODY_BYTES)
     install_authentication(app, api.settings, api.token_verifier)  # sets g.owner
     register_error_handlers(app, MAX_BODY_BYTES)
-    for blueprint in (service, todos, calendar, docs_viewer()):
+    for blueprint in (service, todos, calendar, calendar_feeds, docs_viewer()):
         app.register_blueprint(blueprint)
     register_request_limits(app, api.settings)
     publish_openapi_document(app, openapi_document(app, needs_token, api.token_verifier is not None))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from itertools import islice
 from typing import Annotated, Any, Literal
 
@@ -78,3 +79,13 @@ class AuthConfig(BaseModel):
     scope: str | None = None
     authorization_endpoint: str | None = Field(None, description="From the issuer's OIDC discovery document.")
     token_endpoint: str | None = None
+
+
+class CalendarFeed(BaseModel):
+    """The caller's live calendar feed. Its URLs carry the token, which the API keeps only as a
+    digest: they are shown when the token is issued (the first request, each rotation), null after."""
+
+    model_config = _CLOSED
+    feed_url: str | None = Field(description="HTTPS URL of the feed (the token is its credential), or null.")
+    webcal_url: str | None = Field(description="The same feed as webcal://, which calendar apps open to subscribe.")
+    issued_at: datetime = Field(description="When the current token was issued.")

@@ -18,6 +18,12 @@ const exportButton = $("#export");
 const exportStatus = $("#export-status");
 const exportDownload = $("#export-download");
 const authBanner = $("#auth-banner");
+const feedShow = $("#feed-show");
+const feedRotate = $("#feed-rotate");
+const feedStatus = $("#feed-status");
+const feedAddress = $("#feed-address");
+const feedUrl = $("#feed-url");
+const feedWebcal = $("#feed-webcal");
 
 class ApiError extends Error {}
 
@@ -336,6 +342,39 @@ exportButton.addEventListener("click", async () => {
   exportButton.disabled = true;
   await act(exportCalendar);
   exportButton.disabled = false;
+});
+
+// --- live calendar feed --------------------------------------------------------------------
+// The API keeps only a digest of the feed's token: it shows the address when the token is made
+// (the first request, each rotation) and null afterwards, when only a new address can be shown.
+
+function showFeed(feed) {
+  if (feed.feed_url === null) {
+    feedAddress.hidden = true;
+    feedStatus.textContent =
+      "Your subscribe link was shown when it was made. Make a new one to see it (the old one stops working).";
+    return;
+  }
+  feedUrl.value = feed.feed_url;
+  feedWebcal.href = feed.webcal_url;
+  feedAddress.hidden = false;
+  feedStatus.textContent = "Copy this link into your calendar app, or open the webcal:// link.";
+}
+
+feedShow.addEventListener("click", () => act(async () => showFeed(await api("GET", `${API}/calendar/feed`))));
+
+feedRotate.addEventListener("click", () =>
+  act(async () => showFeed(await api("POST", `${API}/calendar/feed/rotate`))),
+);
+
+$("#feed-copy").addEventListener("click", async () => {
+  feedUrl.select();
+  try {
+    await navigator.clipboard.writeText(feedUrl.value);
+    feedStatus.textContent = "Link copied.";
+  } catch {
+    feedStatus.textContent = "Copy the selected link by hand (the browser refused the clipboard).";
+  }
 });
 
 act(async () => {
