@@ -35,18 +35,28 @@ from bench.comparison_table import Comparison, markdown_table, side_by_side
 from bench.load import LoadResult, run_clients
 from bench.process_cpu import cpu_spent, tree_cpu_seconds
 from bench.reference_design.running import RunningReference
-from tests.support.system import SINKS, RunningSystem
+from tests.support.system import SINKS, RunningSystem, dev_env_settings
 
 TODOS, CLIENTS, JOBS_PER_CLIENT = 100, 8, 25
 EVENTS_PER_CALENDAR = sum(1 for _, _, deadline in bench_todos(0, TODOS) if deadline)
 OUR_SERVICES = ("api", "relay", "api-consumer", "ical-worker", "notifier", "event-archiver")
 REFERENCE_PROCESSES = ("web", "worker")
+# Traces as `make run` writes them (dev.env), a shell's own setting winning as it does there: what
+# a job costs as shipped. TRACES_DIRECTORY is relative, so the spans land in the run's artifacts.
+OBSERVABILITY = ("OTEL_TRACES_EXPORTER", "TRACES_DIRECTORY", "OTEL_TRACES_SAMPLER_ARG", "OTEL_BSP_SCHEDULE_DELAY")
+
+
+def make_run_observability() -> dict[str, str]:
+    return {name: os.environ.get(name, value) for name, value in dev_env_settings(*OBSERVABILITY).items()}
 
 
 def start_our_system(name: str, *, with_sinks: bool = True) -> tuple[RunningSystem, str]:
     """Our system on the emulator BENCH_EMULATOR names: LocalStack (`make run`'s) by default."""
     emulator = os.environ.get("BENCH_EMULATOR", "localstack")
-    return RunningSystem(name, with_sinks=with_sinks, emulator=emulator, count_aws_calls=True).start(), emulator
+    system = RunningSystem(
+        name, with_sinks=with_sinks, emulator=emulator, count_aws_calls=True, extra_env=make_run_observability()
+    )
+    return system.start(), emulator
 
 
 def emulator_pid(system: RunningSystem) -> int:
@@ -194,6 +204,8 @@ def main() -> None:
     print(f"reference: {description}")
     ours, emulator, aws_calls = measure_ours()
     print(f"ours: the whole system on {emulator}, notifier delivering to a webhook sink and an SMTP sink")
+    observability = make_run_observability()
+    print(f"ours: traces as make run has them: {', '.join(f'{k}={v}' for k, v in observability.items())}")
     print(f"ours: every event handled {ours.settle_seconds:.1f} s after the last calendar was downloaded")
     print()
     print(report(ours, emulator, aws_calls, reference))

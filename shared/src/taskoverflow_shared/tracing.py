@@ -21,7 +21,9 @@ nothing, so idle workers do not fill the exporter with empty receives. `OTEL_TRA
 (0 to 1, default 1; the ratio, as for the SDK's ratio samplers) keeps that share of the traces
 started, chosen by trace id; every later hop
 follows the first one's choice (the sampled flag travels in `traceparent`), so a trace is kept
-whole or not at all.
+whole or not at all. A trace someone asked for is kept whatever the ratio: a request whose
+client named its `X-Correlation-ID` (its server span carries `TRACE_REQUESTED`), or one whose
+`traceparent` says sampled.
 
 The trace context travels in the CloudEvents envelope (`traceparent` / `tracestate`), stamped
 when the event is created (`stamped`), so it survives the outbox, SNS, SQS, a DLQ redrive and a
@@ -70,6 +72,9 @@ EVENT_ID: Final = "cloudevents.event_id"
 EVENT_TYPE: Final = "cloudevents.event_type"
 EVENT_SUBJECT: Final = "cloudevents.event_subject"
 CORRELATION_ID: Final = "taskoverflow.correlation_id"
+# On a request's span when its client named the correlation id: the trace is kept at any ratio,
+# so `make trace ID=<that id>` finds it.
+TRACE_REQUESTED: Final = "taskoverflow.trace_requested"
 
 # W3C trace context only: what the envelope and webhooks carry.
 _PROPAGATOR: Final = TraceContextTextMapPropagator()
@@ -100,8 +105,8 @@ class TracingSettings(ServiceSettings):
         le=1.0,
         validation_alias="OTEL_TRACES_SAMPLER_ARG",
         description="the share of the traces a request or an event starts that are kept, by trace id; later "
-        "hops follow the first one's choice, so a trace is kept whole or not at all (0.1 on ECS: Terraform's "
-        "`trace_sample_ratio`)",
+        "hops follow the first one's choice, so a trace is kept whole or not at all; a request naming its "
+        "`X-Correlation-ID` is always kept (0.1 on ECS: Terraform's `trace_sample_ratio`; 0.1 in `make run`)",
     )
     sdk_sampler: str | None = Field(
         None,
@@ -158,7 +163,8 @@ def _instrument_aws_calls(provider: TracerProvider) -> None:
 class OnlyTracesWeStart(Sampler):
     """Record a span without a parent only if it is not a client call: a trace begins at a
     request or an event, never at a library's call made outside one (an SQS long poll). Of the
-    traces that may begin, `ratio` of them do, chosen by trace id."""
+    traces that may begin, `ratio` of them do, chosen by trace id, and every one asked for
+    (`TRACE_REQUESTED`)."""
 
     def __init__(self, ratio: float = 1.0) -> None:
         self._by_trace_id = TraceIdRatioBased(ratio)
@@ -175,6 +181,8 @@ class OnlyTracesWeStart(Sampler):
     ) -> SamplingResult:
         if kind is SpanKind.CLIENT:
             return SamplingResult(Decision.DROP)
+        if attributes and attributes.get(TRACE_REQUESTED):
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
         return self._by_trace_id.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
 
     def get_description(self) -> str:

@@ -9,7 +9,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
 from taskoverflow_shared.settings import SettingsError
-from taskoverflow_shared.tracing import OnlyTracesWeStart, TracingSettings
+from taskoverflow_shared.tracing import TRACE_REQUESTED, OnlyTracesWeStart, TracingSettings
 
 
 def _sampled(sampler, *, kind=SpanKind.SERVER, parent=None, trace_id=None) -> bool:
@@ -71,3 +71,11 @@ def test_a_ratio_outside_0_to_1_is_refused_at_start_even_with_traces_off(ratio, 
 def test_an_exporter_we_do_not_have_is_refused_by_name():
     with pytest.raises(SettingsError, match="OTEL_TRACES_EXPORTER"):
         TracingSettings.from_environment({"OTEL_TRACES_EXPORTER": "jaeger"})
+
+
+def test_a_trace_its_client_asked_for_is_kept_at_any_ratio():
+    sampler = ParentBased(root=OnlyTracesWeStart(0.0))
+    asked = sampler.should_sample(None, 0x1234, "GET /", SpanKind.SERVER, {TRACE_REQUESTED: True})
+
+    assert asked.decision.is_sampled()
+    assert not _sampled(sampler)

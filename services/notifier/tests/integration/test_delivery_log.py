@@ -32,3 +32,16 @@ def test_prune_forgets_only_old_deliveries(tmp_path):
 
     assert log.was_delivered("new", "mailto:ann@example.com")
     assert not log.was_delivered("old", "mailto:ann@example.com")
+
+
+def test_a_recorded_delivery_is_visible_to_another_connection_without_closing(tmp_path):
+    # A killed notifier closes nothing: what it committed must already be in the file (the WAL).
+    path = tmp_path / "deliveries.sqlite3"
+    SqliteDeliveryLog(path).record_delivered("event-1", "https://a.example")
+
+    with sqlite3.connect(path) as other:
+        rows = other.execute("SELECT event_id, target FROM deliveries").fetchall()
+        journal_mode = other.execute("PRAGMA journal_mode").fetchone()[0]
+
+    assert rows == [("event-1", "https://a.example")]
+    assert journal_mode == "wal"

@@ -73,6 +73,12 @@ def test_limits_set_off_let_every_write_and_calendar_request_through(app_with):
     assert {client.post("/api/v1/todos/ical").status_code for _ in range(8)} == {202}
 
 
+def test_with_every_limit_off_no_request_pays_for_the_limiter(app_with):
+    # Its hooks would run on every request (a status poll's quarter of CPU) for nothing to count.
+    assert "limiter" not in app_with(rate_limit_writes="off", rate_limit_calendars="off").application.extensions
+    assert "limiter" in app_with(rate_limit_writes="off").application.extensions
+
+
 def test_each_user_has_their_own_share_and_anonymous_clients_share_their_address(app_with):
     client = app_with(rate_limit_writes="2/minute")
     for owner in ("alice", "bob"):

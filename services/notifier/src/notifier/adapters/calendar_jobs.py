@@ -8,12 +8,13 @@ that address. The record lives in SQLite beside the delivery log, so it survives
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
+
+from notifier.adapters.sqlite_file import open_store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calendar_jobs (
@@ -46,12 +47,9 @@ class CalendarJobs(Protocol):
 
 class SqliteCalendarJobs:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._connection = open_store(path, _SCHEMA)
         # Lanes run on a thread pool: one connection, one statement at a time.
         self._lock = threading.Lock()
-        with self._lock:
-            self._connection.executescript(_SCHEMA)
 
     def record(self, job: RequestedJob) -> None:
         with self._lock:

@@ -10,11 +10,12 @@ written sends that POST again. Receivers deduplicate on webhook-id for that.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
+
+from notifier.adapters.sqlite_file import open_store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -37,12 +38,9 @@ class DeliveryLog(Protocol):
 
 class SqliteDeliveryLog:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         # One connection, used by the consumer thread; the lock keeps it safe if that changes.
-        self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._connection = open_store(path, _SCHEMA)
         self._lock = threading.Lock()
-        with self._lock:
-            self._connection.executescript(_SCHEMA)
 
     def was_delivered(self, event_id: str, target: str) -> bool:
         with self._lock:
@@ -52,7 +50,7 @@ class SqliteDeliveryLog:
         return row is not None
 
     def record_delivered(self, event_id: str, target: str) -> None:
-        # Autocommit: the row is on disk before the next target is tried.
+        # Autocommit: the row is committed before the next target is tried (see sqlite_file.py).
         with self._lock:
             self._connection.execute(
                 "INSERT OR IGNORE INTO deliveries (event_id, target, delivered_at) VALUES (?, ?, ?)",

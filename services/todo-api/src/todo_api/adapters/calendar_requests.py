@@ -14,7 +14,6 @@ that spills to disk past SPOOL_MEMORY_BYTES, and S3 reads the upload from that f
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
@@ -48,35 +47,50 @@ class CalendarRequestCompleter:
         notify_email = envelope.data.get("notify_email")
         owner = envelope.data.get("owner")
         with SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as snapshot:
-            todo_count, size_bytes, sha256 = _write_snapshot(session, snapshot_query(owner), snapshot)
-            snapshot.seek(0)
-            if size_bytes <= self.inline_max_bytes:
-                inline = [TodoState.model_validate_json(line) for line in snapshot]
+            written = _write_snapshot(session, snapshot_query(owner), snapshot, keep_up_to_bytes=self.inline_max_bytes)
+            if written.kept is not None:
                 data = CalendarRequested(
-                    job_id=job_id, todo_count=todo_count, todos=inline, notify_email=notify_email, owner=owner
+                    job_id=job_id, todo_count=written.count, todos=written.kept, notify_email=notify_email, owner=owner
                 )
             else:
+                snapshot.seek(0)
                 data = CalendarRequested(
                     job_id=job_id,
-                    todo_count=todo_count,
-                    snapshot=self.files.put_snapshot(snapshot, size_bytes=size_bytes, sha256=sha256),
+                    todo_count=written.count,
+                    snapshot=self.files.put_snapshot(snapshot, size_bytes=written.size_bytes, sha256=written.sha256),
                     notify_email=notify_email,
                     owner=owner,
                 )
         return envelope.model_copy(update={"data": data.model_dump(mode="json")})
 
 
-def _write_snapshot(session: Session, query: Select[Any], out: IO[bytes]) -> tuple[int, int, str]:
-    """The todos of `query` (`snapshot_query`), one NDJSON line each; returns the count, the
-    size and the SHA-256."""
+@dataclass
+class _Written:
+    count: int
+    size_bytes: int
+    sha256: str
+    # The todos themselves while the snapshot is small enough to travel inline; None past that.
+    kept: list[TodoState] | None
+
+
+def _write_snapshot(session: Session, query: Select[Any], out: IO[bytes], *, keep_up_to_bytes: int) -> _Written:
+    """The todos of `query` (`snapshot_query`), one NDJSON line each, with their count, size
+    and SHA-256; the todos are kept as well (no parsing the lines back) up to `keep_up_to_bytes`."""
     digest = hashlib.sha256()
     count = size = 0
+    kept: list[TodoState] | None = []
     # Plain rows, not ORM objects, fetched in chunks: a 100k-todo snapshot never holds 100k of anything.
     rows = session.execute(query.execution_options(yield_per=ROWS_PER_FETCH))
     for row in rows:
-        line = json.dumps(todo_state(row).model_dump(), separators=(",", ":")).encode() + b"\n"
+        state = todo_state(row)
+        line = state.model_dump_json().encode() + b"\n"
         digest.update(line)
         out.write(line)
         count += 1
         size += len(line)
-    return count, size, digest.hexdigest()
+        if kept is not None:
+            if size > keep_up_to_bytes:
+                kept = None
+            else:
+                kept.append(state)
+    return _Written(count, size, digest.hexdigest(), kept)

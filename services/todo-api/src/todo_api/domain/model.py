@@ -114,15 +114,19 @@ def todo_state(todo: Any) -> TodoState:
 
     `todo` is the entity, or a row of the todos table read by a view (it has the same names).
     """
-    return TodoState.model_construct(  # the fields are the entity's, checked when they were set
-        id=todo.id,
-        title=todo.title,
-        description=todo.description,
-        completed=todo.completed,
-        # isoformat, not strftime("%Y"): strftime writes the year 999 as "999", not "0999".
-        deadline_at=todo.deadline_at.isoformat(timespec="seconds") if todo.deadline_at else None,
-        created_at=as_utc(todo.created_at).isoformat(),
-        updated_at=as_utc(todo.updated_at).isoformat(),
+    # Validated, not model_construct: pydantic-core checks these seven fields in less time than
+    # model_construct's Python takes to set them (a 100-todo calendar snapshot makes 100).
+    return TodoState.model_validate(
+        {
+            "id": todo.id,
+            "title": todo.title,
+            "description": todo.description,
+            "completed": todo.completed,
+            # isoformat, not strftime("%Y"): strftime writes the year 999 as "999", not "0999".
+            "deadline_at": todo.deadline_at.isoformat(timespec="seconds") if todo.deadline_at else None,
+            "created_at": as_utc(todo.created_at).isoformat(),
+            "updated_at": as_utc(todo.updated_at).isoformat(),
+        }
     )
 
 
