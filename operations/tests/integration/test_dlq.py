@@ -229,7 +229,8 @@ def test_an_unknown_queue_is_refused_with_the_services_it_knows():
 
     assert finished.returncode == 2
     assert (
-        "no queue 'nope' in the topology; services: event-archiver, ical-worker, notifier, todo-api" in finished.stderr
+        "no queue 'nope' in the topology; services: event-archiver, ical-feed-worker, ical-worker, notifier, todo-api"
+        in finished.stderr
     )
 
 
