@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -12,11 +13,26 @@ from pathlib import Path
 
 import requests
 
+# Ports the kernel hands out to outgoing connections (Linux's default ip_local_port_range starts
+# at 32768). A port the kernel picked for us from that range could be taken, before our server
+# binds it, by any of the many client connections of the test sessions running side by side.
+_EPHEMERAL_PORTS_START = 32768
+_PORTS = range(20000, _EPHEMERAL_PORTS_START)
+_CHOOSE = random.SystemRandom()
+
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port on 127.0.0.1 that nothing listens on now, chosen at random below the ephemeral range
+    so that no outgoing connection takes it before the server that asked for it binds it."""
+    for _ in range(100):
+        port = _CHOOSE.choice(_PORTS)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {_PORTS.start}-{_PORTS.stop - 1}")
 
 
 def wait_until(condition, *, timeout: float, interval: float = 0.05, message: str = "condition"):
