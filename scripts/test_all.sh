@@ -32,7 +32,7 @@ system_log=artifacts/system-tiers.log
 
 bash scripts/infra_check.sh >"$infra_log" 2>&1 &
 infra_pid=$!
-TEST_ARTIFACTS=artifacts/system-tiers "$PYTEST" -m "faults or containers" -p no:cacheprovider >"$system_log" 2>&1 &
+TEST_ARTIFACTS=artifacts/system-tiers TEST_PORT_BLOCK=1 "$PYTEST" -m "faults or containers" -p no:cacheprovider >"$system_log" 2>&1 &
 system_pid=$!
 # Ctrl-C or a failed run must not leave the others running behind the caller's back.
 trap 'kill "$infra_pid" "$system_pid" 2>/dev/null' INT TERM

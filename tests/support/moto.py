@@ -2,30 +2,48 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import requests
 
 # Ports the kernel hands out to outgoing connections (Linux's default ip_local_port_range starts
-# at 32768). A port the kernel picked for us from that range could be taken, before our server
-# binds it, by any of the many client connections of the test sessions running side by side.
+# at 32768) are left alone: a port the kernel picked could be taken by a client connection before
+# the server that asked for it binds it. Below that, each pytest process side by side (`make test`
+# runs two sessions, TEST_PORT_BLOCK 0 and 1, of up to four xdist workers each) takes ports from a
+# slice of its own, in turn, so no two processes hand out the same port while it is still unbound.
 _EPHEMERAL_PORTS_START = 32768
-_PORTS = range(20000, _EPHEMERAL_PORTS_START)
-_CHOOSE = random.SystemRandom()
+_FIRST_PORT = 20000
+_SLICES = 8
+_WORKERS_PER_BLOCK = 4
+
+
+def _slice() -> range:
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) % _WORKERS_PER_BLOCK
+    index = (int(os.environ.get("TEST_PORT_BLOCK", "0")) * _WORKERS_PER_BLOCK + worker) % _SLICES
+    size = (_EPHEMERAL_PORTS_START - _FIRST_PORT) // _SLICES
+    return range(_FIRST_PORT + index * size, _FIRST_PORT + (index + 1) * size)
+
+
+_PORTS = _slice()
+_next_ports = itertools.islice(itertools.cycle(_PORTS), random.SystemRandom().randrange(len(_PORTS)), None)
+_next_lock = threading.Lock()
 
 
 def free_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on now, chosen at random below the ephemeral range
-    so that no outgoing connection takes it before the server that asked for it binds it."""
-    for _ in range(100):
-        port = _CHOOSE.choice(_PORTS)
+    """A port on 127.0.0.1 that nothing listens on now, from this process's own slice, below the
+    ephemeral range."""
+    for _ in range(len(_PORTS)):
+        with _next_lock:
+            port = next(_next_ports)
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
